@@ -1,0 +1,82 @@
+"""Shared fixtures: a local server for the sample data and executed chapters."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.data_server import SHARED_DATA, DataServer
+from tests.notebooks import ExecutedChapter, execute_chapter
+
+_executed: dict[str, ExecutedChapter] = {}
+
+
+def _require_shared_data() -> None:
+    if not (SHARED_DATA / "hoa_heart.zarr" / ".zarray").is_file():
+        pytest.skip(
+            f"The sample data are not at {SHARED_DATA}: put the 'shared' folder "
+            "beside the repository to run the tests that download it."
+        )
+
+
+@pytest.fixture
+def data_server(tmp_path: Path) -> Iterator[DataServer]:
+    """Serve a private copy of the sample data (tests may damage the copy)."""
+    _require_shared_data()
+    root = tmp_path / "served"
+    shutil.copytree(SHARED_DATA / "hoa_heart.zarr", root / "hoa_heart.zarr")
+    with DataServer(root) as server:
+        yield server
+
+
+@pytest.fixture
+def heart_env(
+    data_server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> DataServer:
+    """Point data_helpers at the local server and an empty cache folder."""
+    monkeypatch.setenv("DATA_HELPERS_URL", data_server.url)
+    monkeypatch.setenv("DATA_HELPERS_CACHE", str(tmp_path / "cache"))
+    return data_server
+
+
+@pytest.fixture(scope="session")
+def book_data_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Serve the sample data for executed chapters, with a warmed cache."""
+    _require_shared_data()
+    cache = tmp_path_factory.mktemp("book-cache")
+    saved = {k: os.environ.get(k) for k in ("DATA_HELPERS_URL", "DATA_HELPERS_CACHE")}
+    with DataServer(SHARED_DATA) as server:
+        os.environ["DATA_HELPERS_URL"] = server.url
+        os.environ["DATA_HELPERS_CACHE"] = str(cache)
+        from data_helpers.sample_data import fetch_heart_data
+
+        fetch_heart_data()  # download once here, so no chapter shows a progress bar
+        yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def executed(book_data_env: None):
+    """Return a function that executes a chapter once per test session."""
+
+    def run(name: str) -> ExecutedChapter:
+        if name not in _executed:
+            _executed[name] = execute_chapter(name)
+        return _executed[name]
+
+    return run
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _executed:
+        terminalreporter.section("chapter execution times")
+        for name, chapter in sorted(_executed.items()):
+            terminalreporter.write_line(f"{name}: {chapter.seconds:.1f} s")

@@ -1,0 +1,85 @@
+"""Execute the book's chapters as notebooks and read what their cells printed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
+CELL_TIMEOUT = 600
+
+
+@dataclass
+class ExecutedChapter:
+    """A chapter after execution, with helpers to look at its outputs."""
+
+    name: str
+    notebook: nbformat.NotebookNode
+    seconds: float
+
+    @property
+    def code_cells(self) -> list[nbformat.NotebookNode]:
+        return [c for c in self.notebook.cells if c.cell_type == "code"]
+
+    def cell(self, tag: str) -> nbformat.NotebookNode:
+        """The one code cell carrying ``tag`` in its metadata tags."""
+        found = [c for c in self.code_cells if tag in c.metadata.get("tags", [])]
+        if len(found) != 1:
+            raise LookupError(f"{self.name}: {len(found)} cells tagged {tag!r}")
+        return found[0]
+
+    def text(self, tag: str) -> str:
+        """All plain text a tagged cell showed (stdout and text/plain results)."""
+        return cell_text(self.cell(tag))
+
+    def images(self, tag: str) -> int:
+        """How many PNG images a tagged cell displayed."""
+        return sum("image/png" in o.get("data", {}) for o in self.cell(tag).outputs)
+
+    def stderr(self) -> list[str]:
+        """Everything any cell wrote to stderr (warnings included)."""
+        return [
+            o.text
+            for c in self.code_cells
+            for o in c.outputs
+            if o.output_type == "stream" and o.name == "stderr"
+        ]
+
+    def markdown(self) -> str:
+        return "\n".join(c.source for c in self.notebook.cells if c.cell_type == "markdown")
+
+
+def cell_text(cell: nbformat.NotebookNode) -> str:
+    parts = []
+    for output in cell.outputs:
+        if output.output_type == "stream" and output.name == "stdout":
+            parts.append(output.text)
+        elif "text/plain" in output.get("data", {}):
+            parts.append(output["data"]["text/plain"])
+    return "".join(parts)
+
+
+def chapter_names() -> list[str]:
+    """Names of every chapter notebook (MyST markdown with a kernel) in book/."""
+    return sorted(
+        p.stem for p in BOOK_DIR.glob("*.md") if "kernelspec:" in p.read_text()[:600]
+    )
+
+
+def execute_chapter(name: str) -> ExecutedChapter:
+    """Execute ``book/<name>.md`` in a fresh kernel, in the book folder."""
+    notebook = jupytext.read(BOOK_DIR / f"{name}.md")
+    client = NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(BOOK_DIR)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    return ExecutedChapter(name, notebook, time.perf_counter() - start)

@@ -8,11 +8,15 @@ appear.
 
 from data_helpers.files import get_directory_contents
 from data_helpers.plotting import plot_slice
+from data_helpers.pyramid import downsample_mean, level_shape, write_downsampled
 from data_helpers.sample_data import SampleDataError, load_heart_data
 
 __all__ = [
     "SampleDataError",
+    "downsample_mean",
     "get_directory_contents",
+    "level_shape",
     "load_heart_data",
     "plot_slice",
+    "write_downsampled",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from nbclient import NotebookClient
 
 BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
 CELL_TIMEOUT = 600
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass
@@ -55,13 +57,14 @@ class ExecutedChapter:
 
 
 def cell_text(cell: nbformat.NotebookNode) -> str:
+    """Plain text a cell showed, with terminal colour codes removed."""
     parts = []
     for output in cell.outputs:
         if output.output_type == "stream" and output.name == "stdout":
             parts.append(output.text)
         elif "text/plain" in output.get("data", {}):
             parts.append(output["data"]["text/plain"])
-    return "".join(parts)
+    return ANSI_ESCAPE.sub("", "".join(parts))
 
 
 def chapter_names() -> list[str]:

@@ -1,0 +1,186 @@
+"""The sentences of "Creating chunked datasets" that describe outputs are true."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import io
+import math
+import re
+
+import matplotlib.image
+import numpy as np
+import pytest
+import scipy.ndimage
+
+CHAPTER = "creating-chunked-datasets"
+HEART_SHAPE = (120, 120, 139)  # documented in ../shared/data/README.md
+CHUNKS = (32, 32, 32)
+
+
+@pytest.fixture(scope="module")
+def chapter(executed):
+    return executed(CHAPTER)
+
+
+def tuples(text: str) -> list[tuple[int, ...]]:
+    """Every tuple of integers printed in ``text``, in order."""
+    return [ast.literal_eval(t) for t in re.findall(r"\(\d+(?:, \d+)+\)", text)]
+
+
+def lists(text: str) -> list[list[str]]:
+    """Every printed Python list of strings in ``text``, in order."""
+    return [ast.literal_eval(t) for t in re.findall(r"\[[^\[\]]*\]", text)]
+
+
+def png_pixels(chapter, tag: str) -> np.ndarray:
+    outputs = [o for o in chapter.cell(tag).outputs if "image/png" in o.get("data", {})]
+    assert len(outputs) == 1
+    data = base64.b64decode(outputs[0]["data"]["image/png"])
+    return matplotlib.image.imread(io.BytesIO(data), format="png")
+
+
+def grid_shape(shape, chunks) -> tuple[int, ...]:
+    return tuple(math.ceil(n / c) for n, c in zip(shape, chunks))
+
+
+def test_heart_is_loaded_and_shown(chapter):
+    text = chapter.text("claim-heart")
+    assert f"shape={HEART_SHAPE}" in text and "dtype=uint8" in text
+    assert chapter.images("claim-heart") == 1
+
+
+def test_spec_lists_chosen_and_default_fields(chapter):
+    text = chapter.text("claim-spec")
+    for field in ["shape=(120, 120, 139)", "chunks=(32, 32, 32)", "dtype='|u1'"]:
+        assert field in text
+    # the defaults that the prose names and explains
+    for field in ["zarr_format=2", "fill_value=0", "order='C'", "filters=None",
+                  "dimension_separator='/'", "'id': 'zstd'", "'level': 5"]:
+        assert field in text, field
+
+
+def test_array_is_zarr_format_2(chapter):
+    text = chapter.text("claim-empty-array")
+    assert "zarr_format=2" in text and f"chunks={CHUNKS}" in text
+
+
+def test_empty_slice_is_uniform_and_filled_slice_is_not(chapter):
+    """'The slice is completely black': the drawn image has one colour."""
+
+    def colours_in_middle(tag: str) -> int:
+        pixels = png_pixels(chapter, tag)[..., :3]
+        h, w = pixels.shape[:2]
+        middle = pixels[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3].reshape(-1, 3)
+        return len(np.unique(middle, axis=0))
+
+    empty = png_pixels(chapter, "claim-empty-plot")[..., :3]
+    h, w = empty.shape[:2]
+    assert np.all(empty[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3] == 0)
+    assert colours_in_middle("claim-empty-plot") == 1
+    assert colours_in_middle("claim-filled-plot") > 50
+
+
+def test_fill_value_and_chunk_counts(chapter):
+    n_chunks = math.prod(grid_shape(HEART_SHAPE, CHUNKS))
+    lines = chapter.text("claim-fill-value").splitlines()
+    assert lines[0].strip() == "0"
+    assert f"chunks stored so far: 0 of {n_chunks}" in lines[1]
+    filled = chapter.text("claim-filled-plot")
+    assert f"chunks stored now: {n_chunks} of {n_chunks}" in filled
+    assert "identical to the NumPy image: True" in filled
+
+
+def test_directory_listing_matches_prose(chapter):
+    before, created, written = lists(chapter.text("claim-directory"))
+    assert before == []
+    assert created == [".zarray", ".zattrs"]
+    first_axis = grid_shape(HEART_SHAPE, CHUNKS)[0]
+    assert first_axis == 4  # "120 voxels in chunks of 32 need 4 chunks"
+    assert written == [".zarray", ".zattrs"] + [str(i) for i in range(first_axis)]
+
+
+def test_chunk_files_are_nested_by_index(chapter):
+    text = chapter.text("claim-chunk-files")
+    grid = grid_shape(HEART_SHAPE, CHUNKS)
+    assert f"chunk grid: {grid}, {math.prod(grid)} chunks in all" in text
+    assert f"chunk files on disk: {math.prod(grid)}" in text
+    assert "'0/0/0'" in text and '"dimension_separator": "/"' in text
+
+
+def test_one_level_image(chapter):
+    text = chapter.text("claim-one-level")
+    assert text.count("unit='micrometer'") == 3 and "19.89" in text
+    group = chapter.text("claim-one-level-group")
+    assert "contains ['0']" in group
+    assert "all fill value: True" in group and "matches the heart image: True" in group
+
+
+def test_level_shapes_round_up(chapter):
+    expected = [tuple(math.ceil(n / 2**d) for n in HEART_SHAPE) for d in range(3)]
+    shapes = tuples(chapter.text("claim-level-specs"))
+    assert shapes == [t for pair in zip(expected, [CHUNKS] * 3) for t in pair]
+    pyramid = tuples(chapter.text("claim-fill-pyramid"))
+    assert pyramid == expected
+
+
+def test_scales_double_per_level(chapter):
+    text = chapter.text("claim-multiscale-metadata")
+    for d in range(3):
+        s = float(2**d)
+        assert f"path '{d}': scale [{s}, {s}, {s}]" in text
+        assert f"{round(19.89 * 2**d, 2)}" in text
+
+
+def test_mean_brightness_is_nearly_the_same_at_every_level(chapter):
+    means = [float(m) for m in re.findall(r"mean value=([\d.]+)", chapter.text("claim-fill-pyramid"))]
+    assert len(means) == 3
+    assert max(means) - min(means) < 0.01 * means[0]
+
+
+def test_lowest_level_plot_uses_its_own_path(chapter):
+    text = chapter.text("claim-level2-plot")
+    assert f"lowest level: path '2', shape {tuple(math.ceil(n / 4) for n in HEART_SHAPE)}" in text
+    assert 70 // 4 == 17
+    assert chapter.images("claim-level2-plot") == 1
+
+
+def test_zoom_shapes_do_not_fit_but_block_averaging_does(chapter):
+    text = chapter.text("claim-zoom-shapes")
+    for shape in [(121, 97, 139), (7, 5, 3)]:
+        level2 = tuple(math.ceil(n / 4) for n in shape)
+        zoomed = scipy.ndimage.zoom(np.zeros(shape), 0.25).shape
+        assert zoomed != level2  # the defect the text describes is real
+        assert (f"{shape}: level 2 should be {level2}, zoom gives {zoomed}, "
+                f"block averaging gives {level2}") in text
+
+
+def test_aliasing_figure(chapter):
+    text = chapter.text("claim-aliasing")
+    zoom_range = float(re.search(r"after zoom: ([\d.]+)", text).group(1))
+    # 1-voxel stripes of 20 and 180: every 2x2x2 mean is exactly 100
+    assert "after block averaging: 0.0 (all equal to 100.0)" in text
+    assert zoom_range > 0.8 * (180 - 20)  # "almost the whole original range"
+    assert chapter.images("claim-aliasing") == 1
+
+
+def test_pyramid_on_disk_validates(chapter):
+    text = chapter.text("claim-validate")
+    assert "valid OME-Zarr 0.4 image with 3 levels" in text
+    assert "metadata read back equals what we wrote: True" in text
+
+
+def test_summary_and_tree(chapter):
+    summary = chapter.text("claim-summary")
+    for d in range(3):
+        shape = tuple(math.ceil(n / 2**d) for n in HEART_SHAPE)
+        raw = math.prod(shape)  # uint8: one byte per voxel
+        row = re.search(rf"^\s*{d}\s+{re.escape(str(shape))}\s+\(32, 32, 32\)\s+(\d+)\s+(\d+)$",
+                        summary, re.MULTILINE)
+        assert row, summary
+        assert int(row.group(1)) == raw
+        assert 0 < int(row.group(2)) < raw  # compressed
+    tree = chapter.text("claim-tree")
+    assert tree.startswith("heart_multiscale.ome.zarr/")
+    for entry in [".zattrs", ".zgroup", "0/", "1/", "2/", ".zarray"]:
+        assert entry in tree

@@ -184,3 +184,10 @@ def test_summary_and_tree(chapter):
     assert tree.startswith("heart_multiscale.ome.zarr/")
     for entry in [".zattrs", ".zgroup", "0/", "1/", "2/", ".zarray"]:
         assert entry in tree
+
+
+def test_another_library_reads_the_pyramid(chapter):
+    text = chapter.text("claim-other-reader")
+    shapes = [tuple(math.ceil(n / 2**d) for n in HEART_SHAPE) for d in range(3)]
+    assert f"ome-zarr-py reads 3 levels: {shapes}" in text
+    assert "axes: ['x', 'y', 'z']" in text

@@ -1,0 +1,176 @@
+"""Check what the appendix on OME-Zarr libraries says its cells show."""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+
+import pytest
+
+from data_helpers import level_shape, load_heart_data
+
+CHAPTER = "appendix-ome-zarr-libraries"
+VOXEL_UM = 19.89
+WRITERS = ("book", "ome-zarr-py", "ngff-zarr")
+
+
+@pytest.fixture(scope="module")
+def chapter(executed):
+    return executed(CHAPTER)
+
+
+@pytest.fixture(scope="module")
+def heart_shape(chapter) -> tuple[int, ...]:
+    # The executed fixture has pointed data_helpers at the served sample data.
+    return tuple(load_heart_data("numpy").shape)
+
+
+def floor_shape(shape, level):
+    return tuple(n // 2**level for n in shape)
+
+
+@pytest.fixture(scope="module")
+def level_rows(chapter) -> dict[tuple[str, int], dict[str, str]]:
+    """The rows of the side-by-side table, keyed by (writer, level)."""
+    lines = [line for line in chapter.text("claim-shapes").splitlines() if line.strip()]
+    header = re.split(r"\s{2,}", lines[0].strip())
+    rows = {}
+    for line in lines[1:]:
+        row = dict(zip(header, re.split(r"\s{2,}", line.strip()), strict=True))
+        rows[(row["writer"], int(row["level"]))] = row
+    return rows
+
+
+def numbers(text: str) -> list[float]:
+    return [float(x) for x in text.split(",")]
+
+
+def test_appendix_runs_quickly(chapter) -> None:
+    assert chapter.seconds < 60, f"the appendix took {chapter.seconds:.0f} s"
+
+
+def test_library_table_lists_at_least_five_libraries(chapter) -> None:
+    table = [
+        line
+        for line in chapter.markdown().splitlines()
+        if line.startswith("| [") and line.count("|") >= 7
+    ]
+    assert len(table) >= 5
+    for name in ("ome-zarr-py", "ngff-zarr", "ome-zarr-models", "bioio-ome-zarr"):
+        assert any(f"[{name}]" in line for line in table), name
+    assert all("https://" in line for line in table)
+
+
+def test_every_store_validates_as_ome_zarr_04(chapter) -> None:
+    out = chapter.text("claim-validate")
+    for writer in WRITERS:
+        assert f"{writer}: valid OME-Zarr 0.4 image, Zarr format 2" in out
+    paths = {
+        line.split(":")[0]: ast.literal_eval(line.split("datasets ")[1])
+        for line in out.splitlines()
+    }
+    assert paths["book"] == ["0", "1", "2"]
+    assert paths["ome-zarr-py"] == ["s0", "s1", "s2"]
+    assert all("/" in path for path in paths["ngff-zarr"])  # one group per level
+
+
+def test_book_pyramid_matches_the_chapter_recipe(level_rows, heart_shape) -> None:
+    for d in range(3):
+        row = level_rows[("book", d)]
+        assert row["axes"] == "xyz"
+        assert ast.literal_eval(row["shape"]) == level_shape(heart_shape, d)
+        assert ast.literal_eval(row["chunks"]) == (32, 32, 32)
+        assert row["compressor"] == "zstd level 5"
+        assert numbers(row["scale (µm)"]) == pytest.approx(
+            [VOXEL_UM * 2**d] * 3, abs=0.01
+        )
+        assert row["translation (µm)"] == "none"
+
+
+def test_libraries_round_down_and_ngff_zarr_reorders_axes(level_rows, heart_shape):
+    assert any(n % 2 for n in heart_shape), "the claim needs an odd-sized axis"
+    for d in range(3):
+        expected = floor_shape(heart_shape, d)
+        assert level_rows[("ome-zarr-py", d)]["axes"] == "xyz"
+        assert ast.literal_eval(level_rows[("ome-zarr-py", d)]["shape"]) == expected
+        assert level_rows[("ngff-zarr", d)]["axes"] == "zyx"
+        assert ast.literal_eval(level_rows[("ngff-zarr", d)]["shape"]) == expected[::-1]
+
+
+def test_rounding_cell_agrees(chapter, heart_shape) -> None:
+    out = chapter.text("claim-rounding")
+    # The book rounds up, which differs from rounding down only for odd sizes.
+    assert level_shape(heart_shape, 1) != floor_shape(heart_shape, 1)
+    assert "book: rounds up" in out
+    assert "ome-zarr-py: rounds down" in out
+    assert "ngff-zarr: rounds down" in out
+
+
+def test_voxel_sizes_and_half_voxel_translations(level_rows, heart_shape) -> None:
+    # ome-zarr-py derives each level's scale from the shape it wrote.
+    z_size = heart_shape[2]
+    row = level_rows[("ome-zarr-py", 1)]
+    z_scale = numbers(row["scale (µm)"])[2]
+    assert z_scale == pytest.approx(VOXEL_UM * z_size / (z_size // 2), abs=0.01)
+    assert z_scale > 2 * VOXEL_UM
+    # ngff-zarr keeps exact powers of two.
+    assert numbers(level_rows[("ngff-zarr", 1)]["scale (µm)"]) == pytest.approx(
+        [2 * VOXEL_UM] * 3, abs=0.01
+    )
+    # Both shift a level-1 voxel by half a level-0 voxel along x and y.
+    for writer in ("ome-zarr-py", "ngff-zarr"):
+        shift = numbers(level_rows[(writer, 1)]["translation (µm)"])
+        assert shift[:2] == pytest.approx([VOXEL_UM / 2] * 2, abs=0.01)
+        assert numbers(level_rows[(writer, 0)]["translation (µm)"]) == [0, 0, 0]
+
+
+def test_figure_has_one_image(chapter) -> None:
+    assert chapter.images("claim-figure") == 1
+
+
+def test_gaussian_is_smoothest_and_block_mean_crispest(chapter) -> None:
+    values = {
+        line.split(":")[0]: float(line.rsplit(" ", 1)[1])
+        for line in chapter.text("claim-sharpness").splitlines()
+    }
+    assert values["ngff-zarr"] < values["ome-zarr-py"] < values["book"]
+
+
+def _reader_report(text: str) -> dict[str, tuple[list[tuple[int, ...]], list[str]]]:
+    report: dict[str, tuple[list[tuple[int, ...]], list[str]]] = {}
+    writer = None
+    for line in text.splitlines():
+        if line.startswith("    "):
+            report[writer][1].append(line.strip())
+        elif "reads levels" in line:
+            writer = line.split(":")[0]
+            report[writer] = (ast.literal_eval(line.split("reads levels ")[1]), [])
+    return report
+
+
+def test_ome_zarr_py_reads_all_three_but_logs_null_omero(chapter, heart_shape):
+    report = _reader_report(chapter.text("claim-reader"))
+    assert set(report) == set(WRITERS)
+    assert report["book"][0] == [level_shape(heart_shape, d) for d in range(3)]
+    assert report["ome-zarr-py"][0] == [floor_shape(heart_shape, d) for d in range(3)]
+    assert report["ngff-zarr"][0] == [
+        floor_shape(heart_shape, d)[::-1] for d in range(3)
+    ]
+    assert any("Failed to parse metadata" in m for m in report["book"][1])
+    assert report["ome-zarr-py"][1] == ["nothing logged"]
+    assert report["ngff-zarr"][1] == ["nothing logged"]
+
+
+def test_removing_null_omero_silences_the_reader(chapter, heart_shape) -> None:
+    out = chapter.text("claim-reader-fixed")
+    assert "omero in the book's metadata: None" in out
+    report = _reader_report(out)
+    ((shapes, messages),) = report.values()
+    assert shapes == [level_shape(heart_shape, d) for d in range(3)]
+    assert messages == ["nothing logged"]
+
+
+def test_level_shapes_halve_with_ceiling(heart_shape) -> None:
+    # Guard the helper the tests above rely on.
+    assert level_shape(heart_shape, 2) == tuple(math.ceil(n / 4) for n in heart_shape)

@@ -23,7 +23,9 @@ def install_book(session: nox.Session) -> None:
 
 def warm_data_cache(session: nox.Session) -> None:
     """Download the sample data once, so no chapter shows a download bar."""
-    session.run("python", "-c", "import data_helpers.sample_data as s; s.fetch_heart_data()")
+    session.run(
+        "python", "-c", "import data_helpers.sample_data as s; s.fetch_heart_data()"
+    )
 
 
 @nox.session(python=PYTHON)
@@ -33,8 +35,15 @@ def book(session: nox.Session) -> None:
     warm_data_cache(session)
     start = time.perf_counter()
     session.run(
-        "jupyter-book", "build", ".", "--path-output", ".",
-        "--warningiserror", "--nitpick", "--keep-going", *session.posargs,
+        "jupyter-book",
+        "build",
+        ".",
+        "--path-output",
+        ".",
+        "--warningiserror",
+        "--nitpick",
+        "--keep-going",
+        *session.posargs,
     )
     session.log(f"Book built in {time.perf_counter() - start:.1f} s")
     session.run("python", "scripts/execution_report.py", f"{BUILD_DIR}/.jupyter_cache")
@@ -54,8 +63,18 @@ def lint(session: nox.Session) -> None:
     """Check code style with ruff and spelling with codespell."""
     session.install("-r", "requirements-test.txt")
     session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", "data_helpers", "tests", "scripts", "noxfile.py")
-    session.run("codespell", "README.md", "book", "data_helpers", "tests", "scripts", "noxfile.py")
+    session.run(
+        "ruff", "format", "--check", "data_helpers", "tests", "scripts", "noxfile.py"
+    )
+    session.run(
+        "codespell",
+        "README.md",
+        "book",
+        "data_helpers",
+        "tests",
+        "scripts",
+        "noxfile.py",
+    )
 
 
 @nox.session(python=PYTHON)

@@ -10,7 +10,7 @@ import numpy as np
 
 
 def level_shape(shape: Sequence[int], level: int) -> tuple[int, ...]:
-    """Shape of pyramid level ``level``: each axis halved ``level`` times, rounded up."""
+    """Shape of level ``level``: each axis halved ``level`` times, rounded up."""
     if level < 0:
         raise ValueError(f"level must be 0 or more, not {level}.")
     return tuple(math.ceil(n / 2**level) for n in shape)

@@ -21,7 +21,9 @@ def report(cache_path: Path) -> list[tuple[str, float]]:
 def main() -> None:
     cache_path = Path(sys.argv[1] if len(sys.argv) > 1 else "_build/.jupyter_cache")
     if not cache_path.exists():
-        sys.exit(f"No execution cache at {cache_path}: build the book first (nox -s book).")
+        sys.exit(
+            f"No execution cache at {cache_path}: build the book first (nox -s book)."
+        )
     print("Chapter execution times (from the execution cache):")
     for name, seconds in report(cache_path):
         print(f"  {name:<32} {seconds:6.1f} s")

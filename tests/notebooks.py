@@ -53,7 +53,9 @@ class ExecutedChapter:
         ]
 
     def markdown(self) -> str:
-        return "\n".join(c.source for c in self.notebook.cells if c.cell_type == "markdown")
+        return "\n".join(
+            c.source for c in self.notebook.cells if c.cell_type == "markdown"
+        )
 
 
 def cell_text(cell: nbformat.NotebookNode) -> str:

@@ -41,7 +41,7 @@ def png_pixels(chapter, tag: str) -> np.ndarray:
 
 
 def grid_shape(shape, chunks) -> tuple[int, ...]:
-    return tuple(math.ceil(n / c) for n, c in zip(shape, chunks))
+    return tuple(math.ceil(n / c) for n, c in zip(shape, chunks, strict=True))
 
 
 def test_heart_is_loaded_and_shown(chapter):
@@ -55,8 +55,15 @@ def test_spec_lists_chosen_and_default_fields(chapter):
     for field in ["shape=(120, 120, 139)", "chunks=(32, 32, 32)", "dtype='|u1'"]:
         assert field in text
     # the defaults that the prose names and explains
-    for field in ["zarr_format=2", "fill_value=0", "order='C'", "filters=None",
-                  "dimension_separator='/'", "'id': 'zstd'", "'level': 5"]:
+    for field in [
+        "zarr_format=2",
+        "fill_value=0",
+        "order='C'",
+        "filters=None",
+        "dimension_separator='/'",
+        "'id': 'zstd'",
+        "'level': 5",
+    ]:
         assert field in text, field
 
 
@@ -119,7 +126,8 @@ def test_one_level_image(chapter):
 def test_level_shapes_round_up(chapter):
     expected = [tuple(math.ceil(n / 2**d) for n in HEART_SHAPE) for d in range(3)]
     shapes = tuples(chapter.text("claim-level-specs"))
-    assert shapes == [t for pair in zip(expected, [CHUNKS] * 3) for t in pair]
+    pairs = zip(expected, [CHUNKS] * 3, strict=True)
+    assert shapes == [t for pair in pairs for t in pair]
     pyramid = tuples(chapter.text("claim-fill-pyramid"))
     assert pyramid == expected
 
@@ -133,14 +141,20 @@ def test_scales_double_per_level(chapter):
 
 
 def test_mean_brightness_is_nearly_the_same_at_every_level(chapter):
-    means = [float(m) for m in re.findall(r"mean value=([\d.]+)", chapter.text("claim-fill-pyramid"))]
+    means = [
+        float(m)
+        for m in re.findall(r"mean value=([\d.]+)", chapter.text("claim-fill-pyramid"))
+    ]
     assert len(means) == 3
     assert max(means) - min(means) < 0.01 * means[0]
 
 
 def test_lowest_level_plot_uses_its_own_path(chapter):
     text = chapter.text("claim-level2-plot")
-    assert f"lowest level: path '2', shape {tuple(math.ceil(n / 4) for n in HEART_SHAPE)}" in text
+    assert (
+        f"lowest level: path '2', shape {tuple(math.ceil(n / 4) for n in HEART_SHAPE)}"
+        in text
+    )
     assert 70 // 4 == 17
     assert chapter.images("claim-level2-plot") == 1
 
@@ -151,8 +165,10 @@ def test_zoom_shapes_do_not_fit_but_block_averaging_does(chapter):
         level2 = tuple(math.ceil(n / 4) for n in shape)
         zoomed = scipy.ndimage.zoom(np.zeros(shape), 0.25).shape
         assert zoomed != level2  # the defect the text describes is real
-        assert (f"{shape}: level 2 should be {level2}, zoom gives {zoomed}, "
-                f"block averaging gives {level2}") in text
+        assert (
+            f"{shape}: level 2 should be {level2}, zoom gives {zoomed}, "
+            f"block averaging gives {level2}"
+        ) in text
 
 
 def test_aliasing_figure(chapter):
@@ -175,8 +191,11 @@ def test_summary_and_tree(chapter):
     for d in range(3):
         shape = tuple(math.ceil(n / 2**d) for n in HEART_SHAPE)
         raw = math.prod(shape)  # uint8: one byte per voxel
-        row = re.search(rf"^\s*{d}\s+{re.escape(str(shape))}\s+\(32, 32, 32\)\s+(\d+)\s+(\d+)$",
-                        summary, re.MULTILINE)
+        row = re.search(
+            rf"^\s*{d}\s+{re.escape(str(shape))}\s+\(32, 32, 32\)\s+(\d+)\s+(\d+)$",
+            summary,
+            re.MULTILINE,
+        )
         assert row, summary
         assert int(row.group(1)) == raw
         assert 0 < int(row.group(2)) < raw  # compressed

@@ -59,6 +59,12 @@ def fetch_heart_data() -> Path:
     was truncated or corrupted since it was downloaded is downloaded again.
     """
     fetcher = pooch.create(path=cache_dir(), base_url=base_url(), registry=_registry())
+    # pooch creates a file's sub-folder with check-then-create, which fails with
+    # FileExistsError when several processes download at once: create it first.
+    try:
+        (fetcher.abspath / HEART_FOLDER).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # an unwritable cache folder is reported by pooch below
     for name in fetcher.registry:
         url = fetcher.get_url(name)
         try:

@@ -5,7 +5,9 @@ Run ``nox -l`` to list them and ``nox -s NAME`` to run one.
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import nox
 
@@ -28,10 +30,8 @@ def warm_data_cache(session: nox.Session) -> None:
     )
 
 
-@nox.session(python=PYTHON)
-def book(session: nox.Session) -> None:
-    """Build the HTML book, executing changed chapters; any warning is an error."""
-    install_book(session)
+def build_book(session: nox.Session, *extra: str) -> None:
+    """Build the HTML book with the execution cache; any warning is an error."""
     warm_data_cache(session)
     start = time.perf_counter()
     session.run(
@@ -43,10 +43,17 @@ def book(session: nox.Session) -> None:
         "--warningiserror",
         "--nitpick",
         "--keep-going",
-        *session.posargs,
+        *extra,
     )
     session.log(f"Book built in {time.perf_counter() - start:.1f} s")
     session.run("python", "scripts/execution_report.py", f"{BUILD_DIR}/.jupyter_cache")
+
+
+@nox.session(python=PYTHON)
+def book(session: nox.Session) -> None:
+    """Build the HTML book, executing changed chapters; any warning is an error."""
+    install_book(session)
+    build_book(session, *session.posargs)
     session.log(f"Open {BUILD_DIR}/html/index.html in a browser to read it.")
 
 
@@ -81,14 +88,52 @@ def lint(session: nox.Session) -> None:
 def lab(session: nox.Session) -> None:
     """Open JupyterLab; thanks to jupytext, book/*.md open as notebooks."""
     install_book(session)
+    # Make JupyterLab open MyST markdown files as notebooks by default
+    # (jupytext's documented setting, stored in this environment only).
+    settings = Path(session.virtualenv.location, "share/jupyter/lab/settings")
+    settings.mkdir(parents=True, exist_ok=True)
+    viewers = {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
+    overrides = {"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": viewers}}
+    (settings / "overrides.json").write_text(json.dumps(overrides, indent=2))
     session.run("jupyter", "lab", "book", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def linkcheck(session: nox.Session) -> None:
-    """Check that every external link in the book answers (needs the internet)."""
+    """Check that every external link in the book answers (needs the internet).
+
+    Not run by CI, which has no network. The report is in _build/linkcheck/.
+    """
     install_book(session)
-    warm_data_cache(session)
+    warm_data_cache(session)  # in case a chapter changed and must be executed
+    # "custom" puts the report in _build/linkcheck/ and leaves _build/html alone
+    # (jupyter-book's --builder linkcheck writes output.txt into _build/html).
     session.run(
-        "jupyter-book", "build", ".", "--path-output", ".", "--builder", "linkcheck"
+        "jupyter-book",
+        "build",
+        ".",
+        "--path-output",
+        ".",
+        "--builder",
+        "custom",
+        "--custom-builder",
+        "linkcheck",
+        *session.posargs,
     )
+
+
+@nox.session(python=PYTHON)
+def browser(session: nox.Session) -> None:
+    """Open every page of the built book in headless Chromium and check it.
+
+    Builds _build/html first (re-executing only changed chapters), serves it
+    on 127.0.0.1 and opens each page. Needs /usr/bin/chromium and
+    /usr/bin/chromedriver (Debian packages chromium and chromium-driver).
+    Screenshots go to _build/screenshots/.
+    """
+    install_book(session)
+    session.install("-r", "requirements-test.txt")
+    build_book(session)
+    start = time.perf_counter()
+    session.run("pytest", "tests/browser", *session.posargs)
+    session.log(f"Browser tests took {time.perf_counter() - start:.1f} s")

@@ -1,0 +1,1 @@
+"""Browser tests: open the built book in headless Chromium (``nox -s browser``)."""

@@ -1,0 +1,154 @@
+"""Open every page of the built book in headless Chromium and check it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.browser.book import book_title, page_heading, png_outputs, toc_pages
+
+PAGES = toc_pages()
+
+# Console errors that are not the book's (a message must end with one of these):
+KNOWN_ERRORS = (
+    # Sphinx 7.4 writes twice each inline script added after the builder starts
+    # (sphinx-doc/sphinx#13402, fixed after the Sphinx 7 that jupyter-book 1
+    # needs). sphinx-thebe's declares a const, so the second copy fails;
+    # harmless, as the first copy ran.
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    # Chromium asks every site for /favicon.ico; the book has no favicon.
+    "favicon.ico - Failed to load resource: the server responded with a status "
+    "of 404 (File not found)",
+)
+
+# Everything the tests need from a page, read in one go once it has loaded.
+PAGE_SCRIPT = """
+return {
+  title: document.title,
+  images: [...document.images].map(img => ({
+    src: img.getAttribute("src"),
+    width: img.naturalWidth,
+    alt: img.getAttribute("alt"),
+    output: img.closest(".cell_output") !== null,
+  })),
+  nav: [...document.querySelectorAll("nav.bd-docs-nav a.reference")]
+    .map(a => a.pathname),
+};
+"""
+
+
+@dataclass
+class Page:
+    """What a page showed in the browser."""
+
+    docname: str
+    title: str
+    images: list[dict[str, Any]]
+    nav: list[str]
+    errors: list[str]
+
+    @property
+    def output_images(self) -> list[dict[str, Any]]:
+        """The images inside code cell outputs (the figures cells drew)."""
+        return [img for img in self.images if img["output"]]
+
+
+def screenshot(driver: webdriver.Chrome, path: Path) -> None:
+    """Save a screenshot of the whole page, not just the window."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    size = driver.get_window_size()
+    driver.set_window_size(size["width"], max(size["height"], height))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(path))
+    driver.set_window_size(size["width"], size["height"])
+
+
+def console_errors(driver: webdriver.Chrome) -> list[str]:
+    """SEVERE console entries since the last call (read and clear the log)."""
+    entries = driver.get_log("browser")
+    return [
+        e["message"]
+        for e in entries
+        if e["level"] == "SEVERE" and not e["message"].endswith(KNOWN_ERRORS)
+    ]
+
+
+@pytest.fixture(scope="session")
+def visit(driver: webdriver.Chrome, site: Path, site_url: str) -> Callable[[str], Page]:
+    """Return a function that opens a page once per session and reads it."""
+    pages: dict[str, Page] = {}
+
+    def open_page(docname: str) -> Page:
+        if docname not in pages:
+            console_errors(driver)  # drop entries left by an earlier page
+            driver.get(f"{site_url}{docname}.html")
+            info = driver.execute_script(PAGE_SCRIPT)
+            pages[docname] = Page(docname, errors=console_errors(driver), **info)
+            name = docname.replace("/", "-")
+            screenshot(driver, site.parent / "screenshots" / f"{name}.png")
+        return pages[docname]
+
+    return open_page
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_title(visit, docname: str) -> None:
+    """The browser tab shows the page's heading and the book's title."""
+    assert visit(docname).title == f"{page_heading(docname)} \u2014 {book_title()}"
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_no_console_errors(visit, docname: str) -> None:
+    """No script, stylesheet or image failed (nothing may need the internet)."""
+    errors = visit(docname).errors
+    assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_images_load(visit, docname: str) -> None:
+    """Every image on the page was loaded and decoded."""
+    broken = [img["src"] for img in visit(docname).images if img["width"] == 0]
+    assert broken == []
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_every_figure_shown(visit, site: Path, docname: str) -> None:
+    """Each PNG figure in the executed notebook appears in a cell output."""
+    expected = png_outputs(site.parent, docname)
+    assert len(visit(docname).output_images) == expected
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_figures_have_alt_text(visit, docname: str) -> None:
+    """Every figure a cell drew has alt text (``mystnb: image: alt:``)."""
+    images = visit(docname).output_images
+    missing = [img["src"] for img in images if not (img["alt"] or "").strip()]
+    assert missing == []
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_navigation_lists_every_chapter(visit, docname: str) -> None:
+    """The sidebar links to every page in _toc.yml."""
+    linked = {p.removeprefix("/").removesuffix(".html") for p in visit(docname).nav}
+    assert set(PAGES) <= linked
+
+
+def test_search_finds_chunk(
+    driver: webdriver.Chrome, site: Path, site_url: str
+) -> None:
+    """The search page lists results for "chunk", without console errors."""
+    console_errors(driver)
+    driver.get(f"{site_url}search.html?q=chunk")
+    results = WebDriverWait(driver, 20).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results ul.search li")
+    )
+    assert any("chunk" in result.text.lower() for result in results)
+    assert console_errors(driver) == []
+    screenshot(driver, site.parent / "screenshots" / "search.png")

@@ -16,6 +16,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
 BUILD_DIR = "_build"
+PYTHON_PATHS = ("data_helpers", "tests", "scripts", "noxfile.py")
 
 
 def install_book(session: nox.Session) -> None:
@@ -30,21 +31,16 @@ def warm_data_cache(session: nox.Session) -> None:
     )
 
 
+def jupyter_book_build(session: nox.Session, *args: str) -> None:
+    """Run ``jupyter-book build`` on the repository root, output in _build/."""
+    session.run("jupyter-book", "build", ".", "--path-output", ".", *args)
+
+
 def build_book(session: nox.Session, *extra: str) -> None:
     """Build the HTML book with the execution cache; any warning is an error."""
     warm_data_cache(session)
     start = time.perf_counter()
-    session.run(
-        "jupyter-book",
-        "build",
-        ".",
-        "--path-output",
-        ".",
-        "--warningiserror",
-        "--nitpick",
-        "--keep-going",
-        *extra,
-    )
+    jupyter_book_build(session, "--warningiserror", "--nitpick", "--keep-going", *extra)
     session.log(f"Book built in {time.perf_counter() - start:.1f} s")
     session.run("python", "scripts/execution_report.py", f"{BUILD_DIR}/.jupyter_cache")
 
@@ -70,18 +66,8 @@ def lint(session: nox.Session) -> None:
     """Check code style with ruff and spelling with codespell."""
     session.install("-r", "requirements-test.txt")
     session.run("ruff", "check", ".")
-    session.run(
-        "ruff", "format", "--check", "data_helpers", "tests", "scripts", "noxfile.py"
-    )
-    session.run(
-        "codespell",
-        "README.md",
-        "book",
-        "data_helpers",
-        "tests",
-        "scripts",
-        "noxfile.py",
-    )
+    session.run("ruff", "format", "--check", *PYTHON_PATHS)
+    session.run("codespell", "README.md", "book", *PYTHON_PATHS)
 
 
 @nox.session(python=PYTHON)
@@ -108,12 +94,8 @@ def linkcheck(session: nox.Session) -> None:
     warm_data_cache(session)  # in case a chapter changed and must be executed
     # "custom" puts the report in _build/linkcheck/ and leaves _build/html alone
     # (jupyter-book's --builder linkcheck writes output.txt into _build/html).
-    session.run(
-        "jupyter-book",
-        "build",
-        ".",
-        "--path-output",
-        ".",
+    jupyter_book_build(
+        session,
         "--builder",
         "custom",
         "--custom-builder",

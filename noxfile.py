@@ -16,7 +16,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
 BUILD_DIR = "_build"
-PYTHON_PATHS = ("data_helpers", "tests", "scripts", "noxfile.py")
+PYTHON_PATHS = ("data_helpers", "tests", "scripts", "_ext", "noxfile.py")
 
 
 def install_book(session: nox.Session) -> None:
@@ -82,6 +82,17 @@ def lab(session: nox.Session) -> None:
     overrides = {"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": viewers}}
     (settings / "overrides.json").write_text(json.dumps(overrides, indent=2))
     session.run("jupyter", "lab", "book", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def notebooks(session: nox.Session) -> None:
+    """Regenerate notebooks/*.ipynb, the chapters' copies the launch buttons open.
+
+    Run it after editing a chapter and commit the result; the tests fail while
+    a copy is out of date.
+    """
+    install_book(session)
+    session.run("python", "_ext/launch_notebooks.py")
 
 
 @nox.session(python=PYTHON)

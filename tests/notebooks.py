@@ -11,6 +11,8 @@ import jupytext
 import nbformat
 from nbclient import NotebookClient
 
+from _ext.launch_notebooks import chapter_sources
+
 BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
 CELL_TIMEOUT = 600
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -71,9 +73,7 @@ def cell_text(cell: nbformat.NotebookNode) -> str:
 
 def chapter_names() -> list[str]:
     """Names of every chapter notebook (MyST markdown with a kernel) in book/."""
-    return sorted(
-        p.stem for p in BOOK_DIR.glob("*.md") if "kernelspec:" in p.read_text()[:600]
-    )
+    return [path.stem for path in chapter_sources()]
 
 
 def execute_chapter(name: str) -> ExecutedChapter:

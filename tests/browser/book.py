@@ -7,7 +7,8 @@ from typing import Any
 
 import nbformat
 import yaml
-from jupyter_cache import get_cache
+
+from _ext.launch_notebooks import chapter_sources
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,20 +48,15 @@ def page_heading(docname: str) -> str:
     raise LookupError(f"{docname}.md has no '# ' heading")
 
 
-def png_outputs(build_dir: Path, docname: str) -> int:
-    """How many image/png outputs the executed notebook of a page holds."""
-    path = build_dir / "jupyter_execute" / f"{docname}.ipynb"
-    if not path.is_file():
-        return 0  # a page without code cells is not executed
-    notebook = nbformat.read(path, as_version=4)
-    if not any(cell.get("outputs") for cell in notebook.cells):
-        # myst-nb 1.4 writes this file without outputs when it takes them from
-        # the execution cache (it saves the notebook before merging); read them
-        # from the cache then.
-        cache = get_cache(build_dir / ".jupyter_cache")
-        _, notebook = cache.merge_match_into_notebook(notebook)
+def png_count(notebook: nbformat.NotebookNode) -> int:
+    """How many image/png outputs a notebook holds."""
     return sum(
         "image/png" in output.get("data", {})
         for cell in notebook.cells
         for output in cell.get("outputs", [])
     )
+
+
+def is_chapter(docname: str) -> bool:
+    """Whether a page is a chapter notebook (it has launch and .ipynb buttons)."""
+    return (REPO / f"{docname}.md") in chapter_sources()

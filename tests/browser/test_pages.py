@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from urllib.request import urlopen
 
+import nbformat
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.book import book_title, page_heading, png_outputs, toc_pages
+from _ext.launch_notebooks import JUPYTERHUB_ENV, repository
+from tests.browser.book import (
+    REPO,
+    book_title,
+    is_chapter,
+    page_heading,
+    png_count,
+    toc_pages,
+)
 
 PAGES = toc_pages()
 
@@ -28,6 +40,12 @@ KNOWN_ERRORS = (
     "of 404 (File not found)",
 )
 
+READY_SCRIPT = """
+return document.readyState === "complete"
+  && document.querySelectorAll("nav.bd-docs-nav a.reference").length > 0
+  && document.querySelector("article h1") !== null;
+"""
+
 # Everything the tests need from a page, read in one go once it has loaded.
 PAGE_SCRIPT = """
 return {
@@ -40,6 +58,10 @@ return {
   })),
   nav: [...document.querySelectorAll("nav.bd-docs-nav a.reference")]
     .map(a => a.pathname),
+  launch: Object.fromEntries([...document.querySelectorAll(
+    ".dropdown-launch-buttons a")].map(a => [a.textContent.trim(), a.href])),
+  downloads: Object.fromEntries([...document.querySelectorAll(
+    ".dropdown-download-buttons a")].map(a => [a.textContent.trim(), a.href])),
 };
 """
 
@@ -52,12 +74,19 @@ class Page:
     title: str
     images: list[dict[str, Any]]
     nav: list[str]
+    launch: dict[str, str]
+    downloads: dict[str, str]
     errors: list[str]
 
     @property
     def output_images(self) -> list[dict[str, Any]]:
         """The images inside code cell outputs (the figures cells drew)."""
         return [img for img in self.images if img["output"]]
+
+    def downloaded_notebook(self) -> nbformat.NotebookNode:
+        """The notebook behind the page's ".ipynb" download button."""
+        with urlopen(self.downloads[".ipynb"]) as response:
+            return nbformat.reads(response.read().decode("utf-8"), as_version=4)
 
 
 def screenshot(driver: webdriver.Chrome, path: Path) -> None:
@@ -89,6 +118,9 @@ def visit(driver: webdriver.Chrome, site: Path, site_url: str) -> Callable[[str]
         if docname not in pages:
             console_errors(driver)  # drop entries left by an earlier page
             driver.get(f"{site_url}{docname}.html")
+            # get() waits for the load event; on a busy machine wait also until
+            # the page and its sidebar are in place before reading them.
+            WebDriverWait(driver, 30).until(lambda d: d.execute_script(READY_SCRIPT))
             info = driver.execute_script(PAGE_SCRIPT)
             pages[docname] = Page(docname, errors=console_errors(driver), **info)
             name = docname.replace("/", "-")
@@ -119,10 +151,57 @@ def test_images_load(visit, docname: str) -> None:
 
 
 @pytest.mark.parametrize("docname", PAGES)
-def test_every_figure_shown(visit, site: Path, docname: str) -> None:
-    """Each PNG figure in the executed notebook appears in a cell output."""
-    expected = png_outputs(site.parent, docname)
-    assert len(visit(docname).output_images) == expected
+def test_every_figure_shown(visit, docname: str) -> None:
+    """Each PNG figure of the executed notebook appears in a cell output."""
+    page = visit(docname)
+    if not is_chapter(docname):
+        assert page.output_images == []
+        return
+    assert len(page.output_images) == png_count(page.downloaded_notebook()) > 0
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_downloads(visit, docname: str) -> None:
+    """Chapters offer the source and the executed notebook, with all outputs."""
+    page = visit(docname)
+    if not is_chapter(docname):
+        assert ".ipynb" not in page.downloads
+        return
+    assert set(page.downloads) >= {".ipynb", ".md"}
+    with urlopen(page.downloads[".md"]) as response:
+        source = (REPO / f"{docname}.md").read_text(encoding="utf-8")
+        assert response.read().decode("utf-8") == source
+    code = [c for c in page.downloaded_notebook().cells if c.cell_type == "code"]
+    assert code and all(c.execution_count is not None for c in code)
+    assert sum(len(c.outputs) for c in code) > 0
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_launch_buttons(visit, docname: str) -> None:
+    """Chapters launch their notebooks/ copy, from the repository, on each service."""
+    page = visit(docname)
+    if not is_chapter(docname):
+        assert page.launch == {}
+        return
+    hub = os.environ.get(JUPYTERHUB_ENV, "").strip()
+    assert set(page.launch) == {"Binder", "Colab"} | ({"JupyterHub"} if hub else set())
+    url, branch = repository()
+    org_repo = urlsplit(url).path.strip("/")
+    copy = f"notebooks/{Path(docname).name}.ipynb"
+    assert (REPO / copy).is_file()
+    assert page.launch["Binder"] == (
+        f"https://mybinder.org/v2/gh/{org_repo}/{branch}?urlpath=lab/tree/{copy}"
+    )
+    assert page.launch["Colab"] == (
+        f"https://colab.research.google.com/github/{org_repo}/blob/{branch}/{copy}"
+    )
+    if hub:
+        query = parse_qs(urlsplit(page.launch["JupyterHub"]).query)
+        assert query == {
+            "repo": [url],
+            "urlpath": [f"lab/tree/{org_repo.split('/')[1]}/{copy}"],
+            "branch": [branch],
+        }
 
 
 @pytest.mark.parametrize("docname", PAGES)

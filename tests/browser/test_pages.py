@@ -28,18 +28,6 @@ from tests.browser.book import (
 
 PAGES = toc_pages()
 
-# Console errors that are not the book's (a message must end with one of these):
-KNOWN_ERRORS = (
-    # Sphinx 7.4 writes twice each inline script added after the builder starts
-    # (sphinx-doc/sphinx#13402, fixed after the Sphinx 7 that jupyter-book 1
-    # needs). sphinx-thebe's declares a const, so the second copy fails;
-    # harmless, as the first copy ran.
-    "Identifier 'THEBE_JS_URL' has already been declared",
-    # Chromium asks every site for /favicon.ico; the book has no favicon.
-    "favicon.ico - Failed to load resource: the server responded with a status "
-    "of 404 (File not found)",
-)
-
 READY_SCRIPT = """
 return document.readyState === "complete"
   && document.querySelectorAll("nav.bd-docs-nav a.reference").length > 0
@@ -102,11 +90,7 @@ def screenshot(driver: webdriver.Chrome, path: Path) -> None:
 def console_errors(driver: webdriver.Chrome) -> list[str]:
     """SEVERE console entries since the last call (read and clear the log)."""
     entries = driver.get_log("browser")
-    return [
-        e["message"]
-        for e in entries
-        if e["level"] == "SEVERE" and not e["message"].endswith(KNOWN_ERRORS)
-    ]
+    return [e["message"] for e in entries if e["level"] == "SEVERE"]
 
 
 @pytest.fixture(scope="session")

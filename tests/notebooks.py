@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jupytext
@@ -25,6 +26,7 @@ class ExecutedChapter:
     name: str
     notebook: nbformat.NotebookNode
     seconds: float
+    figures: list[dict] = field(default_factory=list)
 
     @property
     def code_cells(self) -> list[nbformat.NotebookNode]:
@@ -76,9 +78,55 @@ def chapter_names() -> list[str]:
     return [path.stem for path in chapter_sources()]
 
 
+# Run before a chapter: every time matplotlib renders a figure (as the inline
+# backend does to show it), note its titles and labels. Through the public
+# FigureCanvasBase.print_figure, whichever way the figure is displayed.
+RECORD_FIGURES = """
+import matplotlib.backend_bases as _backend_bases
+
+_figures_drawn = []
+_print_figure = _backend_bases.FigureCanvasBase.print_figure
+
+
+def _describe(ax):
+    titles = [ax.get_title(loc) for loc in ("left", "center", "right")]
+    return {
+        "title": " ".join(titles).strip(),
+        "axis_on": bool(ax.axison),
+        "colorbar": hasattr(ax, "_colorbar"),
+        "labels": [ax.get_xlabel(), ax.get_ylabel()]
+        + ([ax.get_zlabel()] if hasattr(ax, "get_zlabel") else []),
+    }
+
+
+def _recording_print_figure(self, *args, **kwargs):
+    figure = self.figure
+    _figures_drawn.append({
+        "suptitle": figure.get_suptitle(),
+        "axes": [_describe(ax) for ax in figure.axes if ax.get_visible()],
+    })
+    return _print_figure(self, *args, **kwargs)
+
+
+_backend_bases.FigureCanvasBase.print_figure = _recording_print_figure
+"""
+# sys.stdout.write, not print: a chapter may have replaced print (rich's print).
+REPORT_FIGURES = "import json, sys; _ = sys.stdout.write(json.dumps(_figures_drawn))"
+
+
 def execute_chapter(name: str) -> ExecutedChapter:
-    """Execute ``book/<name>.md`` in a fresh kernel, in the book folder."""
+    """Execute ``book/<name>.md`` in a fresh kernel, in the book folder.
+
+    Two cells are added around the chapter's to record the figures it draws
+    (see ``RECORD_FIGURES``); they are removed again after execution.
+    """
     notebook = jupytext.read(BOOK_DIR / f"{name}.md")
+    cells = notebook.cells
+    notebook.cells = [
+        nbformat.v4.new_code_cell(RECORD_FIGURES),
+        *cells,
+        nbformat.v4.new_code_cell(REPORT_FIGURES),
+    ]
     client = NotebookClient(
         notebook,
         timeout=CELL_TIMEOUT,
@@ -87,4 +135,7 @@ def execute_chapter(name: str) -> ExecutedChapter:
     )
     start = time.perf_counter()
     client.execute()
-    return ExecutedChapter(name, notebook, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    figures = json.loads(cell_text(notebook.cells[-1]))
+    notebook.cells = notebook.cells[1:-1]
+    return ExecutedChapter(name, notebook, seconds, figures)

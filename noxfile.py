@@ -95,6 +95,23 @@ def notebooks(session: nox.Session) -> None:
     session.run("python", "_ext/launch_notebooks.py")
 
 
+@nox.session(python=PYTHON, reuse_venv=False)
+def launch(session: nox.Session) -> None:
+    """Run notebooks/*.ipynb as Colab or a JupyterHub would, in a fresh venv.
+
+    The environment has only a kernel, so the first notebook's setup cell must
+    install data_helpers[book] (from this checkout rather than GitHub, as a
+    wheel, not editable). pip is held to the versions in requirements.txt.
+    """
+    constraints = Path(session.create_tmp(), "constraints.txt").resolve()
+    pins = Path("requirements.txt").read_text(encoding="utf-8").splitlines()
+    constraints.write_text("\n".join(p for p in pins if not p.startswith("-e")))
+    session.env["PIP_CONSTRAINT"] = str(constraints)
+    session.install("nbclient", "ipykernel")
+    requirement = f"data_helpers[book] @ file://localhost{Path.cwd()}"
+    session.run("python", "scripts/run_launch_notebooks.py", requirement)
+
+
 @nox.session(python=PYTHON)
 def linkcheck(session: nox.Session) -> None:
     """Check that every external link in the book answers (needs the internet).

@@ -1,0 +1,22 @@
+"""Helpers for the chunked-datasets textbook.
+
+The sample image is a downsampled scan of a whole human heart from the
+`Human Organ Atlas <https://human-organ-atlas.esrf.fr>`_ (donor LADAF-2020-27,
+HiP-CT, 19.89 um voxels). Please credit the Human Organ Atlas wherever the data
+appear.
+"""
+
+from data_helpers.files import get_directory_contents
+from data_helpers.plotting import plot_slice
+from data_helpers.pyramid import downsample_mean, level_shape, write_downsampled
+from data_helpers.sample_data import SampleDataError, load_heart_data
+
+__all__ = [
+    "SampleDataError",
+    "downsample_mean",
+    "get_directory_contents",
+    "level_shape",
+    "load_heart_data",
+    "plot_slice",
+    "write_downsampled",
+]

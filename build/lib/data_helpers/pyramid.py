@@ -1,0 +1,57 @@
+"""Build the lower levels of an image pyramid by 2x2x2 block averaging."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def level_shape(shape: Sequence[int], level: int) -> tuple[int, ...]:
+    """Shape of level ``level``: each axis halved ``level`` times, rounded up."""
+    if level < 0:
+        raise ValueError(f"level must be 0 or more, not {level}.")
+    return tuple(math.ceil(n / 2**level) for n in shape)
+
+
+def downsample_mean(block: np.ndarray) -> np.ndarray:
+    """Halve every axis of ``block`` by averaging 2x2x2 groups of voxels.
+
+    An axis of odd length ends in a half-full group, which is averaged over the
+    voxels it has, so the result always has shape ``ceil(n / 2)`` per axis.
+    Integer images are rounded back to their own dtype.
+    """
+    block = np.asarray(block)
+    if block.ndim == 0 or 0 in block.shape:
+        raise ValueError(f"Cannot downsample an empty array of shape {block.shape}.")
+    pad = [(0, n % 2) for n in block.shape]
+    padded = np.pad(block, pad, mode="edge")  # copies of the edge voxel keep its mean
+    grouped = padded.reshape([m for n in padded.shape for m in (n // 2, 2)])
+    mean = grouped.mean(axis=tuple(range(1, grouped.ndim, 2)), dtype=np.float64)
+    if np.issubdtype(block.dtype, np.integer):
+        mean = np.rint(mean)
+    return mean.astype(block.dtype)
+
+
+def write_downsampled(source: Any, target: Any, *, slab: int | None = None) -> None:
+    """Fill ``target`` with ``source`` downsampled 2x, one slab at a time.
+
+    ``source`` and ``target`` are zarr (or NumPy) arrays. Only ``2 * slab``
+    planes of ``source`` are in memory at once (``slab`` defaults to the
+    target's chunk length along the first axis), so this works for images much
+    larger than memory.
+    """
+    expected = level_shape(source.shape, 1)
+    if tuple(target.shape) != expected:
+        raise ValueError(
+            f"target has shape {tuple(target.shape)}, but downsampling "
+            f"{tuple(source.shape)} by 2 gives {expected}: create the target "
+            "with level_shape(source.shape, 1)."
+        )
+    if slab is None:
+        slab = getattr(target, "chunks", (16,))[0]
+    for start in range(0, expected[0], slab):
+        stop = min(start + slab, expected[0])
+        target[start:stop] = downsample_mean(source[2 * start : 2 * stop])

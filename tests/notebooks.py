@@ -6,15 +6,15 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jupytext
 import nbformat
 from nbclient import NotebookClient
 
-from _ext.launch_notebooks import chapter_sources
+from _ext.launch_notebooks import BOOK_DIR as BOOK_FOLDER
+from _ext.launch_notebooks import REPO, chapter_sources
 
-BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
+BOOK_DIR = REPO / BOOK_FOLDER
 CELL_TIMEOUT = 600
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -45,7 +45,7 @@ class ExecutedChapter:
 
     def images(self, tag: str) -> int:
         """How many PNG images a tagged cell displayed."""
-        return sum("image/png" in o.get("data", {}) for o in self.cell(tag).outputs)
+        return png_count([self.cell(tag)])
 
     def stderr(self) -> list[str]:
         """Everything any cell wrote to stderr (warnings included)."""
@@ -60,6 +60,15 @@ class ExecutedChapter:
         return "\n".join(
             c.source for c in self.notebook.cells if c.cell_type == "markdown"
         )
+
+
+def png_count(cells: list[nbformat.NotebookNode]) -> int:
+    """How many image/png outputs the given cells hold."""
+    return sum(
+        "image/png" in output.get("data", {})
+        for cell in cells
+        for output in cell.get("outputs", [])
+    )
 
 
 def cell_text(cell: nbformat.NotebookNode) -> str:

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.notebooks import chapter_names
-
-
-def png_outputs(chapter) -> int:
-    return sum(
-        "image/png" in output.get("data", {})
-        for cell in chapter.code_cells
-        for output in cell.outputs
-    )
+from tests.notebooks import chapter_names, png_count
 
 
 def figure_problems(number: int, figure: dict) -> list[str]:
@@ -38,7 +30,7 @@ def figure_problems(number: int, figure: dict) -> list[str]:
 def test_every_figure_is_recorded(executed, name: str) -> None:
     """The recorder saw each figure the chapter shows (else it checks nothing)."""
     chapter = executed(name)
-    assert len(chapter.figures) == png_outputs(chapter) > 0
+    assert len(chapter.figures) == png_count(chapter.code_cells) > 0
 
 
 @pytest.mark.parametrize("name", chapter_names())

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import yaml
 
 from _ext.launch_notebooks import chapter_sources
@@ -46,15 +45,6 @@ def page_heading(docname: str) -> str:
         if line.startswith("# "):
             return line[2:].strip()
     raise LookupError(f"{docname}.md has no '# ' heading")
-
-
-def png_count(notebook: nbformat.NotebookNode) -> int:
-    """How many image/png outputs a notebook holds."""
-    return sum(
-        "image/png" in output.get("data", {})
-        for cell in notebook.cells
-        for output in cell.get("outputs", [])
-    )
 
 
 def is_chapter(docname: str) -> bool:

@@ -22,9 +22,9 @@ from tests.browser.book import (
     book_title,
     is_chapter,
     page_heading,
-    png_count,
     toc_pages,
 )
+from tests.notebooks import png_count
 
 PAGES = toc_pages()
 
@@ -141,7 +141,7 @@ def test_every_figure_shown(visit, docname: str) -> None:
     if not is_chapter(docname):
         assert page.output_images == []
         return
-    assert len(page.output_images) == png_count(page.downloaded_notebook()) > 0
+    assert len(page.output_images) == png_count(page.downloaded_notebook().cells) > 0
 
 
 @pytest.mark.parametrize("docname", PAGES)

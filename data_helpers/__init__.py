@@ -6,6 +6,8 @@ HiP-CT, 19.89 um voxels). Please credit the Human Organ Atlas wherever the data
 appear.
 """
 
+# ome first: it imports the OME-Zarr models before pydantic_zarr.v3 (see there).
+from data_helpers.ome import image_model, write_image  # isort: skip
 from data_helpers.files import get_directory_contents
 from data_helpers.plotting import plot_slice
 from data_helpers.pyramid import downsample_mean, level_shape, write_downsampled
@@ -15,8 +17,10 @@ __all__ = [
     "SampleDataError",
     "downsample_mean",
     "get_directory_contents",
+    "image_model",
     "level_shape",
     "load_heart_data",
     "plot_slice",
+    "write_image",
     "write_downsampled",
 ]

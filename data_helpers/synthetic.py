@@ -1,0 +1,105 @@
+"""Synthetic CT-like test volumes of any size, as arrays or folders of TIFF slices.
+
+Real scans arrive from the scanner as a folder of 2-D slice files, one per
+plane. To practise on data of any size without downloading terabytes, these
+helpers make such a stack from the heart sample: each slice is the sample
+(z, y, x) interpolated to the requested shape, scaled to 16-bit grey levels
+and given Gaussian noise. Every slice is made on its own from a seed and its
+index, so a stack of any size is reproducible and never held in memory whole.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import tifffile
+from scipy import ndimage
+
+#: Grey level of the sample's 0 and the gain per sample grey level, and the
+#: noise (standard deviation, in grey levels) added to every voxel.
+OFFSET, GAIN, NOISE = 1000.0, 160.0, 400.0
+
+
+@lru_cache(maxsize=1)
+def _heart_zyx() -> np.ndarray:
+    from data_helpers.sample_data import load_heart_data
+
+    # The sample is stored (x, y, z); slices are planes of constant z.
+    return np.ascontiguousarray(load_heart_data().transpose(2, 1, 0), np.float32)
+
+
+def _check_shape(shape: Sequence[int]) -> tuple[int, int, int]:
+    if len(shape) != 3 or any(int(n) < 1 for n in shape):
+        raise ValueError(
+            f"shape must be three positive lengths (z, y, x), not {tuple(shape)}."
+        )
+    return tuple(int(n) for n in shape)  # type: ignore[return-value]
+
+
+def ct_like_slice(
+    z: int, shape: Sequence[int], *, seed: int = 0, dtype: str = "uint16"
+) -> np.ndarray:
+    """Slice ``z`` (a ``(y, x)`` image) of a synthetic CT-like volume of ``shape``.
+
+    The same ``z``, ``shape`` and ``seed`` always give the same slice.
+    """
+    n_z, n_y, n_x = _check_shape(shape)
+    if not 0 <= z < n_z:
+        raise IndexError(f"z={z} is outside a volume with {n_z} slices.")
+    heart = _heart_zyx()
+    # Position of this slice's centre in the sample, linearly interpolated.
+    position = min(max((z + 0.5) * heart.shape[0] / n_z - 0.5, 0.0), heart.shape[0] - 1)
+    below = int(position)
+    above = min(below + 1, heart.shape[0] - 1)
+    weight = position - below
+    plane = (1 - weight) * heart[below] + weight * heart[above]
+    zoom = (n_y / plane.shape[0], n_x / plane.shape[1])
+    image = ndimage.zoom(plane, zoom, order=1, grid_mode=True, mode="nearest")
+    rng = np.random.default_rng([seed, z])
+    image = OFFSET + GAIN * image + rng.normal(0.0, NOISE, image.shape)
+    info = np.iinfo(dtype)
+    return np.clip(np.rint(image), info.min, info.max).astype(dtype)
+
+
+def ct_like_volume(
+    shape: Sequence[int], *, seed: int = 0, dtype: str = "uint16"
+) -> np.ndarray:
+    """A whole synthetic CT-like ``(z, y, x)`` volume in memory (for small shapes)."""
+    n_z = _check_shape(shape)[0]
+    return np.stack(
+        [ct_like_slice(z, shape, seed=seed, dtype=dtype) for z in range(n_z)]
+    )
+
+
+def write_tiff_stack(
+    folder: str | os.PathLike[str],
+    shape: Sequence[int],
+    *,
+    seed: int = 0,
+    dtype: str = "uint16",
+    rows_per_strip: int = 16,
+    name: str = "slice_{z:05d}.tif",
+) -> list[Path]:
+    """Write a synthetic ``(z, y, x)`` volume as one TIFF file per z-slice.
+
+    Files are named ``name.format(z=z)`` inside ``folder`` (created if needed)
+    and stored uncompressed in strips of ``rows_per_strip`` rows, as scanners
+    commonly write them, so a reader can load part of a slice. Returns the
+    paths in z order. Existing files of the same names are overwritten.
+    """
+    n_z = _check_shape(shape)[0]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for z in range(n_z):
+        path = folder / name.format(z=z)
+        image = ct_like_slice(z, shape, seed=seed, dtype=dtype)
+        tifffile.imwrite(
+            path, image, rowsperstrip=rows_per_strip, photometric="minisblack"
+        )
+        paths.append(path)
+    return paths

@@ -174,3 +174,38 @@ def test_removing_null_omero_silences_the_reader(chapter, heart_shape) -> None:
 def test_level_shapes_halve_with_ceiling(heart_shape) -> None:
     # Guard the helper the tests above rely on.
     assert level_shape(heart_shape, 2) == tuple(math.ceil(n / 4) for n in heart_shape)
+
+
+def test_what_rounding_down_does_with_the_remainder(chapter, heart_shape) -> None:
+    out = chapter.text("claim-extent")
+    extents = {
+        writer: [float(x) for x in spans.split(", ")]
+        for writer, spans in re.findall(
+            r"^(.+?): z extent of levels 0, 1, 2 = (.+) level-0 voxels$", out, re.M
+        )
+    }
+    z = heart_shape[2]
+    assert z == 139
+    # the book rounds up: each level reaches up to the next multiple of 2**d
+    assert extents["book"] == [z, 2 * math.ceil(z / 2), 4 * math.ceil(z / 4)]
+    # ome-zarr-py resamples the whole extent: every level spans all 139 slices
+    assert extents["ome-zarr-py"] == pytest.approx([z] * 3, abs=0.05)
+    # ngff-zarr keeps a scale of 2 per level: the last 1, then 3 slices fall off
+    assert extents["ngff-zarr"] == [z, 2 * (z // 2), 4 * (z // 4)]
+    assert [z - e for e in extents["ngff-zarr"]] == [0, 1, 3]
+    assert extents["book"][1] - z == 1  # "one level-0 voxel beyond the image"
+
+
+def test_sources_named_in_the_prose_are_current(chapter) -> None:
+    prose = chapter.markdown()
+    # ngff-zarr moved to fideus-labs (its 0.50.0 README links there)
+    assert "github.com/fideus-labs/ngff-zarr" in prose
+    assert "github.com/thewtex/ngff-zarr" not in prose
+    # napari-ome-zarr dropped ome-zarr-py (commit d4f035b, release 0.8.1)
+    assert "update both together" not in prose
+    assert "d4f035b" in prose
+    # webKnossos reads OME-Zarr 0.5 since 24.11.1 (pull request #8122)
+    assert "webknossos/pull/8122" in prose
+    # iohub 0.3.x needs Python >= 3.12 and zarr >= 3.1.6
+    iohub_row = next(line for line in prose.splitlines() if "[iohub]" in line)
+    assert "0.3.11" in iohub_row and "zarr>=3.1.6" in iohub_row

@@ -171,13 +171,75 @@ def test_zoom_shapes_do_not_fit_but_block_averaging_does(chapter):
         ) in text
 
 
-def test_aliasing_figure(chapter):
-    text = chapter.text("claim-aliasing")
-    zoom_range = float(re.search(r"after zoom: ([\d.]+)", text).group(1))
-    # 1-voxel stripes of 20 and 180: every 2x2x2 mean is exactly 100
-    assert "after block averaging: 0.0 (all equal to 100.0)" in text
-    assert zoom_range > 0.8 * (180 - 20)  # "almost the whole original range"
+def _stripe_report(text: str) -> dict[str, dict[str, object]]:
+    """The aliasing cell's lines, by stripe pattern and method."""
+    report: dict[str, dict[str, object]] = {}
+    pattern = None
+    for line in text.splitlines():
+        head = re.match(r"(period \d) stripes .*, average ([\d.]+):$", line)
+        if head:
+            pattern = head.group(1)
+            report[pattern] = {"average": float(head.group(2))}
+            continue
+        values = re.match(r"\s+(.+?)\s+values\s+(-?[\d.]+) to\s+(-?[\d.]+)$", line)
+        if values:
+            report[pattern][values.group(1)] = (
+                float(values.group(2)),
+                float(values.group(3)),
+            )
+        rows = re.match(r"\s+block mean, rows after (one halving|two): (\[.*\])$", line)
+        if rows:
+            report[pattern][rows.group(1)] = ast.literal_eval(rows.group(2))
+    return report
+
+
+def test_gaussian_width_is_ngff_zarrs(chapter):
+    # ngff-zarr 0.50.0, ngff_zarr.methods._support._compute_sigma, factor 2
+    sigma = math.sqrt(2**2 - 1) / (2 * math.sqrt(2 * math.log(2)))
+    assert f"sigma = {sigma:.4f} voxel" in chapter.text("claim-gaussian")
+    assert round(sigma, 2) == 0.74  # "≈ 0.74 voxel"
+    from ngff_zarr.methods._support import _compute_sigma
+
+    assert _compute_sigma([2])[0] == pytest.approx(sigma)
+
+
+def test_block_means_reduce_but_do_not_prevent_aliasing(chapter):
+    report = _stripe_report(chapter.text("claim-aliasing"))
+    assert set(report) == {"period 2", "period 3"}
+    two, three = report["period 2"], report["period 3"]
+    assert two["average"] == 100.0 and three["average"] == 80.0
+    # period 2: every 2x2x2 mean is exactly 100; zoom spans the whole range
+    assert two["block mean, twice"] == (100.0, 100.0)
+    low, high = two["zoom(0.25)"]
+    assert high - low > 0.8 * (180 - 20)
+    # period 3: false bands 120, 120, 0 and then 120, 60, 60
+    assert three["one halving"] == [120.0, 120.0, 0.0, 120.0, 120.0, 0.0]
+    assert three["two"] == [120.0, 60.0, 60.0, 120.0, 60.0, 60.0]
+    assert three["block mean, twice"] == (60.0, 120.0)
+    assert three["zoom(0.25)"][0] < 0  # "even beyond it, below 0"
+    # the Gaussian: even 100, and 78 to 84 around 80
+    g_low, g_high = two["Gaussian, twice"]
+    assert g_high - g_low < 0.5
+    g_low, g_high = three["Gaussian, twice"]
+    assert round(g_low) == 78 and round(g_high) == 84
+    assert g_high - g_low < (120 - 60) / 5  # far less aliasing than block means
     assert chapter.images("claim-aliasing") == 1
+
+
+def test_gaussian_blurs_more_than_block_means(chapter):
+    text = chapter.text("claim-blur")
+    level0 = float(re.search(r"level 0: mean ([\d.]+)", text).group(1))
+    rows = {
+        method: (float(mean), float(diff))
+        for method, mean, diff in re.findall(
+            r"level 2 by (.+?): mean ([\d.]+), mean neighbour difference ([\d.]+)",
+            text,
+        )
+    }
+    assert set(rows) == {"block mean", "Gaussian"}
+    for mean, _ in rows.values():
+        assert mean == pytest.approx(level0, rel=0.01)  # "keep the mean brightness"
+    assert rows["Gaussian"][1] < 0.9 * rows["block mean"][1]  # "measurably smoother"
 
 
 def test_pyramid_on_disk_validates(chapter):

@@ -72,8 +72,7 @@ def image_model(
         raise ValueError("An image needs at least one level: pass one array spec.")
     if isinstance(voxel_size, str) or len(voxel_size) != len(SPATIAL_AXES):
         raise ValueError(
-            f"voxel_size needs one number per axis {SPATIAL_AXES}, "
-            f"got {voxel_size!r}."
+            f"voxel_size needs one number per axis {SPATIAL_AXES}, got {voxel_size!r}."
         )
     if any(
         isinstance(size, bool) or not isinstance(size, Real) or not size > 0

@@ -48,7 +48,9 @@ def start(root: str) -> None:
 
 
 def _multiscale_attributes(attributes: dict[str, Any]) -> bool:
-    return bool(attributes.get("multiscales") or attributes.get("ome", {}).get("multiscales"))
+    return bool(
+        attributes.get("multiscales") or attributes.get("ome", {}).get("multiscales")
+    )
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -132,7 +134,9 @@ def _image_groups(value: Any) -> list[Any]:
     if not isinstance(value, zarr.Group):
         return []
     groups = [value] + [
-        node for _, node in value.members(max_depth=None) if isinstance(node, zarr.Group)
+        node
+        for _, node in value.members(max_depth=None)
+        if isinstance(node, zarr.Group)
     ]
     return [g for g in groups if _multiscale_attributes(g.attrs.asdict())]
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import scipy.ndimage
 
-CHAPTER = "creating-chunked-datasets"
 from data_helpers import HEART_VOXEL_SIZE_UM
 
+CHAPTER = "creating-chunked-datasets"
 HEART_SHAPE = (120, 120, 139)  # documented in ../shared/data/README.md, (x, y, z)
 ZYX_SHAPE = HEART_SHAPE[::-1]  # as every OME-Zarr image stores it
 CHUNKS = (32, 32, 32)

@@ -11,6 +11,7 @@ import zarr
 
 import data_helpers.ome as ome  # before pydantic_zarr.v3 (see data_helpers.ome)
 from data_helpers import HEART_VOXEL_SIZE_UM, level_shape
+
 from pydantic_zarr.v2 import ArraySpec as ArraySpecV2  # isort: skip
 from pydantic_zarr.v3 import ArraySpec as ArraySpecV3  # isort: skip
 
@@ -27,9 +28,7 @@ def specs(zarr_format: int, n_levels: int = 3) -> list:
 
 
 def transforms(dataset) -> dict[str, list[float]]:
-    return {
-        t.type: getattr(t, t.type) for t in dataset.coordinateTransformations
-    }
+    return {t.type: getattr(t, t.type) for t in dataset.coordinateTransformations}
 
 
 def test_heart_voxel_size_is_level_6_of_the_scan() -> None:
@@ -71,7 +70,10 @@ def test_level_helpers() -> None:
 
 def test_custom_paths() -> None:
     image = ome.image_model(specs(2, 2), voxel_size=VOXEL, paths=["s0", "s1"])
-    assert [d.path for d in image.ome_attributes.multiscales[0].datasets] == ["s0", "s1"]
+    assert [d.path for d in image.ome_attributes.multiscales[0].datasets] == [
+        "s0",
+        "s1",
+    ]
 
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
@@ -89,7 +91,9 @@ def test_write_image_writes_no_null_fields(tmp_path: Path, zarr_format: int) -> 
     reopened = zarr.open_group(tmp_path / "image.zarr", mode="r")
     models = ome.v05 if zarr_format == 3 else ome.v04
     read = models.Image.from_zarr(reopened)
-    axes = [list(m.multiscales[0].axes) for m in (read.ome_attributes, image.ome_attributes)]
+    axes = [
+        list(m.multiscales[0].axes) for m in (read.ome_attributes, image.ome_attributes)
+    ]
     assert axes[0] == axes[1]
     assert [reopened[str(k)].shape for k in range(3)] == [
         level_shape(SHAPE, k) for k in range(3)
@@ -156,4 +160,7 @@ def test_bad_input_is_a_clear_error(kwargs: dict, message: str) -> None:
 def test_numpy_voxel_sizes_are_accepted() -> None:
     voxel = np.array([1.5, 1.5, 1.5])
     image = ome.image_model(specs(2, 1), voxel_size=tuple(voxel))
-    assert transforms(image.ome_attributes.multiscales[0].datasets[0])["scale"] == [1.5] * 3
+    assert (
+        transforms(image.ome_attributes.multiscales[0].datasets[0])["scale"]
+        == [1.5] * 3
+    )

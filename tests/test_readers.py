@@ -10,7 +10,8 @@ covered without any change here.
 
 napari-ome-zarr, the napari plugin, is not among the readers: its releases
 require napari itself (napari-ome-zarr 0.10.0: ``napari>=0.6.0``), far too much
-for the test environment.
+for the test environment. Nor is bioio-ome-zarr (3.8.1), which would add the
+bioio plugin system and xarray for a reader built on zarr-python, as here.
 """
 
 from __future__ import annotations

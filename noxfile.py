@@ -209,6 +209,8 @@ def latest(session: nox.Session) -> None:
     pins.update(pinned_versions("requirements-test.txt"))
     moved = []
     for line in frozen.splitlines():
+        if line.startswith(("#", "-e")):
+            continue  # data_helpers itself, installed from this checkout
         name, _, version = line.partition("==")
         pinned = pins.get(canonical(name))
         if version and pinned != version:

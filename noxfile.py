@@ -6,7 +6,9 @@ Run ``nox -l`` to list them and ``nox -s NAME`` to run one.
 from __future__ import annotations
 
 import json
+import re
 import time
+import tomllib
 from pathlib import Path
 
 import nox
@@ -31,18 +33,20 @@ def warm_data_cache(session: nox.Session) -> None:
     )
 
 
-def jupyter_book_build(session: nox.Session, *args: str) -> None:
-    """Run ``jupyter-book build`` on the repository root, output in _build/."""
-    session.run("jupyter-book", "build", ".", "--path-output", ".", *args)
+def jupyter_book_build(session: nox.Session, *args: str, output: str = ".") -> None:
+    """Run ``jupyter-book build`` on the repository root, into ``output``/_build/."""
+    session.run("jupyter-book", "build", ".", "--path-output", output, *args)
 
 
-def build_book(session: nox.Session, *extra: str) -> None:
+def build_book(session: nox.Session, *extra: str, output: str = ".") -> None:
     """Build the HTML book with the execution cache; any warning is an error."""
     warm_data_cache(session)
     start = time.perf_counter()
-    jupyter_book_build(session, "--warningiserror", "--nitpick", "--keep-going", *extra)
+    flags = ("--warningiserror", "--nitpick", "--keep-going")
+    jupyter_book_build(session, *flags, *extra, output=output)
     session.log(f"Book built in {time.perf_counter() - start:.1f} s")
-    session.run("python", "scripts/execution_report.py", f"{BUILD_DIR}/.jupyter_cache")
+    cache = Path(output, BUILD_DIR, ".jupyter_cache")
+    session.run("python", "scripts/execution_report.py", str(cache))
 
 
 @nox.session(python=PYTHON)
@@ -147,3 +151,75 @@ def browser(session: nox.Session) -> None:
     start = time.perf_counter()
     session.run("pytest", "tests/browser", *session.posargs)
     session.log(f"Browser tests took {time.perf_counter() - start:.1f} s")
+
+
+def requirement_names(path: str) -> list[str]:
+    """The package names a requirements file pins (without their versions)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    names = [re.split(r"[=<>!~\[ ;]", line.strip(), maxsplit=1)[0] for line in lines]
+    return [name for name in names if name and not name.startswith(("#", "-"))]
+
+
+def direct_dependencies() -> list[str]:
+    """The book's direct dependencies, as pyproject.toml declares them.
+
+    data_helpers' own dependencies and its ``book`` extra (everything the
+    chapters import), the ``build`` dependency group (what builds and tests the
+    book) and the test tools of requirements-test.txt, without pins. Only the
+    major-version bounds declared in pyproject.toml remain.
+    """
+    pyproject = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))
+    project = pyproject["project"]
+    return [
+        *project["dependencies"],
+        *project["optional-dependencies"]["book"],
+        *pyproject["dependency-groups"]["build"],
+        *requirement_names("requirements-test.txt"),
+    ]
+
+
+def pinned_versions(path: str) -> dict[str, str]:
+    pins = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        name, _, version = line.partition("==")
+        if version:
+            pins[canonical(name)] = version.strip()
+    return pins
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@nox.session(python=PYTHON, reuse_venv=False)
+def latest(session: nox.Session) -> None:
+    """Tests and a full book build with the newest release of every dependency.
+
+    A fresh environment gets the newest release (for Python 3.11) of each
+    direct dependency, unpinned (see ``direct_dependencies``), and so of what
+    they pull in. It lists what moved from requirements.txt, runs the tests,
+    then builds the whole book into .nox/latest/tmp/_build (not _build/),
+    executing every chapter. Not run by CI: upstream changes must not block a
+    submission. Needs the internet (PyPI) and, like ``book``, the sample data.
+    """
+    session.install("--upgrade", "pip")
+    session.install("-e", ".", *direct_dependencies())
+    frozen = session.run("python", "-m", "pip", "freeze", silent=True) or ""
+    pins = {**pinned_versions("requirements.txt")}
+    pins.update(pinned_versions("requirements-test.txt"))
+    moved = []
+    for line in frozen.splitlines():
+        if line.startswith(("#", "-e")):
+            continue  # data_helpers itself, installed from this checkout
+        name, _, version = line.partition("==")
+        pinned = pins.get(canonical(name))
+        if version and pinned != version:
+            moved.append(f"{name}: {pinned or 'not pinned'} -> {version}")
+    report = Path(session.create_tmp(), "moved.txt")
+    report.write_text("\n".join(moved) + "\n", encoding="utf-8")
+    session.log(f"{len(moved)} packages differ from requirements*.txt ({report}):")
+    for entry in moved:
+        session.log(f"  {entry}")
+    session.run("python", "-m", "pip", "list", "--outdated")  # held back by bounds
+    session.run("pytest", *session.posargs)
+    build_book(session, output=session.create_tmp())

@@ -17,6 +17,7 @@ format 3 (``ome_zarr_models.v05``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 import zarr
@@ -69,12 +70,17 @@ def image_model(
     """
     if not array_specs:
         raise ValueError("An image needs at least one level: pass one array spec.")
-    if len(voxel_size) != len(SPATIAL_AXES):
+    if isinstance(voxel_size, str) or len(voxel_size) != len(SPATIAL_AXES):
         raise ValueError(
-            f"voxel_size needs one value per axis {SPATIAL_AXES}, got {voxel_size}."
+            f"voxel_size needs one number per axis {SPATIAL_AXES}, got {voxel_size!r}."
         )
-    if any(not size > 0 for size in voxel_size):
-        raise ValueError(f"Voxel sizes must be positive, got {list(voxel_size)}.")
+    if any(
+        isinstance(size, bool) or not isinstance(size, Real) or not size > 0
+        for size in voxel_size
+    ):
+        raise ValueError(
+            f"Voxel sizes must be positive numbers, got {list(voxel_size)}."
+        )
     ndims = {len(spec.shape) for spec in array_specs}
     if ndims != {len(SPATIAL_AXES)}:
         raise ValueError(
@@ -125,3 +131,19 @@ def write_image(image: Any, store: Any, path: str = "") -> zarr.Group:
     group = image.to_zarr(store, path=path)
     group.attrs.put(image_attributes(image))
     return group
+
+
+def multiscale_metadata(group: zarr.Group) -> dict[str, Any]:
+    """The first ``multiscales`` entry of an OME-Zarr 0.4 or 0.5 image group.
+
+    OME-Zarr 0.4 keeps it in the group attributes, 0.5 under their ``"ome"``
+    key; this reads either, as plain JSON (axes, datasets, ...).
+    """
+    attributes = group.attrs.asdict()
+    multiscales = attributes.get("ome", attributes).get("multiscales")
+    if not multiscales:
+        raise ValueError(
+            f"{group} has no OME-Zarr multiscales metadata: pass the group of an "
+            "OME-Zarr image (the one whose attributes list its levels)."
+        )
+    return multiscales[0]

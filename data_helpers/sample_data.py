@@ -31,6 +31,18 @@ DEFAULT_URL = (
 )
 HEART_FOLDER = "hoa_heart.zarr"
 
+#: Voxel size of the full-resolution scan of the heart (HiP-CT of donor
+#: LADAF-2020-27 at beamline BM18: 7641 x 7641 x 8839 voxels of 19.89 um; Human
+#: Organ Atlas metadata, repository HumanOrganAtlas/metadata-schemas, file
+#: metadata/LADAF-2020-27_heart_complete-organ_19.89um_bm18.json).
+SCAN_VOXEL_SIZE_UM = 19.89
+#: The sample is level 6 of the Human Organ Atlas's own pyramid of that scan:
+#: each of its voxels spans 2**6 = 64 scan voxels along every axis (so
+#: ceil(7641 / 64) = 120 and ceil(8839 / 64) = 139 voxels), and it is
+#: 64 * 19.89 = 1272.96 um wide. This, not 19.89 um, is the voxel size of the
+#: sample to write into metadata.
+HEART_VOXEL_SIZE_UM = 64 * SCAN_VOXEL_SIZE_UM
+
 
 class SampleDataError(RuntimeError):
     """The sample data could not be downloaded or did not pass its checks."""
@@ -93,6 +105,8 @@ def load_heart_data(array_type: Literal["numpy"] = ...) -> np.ndarray: ...
 def load_heart_data(array_type: Literal["zarr"]) -> zarr.Array: ...
 def load_heart_data(array_type: str = "numpy") -> np.ndarray | zarr.Array:
     """Load the heart sample: a ``uint8`` image of shape (120, 120, 139).
+
+    Its axes are (x, y, z), z last; each voxel is ``HEART_VOXEL_SIZE_UM`` wide.
 
     ``array_type="numpy"`` returns the whole image in memory; ``"zarr"`` returns
     the cached zarr array opened read-only, so it cannot be changed by mistake.

@@ -64,12 +64,16 @@ def book_data_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def executed(book_data_env: None):
-    """Return a function that executes a chapter once per test session."""
+def executed(book_data_env: None, tmp_path_factory: pytest.TempPathFactory):
+    """Return a function that executes a chapter once per test session.
+
+    Every OME-Zarr image the chapter makes is kept (``ome_images``).
+    """
 
     def run(name: str) -> ExecutedChapter:
         if name not in _executed:
-            _executed[name] = execute_chapter(name)
+            folder = tmp_path_factory.mktemp(f"ome-{name}")
+            _executed[name] = execute_chapter(name, collect_dir=folder)
         return _executed[name]
 
     return run

@@ -6,6 +6,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import jupytext
 import nbformat
@@ -27,6 +28,9 @@ class ExecutedChapter:
     notebook: nbformat.NotebookNode
     seconds: float
     figures: list[dict] = field(default_factory=list)
+    #: The OME-Zarr images the chapter made (see tests/ome_collector.py): each
+    #: {"source": "disk" or "memory", "name": folder or variable, "path": copy}.
+    ome_images: list[dict] = field(default_factory=list)
 
     @property
     def code_cells(self) -> list[nbformat.NotebookNode]:
@@ -123,18 +127,40 @@ _backend_bases.FigureCanvasBase.print_figure = _recording_print_figure
 REPORT_FIGURES = "import json, sys; _ = sys.stdout.write(json.dumps(_figures_drawn))"
 
 
-def execute_chapter(name: str) -> ExecutedChapter:
+# Run before a chapter when its OME-Zarr images are to be kept (see
+# tests/ome_collector.py), and after it to list them.
+COLLECT_IMAGES = """
+import importlib.util as _importlib_util
+
+_collector_spec = _importlib_util.spec_from_file_location("_ome_collector", {module!r})
+_ome_collector = _importlib_util.module_from_spec(_collector_spec)
+_collector_spec.loader.exec_module(_ome_collector)
+_ome_collector.start({root!r})
+"""
+REPORT_IMAGES = "_ome_collector.report(globals())"
+COLLECTOR = Path(__file__).with_name("ome_collector.py")
+
+
+def execute_chapter(name: str, collect_dir: Path | None = None) -> ExecutedChapter:
     """Execute ``book/<name>.md`` in a fresh kernel, in the book folder.
 
-    Two cells are added around the chapter's to record the figures it draws
-    (see ``RECORD_FIGURES``); they are removed again after execution.
+    Cells are added around the chapter's to record the figures it draws (see
+    ``RECORD_FIGURES``) and, with ``collect_dir``, to keep every OME-Zarr image
+    it makes in that folder (see ``tests/ome_collector.py``); they are removed
+    again after execution.
     """
     notebook = jupytext.read(BOOK_DIR / f"{name}.md")
     cells = notebook.cells
+    before = [RECORD_FIGURES]
+    after = [REPORT_FIGURES]
+    if collect_dir is not None:
+        setup = COLLECT_IMAGES.format(module=str(COLLECTOR), root=str(collect_dir))
+        before.append(setup)
+        after.insert(0, REPORT_IMAGES)
     notebook.cells = [
-        nbformat.v4.new_code_cell(RECORD_FIGURES),
+        *(nbformat.v4.new_code_cell(source) for source in before),
         *cells,
-        nbformat.v4.new_code_cell(REPORT_FIGURES),
+        *(nbformat.v4.new_code_cell(source) for source in after),
     ]
     client = NotebookClient(
         notebook,
@@ -146,5 +172,6 @@ def execute_chapter(name: str) -> ExecutedChapter:
     client.execute()
     seconds = time.perf_counter() - start
     figures = json.loads(cell_text(notebook.cells[-1]))
-    notebook.cells = notebook.cells[1:-1]
-    return ExecutedChapter(name, notebook, seconds, figures)
+    images = json.loads(cell_text(notebook.cells[-2])) if collect_dir else []
+    notebook.cells = notebook.cells[len(before) : -len(after)]
+    return ExecutedChapter(name, notebook, seconds, figures, images)

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from data_helpers import level_shape, load_heart_data
+from data_helpers import HEART_VOXEL_SIZE_UM, level_shape, load_heart_data
 
 CHAPTER = "appendix-ome-zarr-libraries"
-VOXEL_UM = 19.89
+VOXEL_UM = HEART_VOXEL_SIZE_UM
 WRITERS = ("book", "ome-zarr-py", "ngff-zarr")
 
 
@@ -22,8 +22,11 @@ def chapter(executed):
 
 @pytest.fixture(scope="module")
 def heart_shape(chapter) -> tuple[int, ...]:
+    """The heart's shape as the appendix writes it, (z, y, x)."""
     # The executed fixture has pointed data_helpers at the served sample data.
-    return tuple(load_heart_data("numpy").shape)
+    shape = tuple(load_heart_data("numpy").shape)[::-1]
+    assert f"heart as (z, y, x): shape {shape}" in chapter.text("claim-heart")
+    return shape
 
 
 def floor_shape(shape, level):
@@ -78,24 +81,38 @@ def test_every_store_validates_as_ome_zarr_04(chapter) -> None:
 def test_book_pyramid_matches_the_chapter_recipe(level_rows, heart_shape) -> None:
     for d in range(3):
         row = level_rows[("book", d)]
-        assert row["axes"] == "xyz"
+        assert row["axes"] == "zyx"
         assert ast.literal_eval(row["shape"]) == level_shape(heart_shape, d)
         assert ast.literal_eval(row["chunks"]) == (32, 32, 32)
         assert row["compressor"] == "zstd level 5"
         assert numbers(row["scale (µm)"]) == pytest.approx(
             [VOXEL_UM * 2**d] * 3, abs=0.01
         )
-        assert row["translation (µm)"] == "none"
+        assert numbers(row["translation (µm)"]) == pytest.approx(
+            [VOXEL_UM * (2**d - 1) / 2] * 3, abs=0.01
+        )
 
 
-def test_libraries_round_down_and_ngff_zarr_reorders_axes(level_rows, heart_shape):
+def test_every_store_is_z_y_x_and_libraries_round_down(level_rows, heart_shape):
     assert any(n % 2 for n in heart_shape), "the claim needs an odd-sized axis"
     for d in range(3):
         expected = floor_shape(heart_shape, d)
-        assert level_rows[("ome-zarr-py", d)]["axes"] == "xyz"
-        assert ast.literal_eval(level_rows[("ome-zarr-py", d)]["shape"]) == expected
-        assert level_rows[("ngff-zarr", d)]["axes"] == "zyx"
-        assert ast.literal_eval(level_rows[("ngff-zarr", d)]["shape"]) == expected[::-1]
+        for writer in ("ome-zarr-py", "ngff-zarr"):
+            assert level_rows[(writer, d)]["axes"] == "zyx"
+            assert ast.literal_eval(level_rows[(writer, d)]["shape"]) == expected
+
+
+def test_ngff_zarr_reorders_x_y_z_to_canonical_order() -> None:
+    """The appendix says so of ngff-zarr's to_multiscales (default settings)."""
+    import ngff_zarr
+    import numpy as np
+
+    volume = np.zeros((4, 5, 6), dtype=np.uint8)
+    image = ngff_zarr.to_ngff_image(volume, dims=("x", "y", "z"))
+    multiscales = ngff_zarr.to_multiscales(image, scale_factors=[], cache=False)
+    level0 = multiscales.images[0]
+    assert tuple(level0.dims) == ("z", "y", "x")
+    assert level0.data.shape == (6, 5, 4)
 
 
 def test_rounding_cell_agrees(chapter, heart_shape) -> None:
@@ -108,21 +125,27 @@ def test_rounding_cell_agrees(chapter, heart_shape) -> None:
 
 
 def test_voxel_sizes_and_half_voxel_translations(level_rows, heart_shape) -> None:
-    # ome-zarr-py derives each level's scale from the shape it wrote.
-    z_size = heart_shape[2]
+    # ome-zarr-py derives each level's scale from the shape it wrote (z is odd).
+    z_size = heart_shape[0]
+    assert z_size % 2 == 1
     row = level_rows[("ome-zarr-py", 1)]
-    z_scale = numbers(row["scale (µm)"])[2]
+    z_scale = numbers(row["scale (µm)"])[0]
     assert z_scale == pytest.approx(VOXEL_UM * z_size / (z_size // 2), abs=0.01)
     assert z_scale > 2 * VOXEL_UM
+    z_shift = numbers(row["translation (µm)"])[0]
+    assert z_shift == pytest.approx((z_scale - VOXEL_UM) / 2, abs=0.01)
     # ngff-zarr keeps exact powers of two.
     assert numbers(level_rows[("ngff-zarr", 1)]["scale (µm)"]) == pytest.approx(
         [2 * VOXEL_UM] * 3, abs=0.01
     )
-    # Both shift a level-1 voxel by half a level-0 voxel along x and y.
-    for writer in ("ome-zarr-py", "ngff-zarr"):
-        shift = numbers(level_rows[(writer, 1)]["translation (µm)"])
-        assert shift[:2] == pytest.approx([VOXEL_UM / 2] * 2, abs=0.01)
+    # All three shift level 1 by half a level-0 voxel, level 2 by one and a half,
+    # along y and x (the numbers the prose gives).
+    for writer in WRITERS:
         assert numbers(level_rows[(writer, 0)]["translation (µm)"]) == [0, 0, 0]
+        for d, voxels in [(1, 0.5), (2, 1.5)]:
+            shift = numbers(level_rows[(writer, d)]["translation (µm)"])
+            assert shift[1:] == pytest.approx([VOXEL_UM * voxels] * 2, abs=0.01)
+    assert round(VOXEL_UM / 2, 2) == 636.48 and round(VOXEL_UM * 1.5, 2) == 1909.44
 
 
 def test_figure_has_one_image(chapter) -> None:
@@ -149,26 +172,24 @@ def _reader_report(text: str) -> dict[str, tuple[list[tuple[int, ...]], list[str
     return report
 
 
-def test_ome_zarr_py_reads_all_three_but_logs_null_omero(chapter, heart_shape):
+def test_ome_zarr_py_reads_all_three_without_complaint(chapter, heart_shape):
     report = _reader_report(chapter.text("claim-reader"))
     assert set(report) == set(WRITERS)
     assert report["book"][0] == [level_shape(heart_shape, d) for d in range(3)]
     assert report["ome-zarr-py"][0] == [floor_shape(heart_shape, d) for d in range(3)]
-    assert report["ngff-zarr"][0] == [
-        floor_shape(heart_shape, d)[::-1] for d in range(3)
-    ]
-    assert any("Failed to parse metadata" in m for m in report["book"][1])
-    assert report["ome-zarr-py"][1] == ["nothing logged"]
-    assert report["ngff-zarr"][1] == ["nothing logged"]
+    assert report["ngff-zarr"][0] == [floor_shape(heart_shape, d) for d in range(3)]
+    for writer in WRITERS:
+        assert report[writer][1] == ["nothing logged"], writer
 
 
-def test_removing_null_omero_silences_the_reader(chapter, heart_shape) -> None:
-    out = chapter.text("claim-reader-fixed")
-    assert "omero in the book's metadata: None" in out
+def test_null_omero_copy_is_rejected(chapter, heart_shape) -> None:
+    out = chapter.text("claim-reader-null")
+    assert "omero in this copy's metadata: None" in out
     report = _reader_report(out)
     ((shapes, messages),) = report.values()
     assert shapes == [level_shape(heart_shape, d) for d in range(3)]
-    assert messages == ["nothing logged"]
+    assert any(m.startswith("ERROR: Failed to parse metadata") for m in messages)
+    assert "ngff-zarr: ValidationError: None is not of type 'object'" in out
 
 
 def test_level_shapes_halve_with_ceiling(heart_shape) -> None:

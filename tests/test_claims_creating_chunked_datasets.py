@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 import scipy.ndimage
 
+from data_helpers import HEART_VOXEL_SIZE_UM
+
 CHAPTER = "creating-chunked-datasets"
-HEART_SHAPE = (120, 120, 139)  # documented in ../shared/data/README.md
+HEART_SHAPE = (120, 120, 139)  # documented in ../shared/data/README.md, (x, y, z)
+ZYX_SHAPE = HEART_SHAPE[::-1]  # as every OME-Zarr image stores it
 CHUNKS = (32, 32, 32)
 
 
@@ -117,14 +120,25 @@ def test_chunk_files_are_nested_by_index(chapter):
 
 def test_one_level_image(chapter):
     text = chapter.text("claim-one-level")
-    assert text.count("unit='micrometer'") == 3 and "19.89" in text
+    assert f"heart as (z, y, x): shape {ZYX_SHAPE}" in text
+    assert "(1272.96, 1272.96, 1272.96) µm" in text
+    assert HEART_VOXEL_SIZE_UM == pytest.approx(64 * 19.89)  # level 6 of the scan
+    assert text.count("unit='micrometer'") == 3
+    names = re.findall(r"Axis\(name='(\w)'", text)
+    assert names == ["z", "y", "x"]
+    assert "scale=[1272.96, 1272.96, 1272.96]" in text
+    assert "translation=[0.0, 0.0, 0.0]" in text
     group = chapter.text("claim-one-level-group")
     assert "contains ['0']" in group
+    assert "group attributes: ['multiscales']" in group  # no "omero"
     assert "all fill value: True" in group and "matches the heart image: True" in group
+    markdown = chapter.markdown()
+    assert "64 × 19.89 µm = 1272.96 µm" in markdown
+    assert "The group's attributes hold only `multiscales`." in markdown
 
 
 def test_level_shapes_round_up(chapter):
-    expected = [tuple(math.ceil(n / 2**d) for n in HEART_SHAPE) for d in range(3)]
+    expected = [tuple(math.ceil(n / 2**d) for n in ZYX_SHAPE) for d in range(3)]
     shapes = tuples(chapter.text("claim-level-specs"))
     pairs = zip(expected, [CHUNKS] * 3, strict=True)
     assert shapes == [t for pair in pairs for t in pair]
@@ -132,12 +146,25 @@ def test_level_shapes_round_up(chapter):
     assert pyramid == expected
 
 
-def test_scales_double_per_level(chapter):
+def floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",")]
+
+
+def test_scales_and_translations_per_level(chapter):
     text = chapter.text("claim-multiscale-metadata")
-    for d in range(3):
-        s = float(2**d)
-        assert f"path '{d}': scale [{s}, {s}, {s}]" in text
-        assert f"{round(19.89 * 2**d, 2)}" in text
+    rows = re.findall(
+        r"path '(\d)': scale \[([^\]]*)\] µm, translation \[([^\]]*)\] µm", text
+    )
+    assert [int(path) for path, _, _ in rows] == [0, 1, 2]
+    for d, (_, scale, translation) in enumerate(rows):
+        assert floats(scale) == pytest.approx([HEART_VOXEL_SIZE_UM * 2**d] * 3)
+        shift = HEART_VOXEL_SIZE_UM * (2**d - 1) / 2
+        assert floats(translation) == pytest.approx([shift] * 3)
+    # the note's numbers: half a voxel at level 1, one and a half at level 2
+    note = chapter.markdown()
+    assert f"({HEART_VOXEL_SIZE_UM / 2:.2f} µm)" in note
+    assert f"({HEART_VOXEL_SIZE_UM * 1.5:.2f} µm)" in note
+    assert "`1272.96 * 2**level` µm" in note
 
 
 def test_mean_brightness_is_nearly_the_same_at_every_level(chapter):
@@ -152,7 +179,7 @@ def test_mean_brightness_is_nearly_the_same_at_every_level(chapter):
 def test_lowest_level_plot_uses_its_own_path(chapter):
     text = chapter.text("claim-level2-plot")
     assert (
-        f"lowest level: path '2', shape {tuple(math.ceil(n / 4) for n in HEART_SHAPE)}"
+        f"lowest level: path '2', shape {tuple(math.ceil(n / 4) for n in ZYX_SHAPE)}"
         in text
     )
     assert 70 // 4 == 17
@@ -251,7 +278,7 @@ def test_pyramid_on_disk_validates(chapter):
 def test_summary_and_tree(chapter):
     summary = chapter.text("claim-summary")
     for d in range(3):
-        shape = tuple(math.ceil(n / 2**d) for n in HEART_SHAPE)
+        shape = tuple(math.ceil(n / 2**d) for n in ZYX_SHAPE)
         raw = math.prod(shape)  # uint8: one byte per voxel
         row = re.search(
             rf"^\s*{d}\s+{re.escape(str(shape))}\s+\(32, 32, 32\)\s+(\d+)\s+(\d+)$",
@@ -269,6 +296,6 @@ def test_summary_and_tree(chapter):
 
 def test_another_library_reads_the_pyramid(chapter):
     text = chapter.text("claim-other-reader")
-    shapes = [tuple(math.ceil(n / 2**d) for n in HEART_SHAPE) for d in range(3)]
+    shapes = [tuple(math.ceil(n / 2**d) for n in ZYX_SHAPE) for d in range(3)]
     assert f"ome-zarr-py reads 3 levels: {shapes}" in text
-    assert "axes: ['x', 'y', 'z']" in text
+    assert "axes: ['z', 'y', 'x']" in text

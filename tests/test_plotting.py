@@ -184,3 +184,77 @@ def test_array_must_be_3d(shape: tuple[int, ...]) -> None:
 def test_list_input_is_rejected_clearly() -> None:
     with pytest.raises(ValueError, match="needs a 3-D array"):
         plot_slice([[[1, 2]]], z_idx=0)
+
+
+# Storage orders other than (x, y, z), and OME-Zarr images (stored z, y, x).
+
+
+@pytest.mark.parametrize("axes", ["zyx", ("z", "y", "x"), "yxz", "zxy"])
+def test_any_axis_order_shows_the_same_slice(volume: np.ndarray, axes) -> None:
+    stored = volume.transpose(["xyz".index(name) for name in axes])
+    ax = plot_slice(stored, z_idx=13, axes=axes)
+    np.testing.assert_array_equal(shown(ax), volume[:, :, 13])  # x down, y across
+    assert title_index(ax) == 13
+
+
+def test_z_y_x_index_range_is_along_z(volume: np.ndarray) -> None:
+    zyx = volume.transpose(2, 1, 0)
+    with pytest.raises(IndexError, match=r"20 slices along its z axis \(axis 0\)"):
+        plot_slice(zyx, z_idx=20, axes="zyx")
+
+
+@pytest.mark.parametrize("axes", ["xy", "xyzz", "abc", ("x", "y", "y"), "xyzt"])
+def test_axes_must_name_x_y_z_once(volume: np.ndarray, axes) -> None:
+    with pytest.raises(ValueError, match="axes must name the array's axes x, y and z"):
+        plot_slice(volume, z_idx=0, axes=axes)
+
+
+def write_ome_image(zarr_format: int, volume: np.ndarray) -> zarr.Group:
+    """The volume as a two-level OME-Zarr image, stored (z, y, x)."""
+    import data_helpers.ome as ome
+    from data_helpers import downsample_mean
+
+    if zarr_format == 3:
+        from pydantic_zarr.v3 import ArraySpec
+    else:
+        from pydantic_zarr.v2 import ArraySpec
+    levels = [volume.transpose(2, 1, 0)]
+    levels.append(downsample_mean(levels[0]))
+    specs = [ArraySpec.from_array(level) for level in levels]
+    image = ome.image_model(specs, voxel_size=(1.0, 1.0, 1.0))
+    group = ome.write_image(image, zarr.storage.MemoryStore())
+    for k, level in enumerate(levels):
+        group[str(k)][...] = level
+    return group
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_ome_zarr_level_is_shown_like_the_x_y_z_volume(
+    volume: np.ndarray, zarr_format: int
+) -> None:
+    from data_helpers import downsample_mean, plot_image_slice
+
+    group = write_ome_image(zarr_format, volume)
+    ax = plot_image_slice(group, z_idx=13)
+    np.testing.assert_array_equal(shown(ax), volume[:, :, 13])
+    assert title_index(ax) == 13
+    level1 = downsample_mean(volume)
+    for level in (1, -1):
+        ax = plot_image_slice(group, z_idx=4, level=level)
+        np.testing.assert_array_equal(shown(ax), level1[:, :, 4])
+
+
+def test_ome_zarr_level_out_of_range(volume: np.ndarray) -> None:
+    from data_helpers import plot_image_slice
+
+    group = write_ome_image(2, volume)
+    with pytest.raises(IndexError, match="level=2 is out of range .* 2 levels"):
+        plot_image_slice(group, z_idx=0, level=2)
+
+
+def test_plain_group_is_rejected_clearly() -> None:
+    from data_helpers import plot_image_slice
+
+    group = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
+    with pytest.raises(ValueError, match="no OME-Zarr multiscales metadata"):
+        plot_image_slice(group, z_idx=0)

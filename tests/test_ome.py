@@ -1,0 +1,166 @@
+"""Tests for data_helpers.ome: OME-Zarr metadata written the way readers accept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zarr
+
+import data_helpers.ome as ome  # before pydantic_zarr.v3 (see data_helpers.ome)
+from data_helpers import HEART_VOXEL_SIZE_UM, level_shape
+
+from pydantic_zarr.v2 import ArraySpec as ArraySpecV2  # isort: skip
+from pydantic_zarr.v3 import ArraySpec as ArraySpecV3  # isort: skip
+
+SHAPE = (9, 6, 5)  # (z, y, x), odd sizes on purpose
+VOXEL = (3.0, 2.0, 0.5)
+
+
+def specs(zarr_format: int, n_levels: int = 3) -> list:
+    spec_class = ArraySpecV3 if zarr_format == 3 else ArraySpecV2
+    return [
+        spec_class.from_array(np.zeros(level_shape(SHAPE, k), dtype=np.uint16))
+        for k in range(n_levels)
+    ]
+
+
+def transforms(dataset) -> dict[str, list[float]]:
+    return {t.type: getattr(t, t.type) for t in dataset.coordinateTransformations}
+
+
+def test_heart_voxel_size_is_level_6_of_the_scan() -> None:
+    # ../shared/data/README.md: level 6 of a 19.89 um scan, 64 * 19.89 um.
+    assert HEART_VOXEL_SIZE_UM == pytest.approx(1272.96)
+
+
+@pytest.mark.parametrize(("zarr_format", "version"), [(2, "0.4"), (3, "0.5")])
+def test_model_has_z_y_x_axes_scales_and_centring_translations(
+    zarr_format: int, version: str
+) -> None:
+    image = ome.image_model(specs(zarr_format), voxel_size=VOXEL, name="test")
+    multiscale = image.ome_attributes.multiscales[0]
+    assert image.ome_zarr_version == version
+    assert [(a.name, a.type, a.unit) for a in multiscale.axes] == [
+        (name, "space", "micrometer") for name in "zyx"
+    ]
+    assert multiscale.name == "test"
+    for k, dataset in enumerate(multiscale.datasets):
+        assert dataset.path == str(k)
+        found = transforms(dataset)
+        assert found["scale"] == pytest.approx([v * 2**k for v in VOXEL])
+        # level 1: half a level-0 voxel; level 2: one and a half
+        assert found["translation"] == pytest.approx(
+            [v * (2**k - 1) / 2 for v in VOXEL]
+        )
+    assert multiscale.coordinateTransformations is None  # no global scale
+
+
+def test_level_helpers() -> None:
+    assert ome.level_scale(0, VOXEL) == list(VOXEL)
+    assert ome.level_scale(3, [1, 2, 3]) == [8.0, 16.0, 24.0]
+    assert ome.level_translation(0, VOXEL) == [0.0, 0.0, 0.0]
+    assert ome.level_translation(2, [4, 4, 4]) == [6.0, 6.0, 6.0]  # 1.5 voxels
+    for helper in (ome.level_scale, ome.level_translation):
+        with pytest.raises(ValueError, match="level must be 0 or more"):
+            helper(-1, VOXEL)
+
+
+def test_custom_paths() -> None:
+    image = ome.image_model(specs(2, 2), voxel_size=VOXEL, paths=["s0", "s1"])
+    assert [d.path for d in image.ome_attributes.multiscales[0].datasets] == [
+        "s0",
+        "s1",
+    ]
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_write_image_writes_no_null_fields(tmp_path: Path, zarr_format: int) -> None:
+    image = ome.image_model(specs(zarr_format), voxel_size=VOXEL)
+    group = ome.write_image(image, zarr.storage.LocalStore(tmp_path / "image.zarr"))
+    attributes = group.attrs.asdict()
+    assert "null" not in json.dumps(attributes)
+    assert "omero" not in json.dumps(attributes)
+    assert attributes == ome.image_attributes(image)
+    # What the helper is for: the model's own to_zarr writes "omero": null.
+    plain = image.to_zarr(zarr.storage.MemoryStore(), path="")
+    assert "null" in json.dumps(plain.attrs.asdict())
+
+    reopened = zarr.open_group(tmp_path / "image.zarr", mode="r")
+    models = ome.v05 if zarr_format == 3 else ome.v04
+    read = models.Image.from_zarr(reopened)
+    axes = [
+        list(m.multiscales[0].axes) for m in (read.ome_attributes, image.ome_attributes)
+    ]
+    assert axes[0] == axes[1]
+    assert [reopened[str(k)].shape for k in range(3)] == [
+        level_shape(SHAPE, k) for k in range(3)
+    ]
+    if zarr_format == 3:
+        assert reopened["0"].metadata.dimension_names == ("z", "y", "x")
+
+
+def test_write_image_into_a_subgroup() -> None:
+    store = zarr.storage.MemoryStore()
+    image = ome.image_model(specs(2, 2), voxel_size=VOXEL)
+    group = ome.write_image(image, store, path="images/heart")
+    assert group.path == "images/heart"
+    reopened = zarr.open_group(store, path="images/heart", mode="r")
+    assert ome.multiscale_metadata(reopened)["axes"][0]["name"] == "z"
+    assert "omero" not in reopened.attrs
+
+
+def test_without_nulls_is_recursive() -> None:
+    value = {"a": None, "b": [{"c": None, "d": 1}], "e": {"f": None}}
+    assert ome.without_nulls(value) == {"b": [{"d": 1}], "e": {}}
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_multiscale_metadata_reads_both_versions(zarr_format: int) -> None:
+    image = ome.image_model(specs(zarr_format, 2), voxel_size=VOXEL)
+    group = ome.write_image(image, zarr.storage.MemoryStore())
+    metadata = ome.multiscale_metadata(group)
+    assert [axis["name"] for axis in metadata["axes"]] == ["z", "y", "x"]
+    assert [d["path"] for d in metadata["datasets"]] == ["0", "1"]
+
+
+def test_multiscale_metadata_of_a_plain_group_is_a_clear_error() -> None:
+    group = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
+    with pytest.raises(ValueError, match="no OME-Zarr multiscales metadata"):
+        ome.multiscale_metadata(group)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"array_specs": []}, "at least one level"),
+        ({"voxel_size": (1.0, 1.0)}, "one number per axis"),
+        ({"voxel_size": "zyx"}, "one number per axis"),
+        ({"voxel_size": (1.0, 0.0, 1.0)}, "positive numbers"),
+        ({"voxel_size": (1.0, -2.0, 1.0)}, "positive numbers"),
+        ({"voxel_size": (1.0, "2", 1.0)}, "positive numbers"),
+        ({"voxel_size": (True, 1.0, 1.0)}, "positive numbers"),
+        ({"voxel_size": (1.0, float("nan"), 1.0)}, "positive numbers"),
+        (
+            {"array_specs": [ArraySpecV2.from_array(np.zeros((4, 4), np.uint8))]},
+            r"3-D \(z, y, x\) array",
+        ),
+    ],
+)
+def test_bad_input_is_a_clear_error(kwargs: dict, message: str) -> None:
+    arguments = {"array_specs": specs(2, 1), "voxel_size": VOXEL} | kwargs
+    specs_ = arguments.pop("array_specs")
+    with pytest.raises(ValueError, match=message) as error:
+        ome.image_model(specs_, **arguments)
+    assert "\n" not in str(error.value)
+
+
+def test_numpy_voxel_sizes_are_accepted() -> None:
+    voxel = np.array([1.5, 1.5, 1.5])
+    image = ome.image_model(specs(2, 1), voxel_size=tuple(voxel))
+    assert (
+        transforms(image.ome_attributes.multiscales[0].datasets[0])["scale"]
+        == [1.5] * 3
+    )

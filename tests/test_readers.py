@@ -1,0 +1,161 @@
+"""Every OME-Zarr image a chapter makes opens cleanly in the readers people use.
+
+Each chapter is executed with its images kept (``tests/ome_collector.py``):
+the images it wrote to disk, and the image groups its variables hold in memory
+(copied to disk). Each is opened with ome-zarr-models, ome-zarr-py's Reader
+and ngff-zarr (``tests/ome_readers.py``); any exception, log record at WARNING
+or above, warning or missing level fails the test, as does breaking the
+book's rule for the spatial axes (z, y, x in micrometer). New chapters are
+covered without any change here.
+
+napari-ome-zarr, the napari plugin, is not among the readers: its releases
+require napari itself (napari-ome-zarr 0.10.0: ``napari>=0.6.0``), far too much
+for the test environment. Nor is bioio-ome-zarr (3.8.1), which would add the
+bioio plugin system and xarray for a reader built on zarr-python, as here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zarr
+
+import data_helpers.ome as ome
+from tests.notebooks import chapter_names
+from tests.ome_collector import image_folders
+from tests.ome_readers import complaints, reader_problems
+
+#: Images a chapter makes on purpose to show what a reader does with a broken
+#: one: (chapter, image folder name) -> why. Each must still be found, and
+#: still be rejected (else the exemption is stale and must go).
+DELIBERATELY_BROKEN = {
+    ("appendix-ome-zarr-libraries", "omero-null.ome.zarr"): (
+        'written with ome-zarr-models\' own to_zarr, to show what "omero": null '
+        "does to ome-zarr-py"
+    ),
+}
+
+#: Images the book's chapters are known to make, so the collector is known to
+#: find them (a chapter may make more).
+KNOWN_IMAGES = {
+    "creating-chunked-datasets": {
+        ("memory", "single_level_group"),
+        ("memory", "multiscale_group"),
+        ("disk", "heart_multiscale.ome.zarr"),
+    },
+    "appendix-ome-zarr-libraries": {
+        ("disk", "book.ome.zarr"),
+        ("disk", "ome-zarr-py.ome.zarr"),
+        ("disk", "ngff-zarr.ome.zarr"),
+        ("disk", "omero-null.ome.zarr"),
+    },
+}
+
+
+@pytest.mark.parametrize("name", chapter_names())
+def test_every_image_opens_cleanly_in_every_reader(executed, name: str) -> None:
+    chapter = executed(name)
+    found = {(image["source"], image["name"]) for image in chapter.ome_images}
+    assert KNOWN_IMAGES.get(name, set()) <= found, f"not found: {found}"
+    failures = {}
+    for image in chapter.ome_images:
+        label = f"{image['source']} {image['name']}"
+        problems = reader_problems(Path(image["path"]))
+        if (name, image["name"]) in DELIBERATELY_BROKEN:
+            assert problems, f"{label} is exempt as broken, but opens cleanly"
+        elif problems:
+            failures[label] = problems
+    assert failures == {}, json.dumps(failures, indent=2)
+
+
+def test_exemptions_name_images_that_exist() -> None:
+    for chapter, image in DELIBERATELY_BROKEN:
+        assert chapter in chapter_names()
+        assert (("disk", image)) in KNOWN_IMAGES[chapter]
+
+
+def small_image(path: Path, zarr_format: int) -> Path:
+    """Write a two-level (z, y, x) image of 8 x 6 x 4 voxels with data_helpers."""
+    if zarr_format == 3:
+        from pydantic_zarr.v3 import ArraySpec
+    else:
+        from pydantic_zarr.v2 import ArraySpec
+    data = np.arange(8 * 6 * 4, dtype=np.uint8).reshape(8, 6, 4)
+    levels = [data, data[::2, ::2, ::2]]
+    specs = [ArraySpec.from_array(level) for level in levels]
+    image = ome.image_model(specs, voxel_size=(3.0, 2.0, 1.0), name="small")
+    group = ome.write_image(image, zarr.storage.LocalStore(path))
+    for k, level in enumerate(levels):
+        group[str(k)][...] = level
+    return path
+
+
+def edit_metadata(path: Path, **changes) -> dict:
+    """Change the group attributes (``top``) or the multiscales entry of an image."""
+    group = zarr.open_group(path, mode="r+")
+    attributes = group.attrs.asdict()
+    attributes.update(changes.pop("top", {}))
+    attributes.get("ome", attributes)["multiscales"][0].update(changes)
+    group.attrs.put(attributes)
+    return attributes
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_data_helpers_images_open_cleanly(tmp_path: Path, zarr_format: int) -> None:
+    path = small_image(tmp_path / "small.ome.zarr", zarr_format)
+    assert image_folders(tmp_path) == [path]
+    assert reader_problems(path) == {}
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_x_y_z_order_is_caught(tmp_path: Path, zarr_format: int) -> None:
+    path = small_image(tmp_path / "xyz.ome.zarr", zarr_format)
+    axes = [{"name": n, "type": "space", "unit": "micrometer"} for n in "xyz"]
+    edit_metadata(path, axes=axes)
+    problems = reader_problems(path)
+    assert "ngff-zarr" in problems and "book rules" in problems
+
+
+def test_null_omero_is_caught(tmp_path: Path) -> None:
+    path = small_image(tmp_path / "null.ome.zarr", 2)
+    edit_metadata(path, top={"omero": None})
+    problems = reader_problems(path)
+    assert any("ERROR" in p for p in problems["ome-zarr-py"]), problems
+    assert "ngff-zarr" in problems
+
+
+def test_complaints_are_collected() -> None:
+    import logging
+    import warnings
+
+    with complaints() as found:
+        logging.getLogger("some.reader").warning("odd %s", "metadata")
+        logging.getLogger("some.reader").info("fine")
+        warnings.warn("deprecated", DeprecationWarning, stacklevel=1)
+    assert found == [
+        "logged WARNING by some.reader: odd metadata",
+        "warning DeprecationWarning: deprecated",
+    ]
+
+
+def test_global_scale_is_not_read_by_every_reader(tmp_path: Path) -> None:
+    """Why the book gives every level its absolute scale (ome-zarr-py 0.18.0,
+    ngff-zarr 0.50.0): a multiscale-wide scale is dropped by ome-zarr-py's
+    Reader, and ngff-zarr's validation fails on it."""
+    path = small_image(tmp_path / "global.ome.zarr", 2)
+    scale = [{"type": "scale", "scale": [10.0, 10.0, 10.0]}]
+    edit_metadata(path, coordinateTransformations=scale)
+    problems = reader_problems(path)
+    assert "ngff-zarr" in problems
+    from ome_zarr.format import FormatV04
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+
+    with complaints():
+        (node, *_) = Reader(parse_url(str(path), fmt=FormatV04()))()
+    level0 = node.metadata["coordinateTransformations"][0]
+    assert level0[0]["scale"] == [3.0, 2.0, 1.0]  # the level's own, not x10
+    assert "10.0" not in json.dumps(node.metadata["coordinateTransformations"])

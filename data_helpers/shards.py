@@ -30,7 +30,8 @@ def check_whole_shards(
             f"blocks, shards and shape need one entry per axis; got {len(blocks)}, "
             f"{len(shards)} and {len(shape)}."
         )
-    for axis, (lengths, shard, size) in enumerate(zip(blocks, shards, shape, strict=True)):
+    per_axis = zip(blocks, shards, shape, strict=True)
+    for axis, (lengths, shard, size) in enumerate(per_axis):
         if sum(lengths) != size:
             raise ValueError(
                 f"The blocks along axis {axis} add up to {sum(lengths)}, but the "

@@ -347,3 +347,9 @@ def test_ngff_zarr_validates(written_layouts, label) -> None:
     assert [axis.name for axis in multiscales.metadata.axes] == ["z", "y", "x"]
     assert {axis.unit for axis in multiscales.metadata.axes} == {"micrometer"}
     assert len(multiscales.images) == LEVELS
+
+
+def test_full_size_figure_is_drawn(chapter) -> None:
+    assert chapter.images("claim-full-size-figure") == 1
+    titles = [ax["title"] for figure in chapter.figures for ax in figure["axes"]]
+    assert "Files per level of the full-size heart (8839 × 7641 × 7641 voxels)" in titles

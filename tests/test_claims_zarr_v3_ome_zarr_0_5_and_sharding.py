@@ -352,4 +352,5 @@ def test_ngff_zarr_validates(written_layouts, label) -> None:
 def test_full_size_figure_is_drawn(chapter) -> None:
     assert chapter.images("claim-full-size-figure") == 1
     titles = [ax["title"] for figure in chapter.figures for ax in figure["axes"]]
-    assert "Files per level of the full-size heart (8839 × 7641 × 7641 voxels)" in titles
+    title = "Files per level of the full-size heart (8839 × 7641 × 7641 voxels)"
+    assert title in titles

@@ -20,7 +20,7 @@ import pytest
 
 from data_helpers import level_shape
 
-CHAPTER = "zarr-v3-ome-zarr-0.5-and-sharding"
+CHAPTER = "zarr-v3-ome-zarr-0-5-and-sharding"
 SAMPLE_SHAPE_ZYX = (139, 120, 120)  # ../shared/data/README.md, stored (x, y, z)
 FULL_SHAPE_ZYX = (8839, 7641, 7641)  # LADAF-2020-27 at 19.89 um, same README
 CHUNK = 32

@@ -55,3 +55,34 @@ def write_downsampled(source: Any, target: Any, *, slab: int | None = None) -> N
     for start in range(0, expected[0], slab):
         stop = min(start + slab, expected[0])
         target[start:stop] = downsample_mean(source[2 * start : 2 * stop])
+
+
+def write_pyramid(
+    store: Any,
+    level0_spec: Any,
+    image: np.ndarray,
+    *,
+    voxel_size: Sequence[float],
+    levels: int,
+    name: str | None = None,
+) -> Any:
+    """Write ``image`` (z, y, x) as an OME-Zarr pyramid of ``levels`` levels.
+
+    Every level copies ``level0_spec`` (chunks, shards, codecs) with its own
+    shape; a format 2 spec gives OME-Zarr 0.4, a format 3 spec OME-Zarr 0.5
+    (see ``data_helpers.ome.image_model``). Level 0 is ``image``; each further
+    level is the one above averaged 2x2x2, slab by slab. Returns the group.
+    """
+    from data_helpers.ome import image_model, write_image
+
+    specs = [
+        level0_spec.model_copy(update={"shape": level_shape(image.shape, level)})
+        for level in range(levels)
+    ]
+    model = image_model(specs, voxel_size=voxel_size, name=name)
+    group = write_image(model, store)
+    paths = [dataset.path for dataset in model.datasets[0]]
+    group[paths[0]][:] = image
+    for finer, coarser in zip(paths, paths[1:], strict=False):
+        write_downsampled(group[finer], group[coarser])
+    return group

@@ -1,0 +1,356 @@
+"""Check what "Zarr format 3, OME-Zarr 0.5 and sharding" says its cells show.
+
+Each test reads the output of one tagged cell of the executed chapter and
+compares it with a value recomputed here, independently of the chapter. The
+last tests write the chapter's three layouts again (with the same helper) and
+open them with ome-zarr-py and ngff-zarr, the book's rule for every image.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from data_helpers import level_shape
+
+CHAPTER = "zarr-v3-ome-zarr-0-5-and-sharding"
+SAMPLE_SHAPE_ZYX = (139, 120, 120)  # ../shared/data/README.md, stored (x, y, z)
+FULL_SHAPE_ZYX = (8839, 7641, 7641)  # LADAF-2020-27 at 19.89 um, same README
+CHUNK = 32
+SHARD = 128
+LEVELS = 3
+INDEX_BYTES_PER_CHUNK = 16  # offset and length, two uint64 (Zarr sharding spec)
+CHECKSUM_BYTES = 4  # crc32c
+
+
+@pytest.fixture(scope="module")
+def chapter(executed):
+    return executed(CHAPTER)
+
+
+def grid(shape, edge: int) -> tuple[int, ...]:
+    return tuple(math.ceil(n / edge) for n in shape)
+
+
+def count(shape, edge: int) -> int:
+    return math.prod(grid(shape, edge))
+
+
+def ints(text: str) -> list[int]:
+    return [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", text)]
+
+
+def test_chapter_runs_quickly_and_quietly(chapter) -> None:
+    assert chapter.seconds < 60
+    assert chapter.stderr() == []
+
+
+def test_says_it_writes_format_3_and_0_5(chapter) -> None:
+    text = chapter.markdown()
+    assert "**Zarr format 3**" in text and "**OME-Zarr 0.5**" in text
+
+
+def test_heart_is_transposed_to_zyx(chapter) -> None:
+    text = chapter.text("claim-heart")
+    assert f"shape (z, y, x) = {SAMPLE_SHAPE_ZYX}" in text
+    assert "voxel size = 1272.96 µm" in text
+    assert math.isclose(64 * 19.89, 1272.96)
+
+
+def test_format_2_and_3_files(chapter) -> None:
+    lines = chapter.text("claim-files-2-vs-3").splitlines()
+    n_chunks = count(SAMPLE_SHAPE_ZYX, CHUNK)
+    assert n_chunks == 80  # "Both hold 80 chunk files"
+    v2 = next(line for line in lines if line.startswith("format 2"))
+    v3 = next(line for line in lines if line.startswith("format 3"))
+    assert "metadata ['.zarray', '.zattrs']" in v2 and "['1/2/3']" in v2
+    assert "metadata ['zarr.json']" in v3 and "['c/1/2/3']" in v3
+    for line in (v2, v3):
+        assert f", {n_chunks} chunk files" in line
+    assert "identical data: True" in lines
+
+
+def test_zarr_json_shows_format_3_fields(chapter) -> None:
+    document = json.loads(chapter.text("claim-zarr-json"))
+    assert document["zarr_format"] == 3 and document["node_type"] == "array"
+    assert [codec["name"] for codec in document["codecs"]] == ["bytes", "zstd"]
+    assert document["dimension_names"] == ["z", "y", "x"]
+    assert document["chunk_grid"]["configuration"]["chunk_shape"] == [CHUNK] * 3
+    assert "compressor" not in document  # replaced by the codec pipeline
+
+
+def check_three_readers(text: str) -> None:
+    assert "ome-zarr-models: valid OME-Zarr 0.5" in text
+    shapes = [level_shape(SAMPLE_SHAPE_ZYX, k) for k in range(LEVELS)]
+    assert f"levels {shapes}" in text
+    assert f"ngff-zarr:       {LEVELS} levels, axes ['z', 'y', 'x']" in text
+
+
+def test_three_readers_open_the_0_5_pyramid(chapter) -> None:
+    check_three_readers(chapter.text("claim-validate"))
+
+
+def test_top_level_keys(chapter) -> None:
+    text = chapter.text("claim-top-level")
+    assert "0.4 .zattrs keys:               ['multiscales']" in text
+    assert "0.5 zarr.json 'attributes' keys: ['ome']" in text
+    keys = ast.literal_eval(re.search(r"0\.5 zarr\.json keys:\s+(\[.*\])", text)[1])
+    assert set(keys) == {"attributes", "zarr_format", "node_type"}
+
+
+def test_diff_shows_only_the_version_move(chapter) -> None:
+    """'The version moved ... axes, scales, translations and paths are the same.'"""
+    lines = chapter.text("claim-diff").splitlines()
+    changed = [
+        f"{line[0]} {line[1:].strip()}"
+        for line in lines
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert sorted(changed) == sorted(
+        [
+            '+ "version": "0.5",',
+            '- "name": "heart",',
+            '- "version": "0.4"',
+            '+ "name": "heart"',
+        ]
+    ), changed
+
+
+def test_level_arrays_name_their_dimensions(chapter) -> None:
+    text = chapter.text("claim-dimension-names")
+    assert "level 0 dimension_names: ['z', 'y', 'x']" in text
+
+
+def test_sharded_pyramid(chapter) -> None:
+    text = chapter.text("claim-sharded-spec")
+    assert f"shards {(SHARD,) * 3}, chunks {(CHUNK,) * 3}" in text
+    assert (SHARD // CHUNK) ** 3 == 64  # "64 chunks per shard"
+    check_three_readers(text)
+
+
+@pytest.fixture(scope="module")
+def layouts(chapter) -> dict[str, dict[str, object]]:
+    rows = {}
+    for line in chapter.text("claim-layouts").splitlines()[1:]:
+        match = re.match(r"(.+?\))\s+(\d+)\s+(\d+)\s+(\[.*\])", line)
+        label, files, size, per_level = match.groups()
+        rows[label] = {
+            "files": int(files),
+            "bytes": int(size),
+            "per_level": ast.literal_eval(per_level),
+        }
+    return rows
+
+
+def test_layout_file_counts(layouts) -> None:
+    chunk_files = [count(level_shape(SAMPLE_SHAPE_ZYX, k), CHUNK) for k in range(3)]
+    shard_files = [count(level_shape(SAMPLE_SHAPE_ZYX, k), SHARD) for k in range(3)]
+    assert chunk_files == [80, 12, 2] and shard_files == [2, 1, 1]  # as the prose
+    v2 = layouts["format 2, chunks (OME-Zarr 0.4)"]
+    v3 = layouts["format 3, chunks (OME-Zarr 0.5)"]
+    sharded = layouts["format 3, shards (OME-Zarr 0.5)"]
+    assert v2["per_level"] == v3["per_level"] == chunk_files
+    assert sharded["per_level"] == shard_files
+    # metadata: .zgroup + .zattrs and .zarray + .zattrs per level; one zarr.json each
+    assert v2["files"] == sum(chunk_files) + 2 + 2 * LEVELS
+    assert v3["files"] == sum(chunk_files) + 1 + LEVELS
+    assert sharded["files"] == sum(shard_files) + 1 + LEVELS
+
+
+def test_layout_bytes(layouts) -> None:
+    """'almost the same bytes' unsharded; sharding 'costs a few bytes' (indexes)."""
+    v2 = layouts["format 2, chunks (OME-Zarr 0.4)"]["bytes"]
+    v3 = layouts["format 3, chunks (OME-Zarr 0.5)"]["bytes"]
+    sharded = layouts["format 3, shards (OME-Zarr 0.5)"]["bytes"]
+    assert abs(v2 - v3) / v2 < 0.01
+    n_shards = sum(count(level_shape(SAMPLE_SHAPE_ZYX, k), SHARD) for k in range(3))
+    index = (INDEX_BYTES_PER_CHUNK * (SHARD // CHUNK) ** 3 + CHECKSUM_BYTES) * n_shards
+    assert 0 < sharded - v3 < index + 3000  # the indexes plus larger metadata
+
+
+def test_reading_one_chunk_fetches_index_then_chunk(chapter) -> None:
+    lines = chapter.text("claim-read-one-chunk").splitlines()
+    requests = [line for line in lines if line.startswith("get")]
+    index_bytes = INDEX_BYTES_PER_CHUNK * (SHARD // CHUNK) ** 3 + CHECKSUM_BYTES
+    assert index_bytes == 1028  # "64 chunks × 16 bytes + 4 bytes"
+    assert len(requests) == 2
+    assert "'c/0/0/0' bytes last 1028" in requests[0]
+    assert ints(requests[0])[-1] == index_bytes
+    start, end, nbytes = ints(requests[1].split("bytes", 1)[1])
+    assert end - start + 1 == nbytes
+    shard = int(re.search(r"holds (\d+) bytes", "\n".join(lines))[1])
+    assert nbytes < shard / 10  # "each a fraction of the shard"
+    assert "chunk matches the image: True" in lines
+
+
+def test_writing_one_chunk_rewrites_the_shard(chapter) -> None:
+    read_text = chapter.text("claim-read-one-chunk")
+    shard = int(re.search(r"holds (\d+) bytes", read_text)[1])
+    text = chapter.text("claim-write-one-chunk")
+    assert f"changed one chunk of {CHUNK**3} voxels" in text  # "32 KiB"
+    n_read, bytes_read = ints(re.search(r"read: .*", text)[0])
+    n_written, bytes_written = ints(re.search(r"written: .*", text)[0])
+    assert n_read == n_written == 1
+    assert bytes_read == shard  # the whole shard
+    assert 0.5e6 < bytes_written < 2e6  # "about a megabyte each way"
+    assert abs(bytes_written - shard) < 100
+
+
+def full_size_counts(edge: int) -> list[int]:
+    counts, level = [], 0
+    while True:
+        counts.append(count(level_shape(FULL_SHAPE_ZYX, level), edge))
+        if count(level_shape(FULL_SHAPE_ZYX, level), 128) == 1:
+            return counts
+        level += 1
+
+
+def test_full_size_arithmetic(chapter) -> None:
+    text = chapter.text("claim-full-size")
+    chunks, shards = full_size_counts(128), full_size_counts(512)
+    assert chunks[0] == 252_000  # "Level 0 alone is 252,000 chunk files"
+    assert round(sum(chunks), -3) == 288_000  # "the pyramid about 288,000"
+    assert 1_000 < sum(shards) < 10_000  # "a few thousand files"
+    rows = [line for line in text.splitlines() if re.match(r"\s+\d+\s+\(", line)]
+    assert len(rows) == len(chunks)
+    for level, row in enumerate(rows):
+        shape = level_shape(FULL_SHAPE_ZYX, level)
+        assert str(shape) in row
+        assert ints(row.split(")")[-1]) == [chunks[level], shards[level]]
+    totals = next(line for line in text.splitlines() if line.strip().startswith("all"))
+    assert ints(totals) == [sum(chunks), sum(shards)]
+    assert "one chunk: 4 MiB, one shard: 256 MiB" in text
+    assert 128**3 * 2 == 4 * 2**20 and 512**3 * 2 == 256 * 2**20
+
+
+def test_shard_size_table(chapter) -> None:
+    rows = [
+        ints(line)
+        for line in chapter.text("claim-shard-sizes").splitlines()
+        if re.match(r"\s+\d", line)
+    ]
+    assert [row[0] for row in rows] == [128, 256, 512, 1024]
+    for edge, per_shard, files, mib in rows:
+        assert per_shard == (edge // 128) ** 3
+        assert files == sum(full_size_counts(edge))
+        assert mib == edge**3 * 2 // 2**20
+    # "more than a quarter of such a quota" (1 million files)
+    assert 250_000 < sum(full_size_counts(128)) < 1_000_000
+    # sizes quoted in the prose: 256³ = 32 MiB, 1024³ = 2 GiB
+    assert {edge: mib for edge, _, _, mib in rows}[256] == 32
+    assert {edge: mib for edge, _, _, mib in rows}[1024] == 2048
+
+
+def test_misaligned_parallel_writes_lose_chunks(chapter) -> None:
+    text = chapter.text("claim-race")
+    lost, total = ints(re.search(r"(\d+) of (\d+) chunks lost", text)[0])
+    assert total == count(SAMPLE_SHAPE_ZYX, CHUNK)
+    assert 0 < lost < total
+
+
+def test_whole_shard_tasks_lose_nothing(chapter) -> None:
+    text = chapter.text("claim-check")
+    assert "refused: Blocks along axis 0 end at [32, 96], inside shards" in text
+    assert "one task per 64³ shard: 0 of 80 chunks lost" in text
+
+
+def test_viewer_table_has_a_source_for_every_cell(chapter) -> None:
+    text = chapter.markdown()
+    assert "2026-11-28" in text
+    start = text.index("| Viewer | OME-Zarr 0.5 | Sharded arrays |")
+    rows = [r for r in text[start:].splitlines()[2:] if r.startswith("|")]
+    names = ["napari", "Neuroglancer", "vizarr", "webKnossos", "n5-ij", "MoBIE"]
+    names.append("OMERO")
+    assert len(rows) == len(names)
+    for row, name in zip(rows, names, strict=True):
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert name in cells[0]
+        for cell in cells[1:]:
+            assert cell.startswith(("Yes", "No", "Unknown")), cell
+            assert "](https://" in cell, cell  # a source for every cell
+
+
+# --- The book's rule: everything the chapter writes opens cleanly elsewhere ---
+
+
+@pytest.fixture(scope="module")
+def written_layouts(tmp_path_factory, chapter) -> dict[str, Path]:
+    """The chapter's three pyramids, written again with the chapter's helper."""
+    import zarr
+    from numcodecs import Zstd
+    from pydantic_zarr.v2 import ArraySpec as ArraySpecV2
+    from pydantic_zarr.v3 import ArraySpec as ArraySpecV3
+
+    from data_helpers import load_heart_data
+    from data_helpers.pyramid import write_pyramid
+
+    heart = load_heart_data("numpy").transpose(2, 1, 0)
+    v2 = ArraySpecV2.from_array(heart, chunks=(CHUNK,) * 3, compressor=Zstd(level=5))
+    v3 = ArraySpecV3.from_array(
+        heart,
+        chunk_grid={"name": "regular", "configuration": {"chunk_shape": (CHUNK,) * 3}},
+    )
+    inner = {"chunk_shape": (CHUNK,) * 3, "codecs": [{"name": "bytes"}]}
+    sharded = v3.model_copy(
+        update={
+            "chunk_grid": {
+                "name": "regular",
+                "configuration": {"chunk_shape": (SHARD,) * 3},
+            },
+            "codecs": [{"name": "sharding_indexed", "configuration": inner}],
+        }
+    )
+    root = tmp_path_factory.mktemp("layouts")
+    paths = {}
+    for label, spec in [("0.4", v2), ("0.5", v3), ("0.5 sharded", sharded)]:
+        paths[label] = root / f"{label.replace(' ', '-')}.ome.zarr"
+        group = write_pyramid(
+            zarr.storage.LocalStore(paths[label]),
+            spec,
+            heart,
+            voxel_size=[64 * 19.89] * 3,
+            levels=LEVELS,
+            name="heart",
+        )
+        assert np.array_equal(group["0"][:], heart)
+    return paths
+
+
+@pytest.mark.parametrize("label", ["0.4", "0.5", "0.5 sharded"])
+def test_ome_zarr_py_reads_without_warnings(written_layouts, label, caplog) -> None:
+    from ome_zarr.format import FormatV04, FormatV05
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+
+    fmt = FormatV04() if label == "0.4" else FormatV05()
+    with caplog.at_level(logging.DEBUG):
+        node = next(iter(Reader(parse_url(str(written_layouts[label]), fmt=fmt))()))
+        shapes = [tuple(level.shape) for level in node.data]
+    assert shapes == [level_shape(SAMPLE_SHAPE_ZYX, k) for k in range(LEVELS)]
+    assert [axis["name"] for axis in node.metadata["axes"]] == ["z", "y", "x"]
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert loud == [], [r.getMessage() for r in loud]
+
+
+@pytest.mark.parametrize("label", ["0.4", "0.5", "0.5 sharded"])
+def test_ngff_zarr_validates(written_layouts, label) -> None:
+    import ngff_zarr
+
+    multiscales = ngff_zarr.from_ngff_zarr(str(written_layouts[label]), validate=True)
+    assert [axis.name for axis in multiscales.metadata.axes] == ["z", "y", "x"]
+    assert {axis.unit for axis in multiscales.metadata.axes} == {"micrometer"}
+    assert len(multiscales.images) == LEVELS
+
+
+def test_full_size_figure_is_drawn(chapter) -> None:
+    assert chapter.images("claim-full-size-figure") == 1
+    titles = [ax["title"] for figure in chapter.figures for ax in figure["axes"]]
+    title = "Files per level of the full-size heart (8839 × 7641 × 7641 voxels)"
+    assert title in titles

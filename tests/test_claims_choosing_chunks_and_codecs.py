@@ -166,6 +166,9 @@ def test_one_ratio_recomputed_with_numcodecs_alone(chapter) -> None:
 
 def test_ratio_sentences(prose) -> None:
     assert "no shuffle cannot shrink the data at all (ratio 1.000" in prose
+    from data_helpers.synthetic import NOISE
+
+    assert f"standard deviation of {NOISE:.0f} grey levels" in prose
     assert "the same `lz4` reaches 1.216 at level 1" in prose
     assert "1.263 against 1.188 for `blosc-zstd` at level 3" in prose
     assert "gives 1.137 at every level from 1 to 9" in prose

@@ -18,7 +18,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
 BUILD_DIR = "_build"
-PYTHON_PATHS = ("data_helpers", "tests", "scripts", "_ext", "noxfile.py")
+PYTHON_PATHS = ("data_helpers", "tests", "scripts", "_ext", "benchmarks", "noxfile.py")
 
 
 def install_book(session: nox.Session) -> None:
@@ -223,3 +223,15 @@ def latest(session: nox.Session) -> None:
     session.run("python", "-m", "pip", "list", "--outdated")  # held back by bounds
     session.run("pytest", *session.posargs)
     build_book(session, output=session.create_tmp())
+
+
+@nox.session(python=PYTHON)
+def bench_codecs(session: nox.Session) -> None:
+    """Codec and chunk-shape grid, larger than the chapter's (minutes; not in CI).
+
+    Writes _build/bench/codecs.json and codecs.md. Pass options after --, e.g.
+    ``nox -s bench_codecs -- --quick --shape 128 256 256 --codec-chunks 64``.
+    """
+    install_book(session)
+    warm_data_cache(session)
+    session.run("python", "benchmarks/codecs.py", *session.posargs)

@@ -30,6 +30,7 @@ output is not a valid-looking image.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -55,6 +56,8 @@ from data_helpers.pyramid import downsample_mean, level_shape
 
 SLICE_SUFFIXES = (".tif", ".tiff")
 STATE_FOLDER = ".conversion"  # in the output: manifest.json and done/ markers
+#: Group attribute of a finished output: a fingerprint of what it was made from.
+FINGERPRINT_KEY = "data_helpers_conversion"
 MANIFEST_VERSION = 1
 #: Seconds to sleep after each level-0 piece; only for tests that kill a run.
 SLOWDOWN_VARIABLE = "DATA_HELPERS_CONVERT_SLOWDOWN"
@@ -353,7 +356,9 @@ def explain_mismatch(old: dict, new: dict, output: Path, folder: Path) -> str:
     """Why an existing output cannot be resumed with this input."""
     old_files = {name: (size, t) for name, size, t in old.get("slices", [])}
     new_files = {name: (size, t) for name, size, t in new["slices"]}
-    same_options = all(old.get(k) == new[k] for k in new if k != "slices")
+    same_options = all(
+        old.get(k) == new[k] for k in new if k not in ("slices", "shape")
+    )
     if same_options and old_files.keys() >= new_files.keys():
         for name in old_files:
             if name not in new_files:
@@ -374,6 +379,22 @@ def explain_mismatch(old: dict, new: dict, output: Path, folder: Path) -> str:
         f"{str(output)!r} already holds a conversion of other slices or with other "
         "options: choose another output, or pass --overwrite to replace it."
     )
+
+
+def manifest_hash(manifest: dict) -> str:
+    """A short fingerprint of a manifest, kept in a finished output's attributes."""
+    text = json.dumps(manifest, sort_keys=True).encode()
+    return hashlib.sha256(text).hexdigest()
+
+
+def finished_from(output: Path) -> str | None:
+    """The manifest fingerprint a finished output records, if any."""
+    for name, key in ((".zattrs", None), ("zarr.json", "attributes")):
+        if (output / name).is_file():
+            attrs = json.loads((output / name).read_text())
+            attrs = attrs.get(key, {}) if key else attrs
+            return attrs.get(FINGERPRINT_KEY, {}).get("manifest_sha256")
+    return None
 
 
 def removable(output: Path) -> bool:
@@ -402,8 +423,11 @@ def prepare_output(output: Path, manifest: dict, folder: Path, overwrite: bool) 
         old = None
         if (state / "manifest.json").is_file():
             old = json.loads((state / "manifest.json").read_text())
+        made_from = finished_from(output)
+        if made_from == manifest_hash(manifest) and not overwrite:
+            return "finished"
         if old == manifest and not overwrite:
-            return "finished" if (state / "finished").exists() else "resume"
+            return "resume"
         if overwrite:
             if not removable(output):
                 raise ConversionError(
@@ -413,6 +437,8 @@ def prepare_output(output: Path, manifest: dict, folder: Path, overwrite: bool) 
             shutil.rmtree(output)
         elif old is not None:
             raise ConversionError(explain_mismatch(old, manifest, output, folder))
+        elif made_from is not None:
+            raise ConversionError(explain_mismatch({}, manifest, output, folder))
         elif any(output.iterdir()):
             raise ConversionError(
                 f"The output {str(output)!r} exists and is not a conversion of these "
@@ -467,9 +493,17 @@ def create_arrays(output: Path, plan: Plan) -> list[zarr.Array]:
 
 
 def write_metadata(
-    output: Path, arrays: list[zarr.Array], voxel_size: Sequence[float], unit: str
+    output: Path,
+    arrays: list[zarr.Array],
+    voxel_size: Sequence[float],
+    unit: str,
+    fingerprint: str,
 ) -> None:
-    """Write the OME-Zarr multiscales metadata: the last step of a conversion."""
+    """Write the OME-Zarr multiscales metadata: the last step of a conversion.
+
+    Beside it goes the fingerprint of the input and options, so that a rerun
+    of the same conversion knows there is nothing left to do.
+    """
     if arrays[0].metadata.zarr_format == 3:
         from pydantic_zarr.v3 import ArraySpec
     else:
@@ -477,7 +511,9 @@ def write_metadata(
     specs = [ArraySpec.from_zarr(a) for a in arrays]
     name = output.name.removesuffix(".zarr").removesuffix(".ome")
     image = image_model(specs, voxel_size=voxel_size, unit=unit, name=name)
-    zarr.open_group(output, mode="r+").attrs.update(image_attributes(image))
+    attributes = image_attributes(image)
+    attributes[FINGERPRINT_KEY] = {"manifest_sha256": fingerprint}
+    zarr.open_group(output, mode="r+").attrs.update(attributes)
 
 
 def folder_bytes(folder: Path) -> int:
@@ -614,6 +650,7 @@ def convert_stack(
     tasks = plan.tasks()
     done_folder = output / STATE_FOLDER / "done"
     if state == "finished":
+        shutil.rmtree(output / STATE_FOLDER, ignore_errors=True)  # if killed after
         return Conversion(
             output,
             shape,
@@ -663,9 +700,9 @@ def convert_stack(
         if names:
             run_tasks([delayed[n] for n in names], names, client, workers, bar)
     finished = len(names) == len(delayed)
-    if finished:
-        write_metadata(output, arrays, voxel_size, unit)
-        (output / STATE_FOLDER / "finished").touch()
+    if finished:  # the metadata last: only now is it a valid-looking image
+        write_metadata(output, arrays, voxel_size, unit, manifest_hash(manifest))
+        shutil.rmtree(output / STATE_FOLDER)
     return Conversion(
         output,
         shape,

@@ -667,6 +667,9 @@ def convert_stack(
     done_folder.mkdir(parents=True, exist_ok=True)
     (output / STATE_FOLDER / "manifest.json").write_text(json.dumps(manifest))
     arrays = create_arrays(output, plan)
+    if state == "resume":  # zarr writes a chunk to NAME.<id>.partial, then renames
+        for leftover in output.rglob("*.partial"):  # it: a kill can leave these
+            leftover.unlink()
     done = {p.name for p in done_folder.iterdir()}
     delayed: dict[str, Any] = {}
     for name, deps in tasks.items():

@@ -116,7 +116,7 @@ def test_compressed_tiled_slices_read_the_same(tmp_path, odd_stack) -> None:
 
 def test_many_levels_from_unit_tasks(tmp_path) -> None:
     """Levels 2+ are made chunk by chunk from the level above (8-voxel chunks)."""
-    volume = random_volume((40, 37, 70), seed=3, dtype="uint8")
+    volume = random_volume((24, 19, 40), seed=3, dtype="uint8")
     write_slices(tmp_path / "in", volume)
     result = convert_stack(
         tmp_path / "in", tmp_path / "o.zarr", chunks=4, levels=5, progress=False
@@ -194,6 +194,51 @@ def test_parallel_sharded_output_equals_unsharded(
     ):
         assert np.array_equal(sharded, plain)
     open_in_readers(output, caplog, "0.5")
+
+
+def test_no_shard_file_is_written_twice(odd_stack, odd_output, tmp_path, monkeypatch):
+    """Two workers (threads, so the store can be watched): each shard file is
+    written exactly once. A task writing part of a shard would make zarr read
+    and rewrite the whole shard, so a shard shared by tasks is written twice,
+    and by two tasks at once, one's data is lost."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    writes: list[str] = []
+    original = zarr.storage.LocalStore.set
+
+    async def recording_set(self, key, value):
+        writes.append(f"{self.root}/{key}")
+        return await original(self, key, value)
+
+    monkeypatch.setattr(zarr.storage.LocalStore, "set", recording_set)
+    output = tmp_path / "sharded.ome.zarr"
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        convert_stack(
+            odd_stack[0],
+            output,
+            chunks=8,
+            shards=16,
+            zarr_format=3,
+            levels=4,
+            client=client,
+            progress=False,
+        )
+    shard_writes = [k for k in writes if "/c/" in k]  # not metadata
+    assert len(shard_writes) > 45
+    assert sorted(shard_writes) == sorted(set(shard_writes))
+    for sharded, plain in zip(levels_of(output), levels_of(odd_output), strict=True):
+        assert np.array_equal(sharded, plain)
 
 
 def test_every_task_writes_whole_shards_and_no_shard_twice() -> None:

@@ -550,17 +550,17 @@ class Conversion:
         """One line: levels, shapes, bytes, seconds and speed."""
         if self.nothing_to_do:
             return (
-                f"{self.output} is already a finished conversion of these slices: "
+                f"{self.output.name} is already a finished conversion of these slices: "
                 "nothing to do."
             )
         shapes = ", ".join(str(s) for s in self.level_shapes)
         state = "converted" if self.finished else "stopped early, rerun to resume"
         speed = self.input_bytes / 1e9 / max(self.seconds, 1e-9)
         return (
-            f"{self.output}: {state}; {len(self.level_shapes)} levels {shapes} "
+            f"{self.output.name}: {state}; {len(self.level_shapes)} levels {shapes} "
             f"{self.dtype}; {self.tasks_run} tasks run, {self.tasks_skipped} already "
             f"done; {self.bytes_written / 1e6:.1f} MB on disk; {self.seconds:.1f} s; "
-            f"{speed:.2f} GB/s of input"
+            f"{speed:.2g} GB/s of input"
         )
 
 

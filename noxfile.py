@@ -16,7 +16,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
 BUILD_DIR = "_build"
-PYTHON_PATHS = ("data_helpers", "tests", "scripts", "_ext", "noxfile.py")
+PYTHON_PATHS = ("data_helpers", "tests", "scripts", "_ext", "benchmarks", "noxfile.py")
 
 
 def install_book(session: nox.Session) -> None:
@@ -147,3 +147,16 @@ def browser(session: nox.Session) -> None:
     start = time.perf_counter()
     session.run("pytest", "tests/browser", *session.posargs)
     session.log(f"Browser tests took {time.perf_counter() - start:.1f} s")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmark the book's converter against ome-zarr-py, ngff-zarr and a floor.
+
+    Not run by CI: it writes 2 GiB and 8 GiB TIFF stacks and takes a long
+    time. ``nox -s bench -- --size 2GiB`` runs one size (64MiB for a quick
+    check), ``--repeats N`` sets the repetitions. Results: _build/bench/.
+    """
+    install_book(session)
+    warm_data_cache(session)  # the synthetic stacks are made from the sample
+    session.run("python", "benchmarks/bench_convert.py", *session.posargs)

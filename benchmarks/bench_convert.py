@@ -57,7 +57,7 @@ def quiet_cluster(workers: int):
     cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     )
     return cluster, Client(cluster)

@@ -589,7 +589,7 @@ def run_tasks(
             LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: no clash with others
                 silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster) as new_client,

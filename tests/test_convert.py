@@ -219,7 +219,7 @@ def test_no_shard_file_is_written_twice(odd_stack, odd_output, tmp_path, monkeyp
             n_workers=2,
             threads_per_worker=1,
             processes=False,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,

@@ -41,15 +41,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import dask
 import numpy as np
 import tifffile
 import zarr
 from dask.callbacks import Callback
-from tqdm import tqdm as std_tqdm
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from data_helpers.ome import image_attributes, image_model
 from data_helpers.pyramid import downsample_mean, level_shape
@@ -564,6 +563,51 @@ class Conversion:
         )
 
 
+class NotebookBar:
+    """A text progress bar for Jupyter, updated in place (no stderr).
+
+    The saved notebook keeps only its last state, so a built book shows one
+    finished bar.
+    """
+
+    def __init__(self, total: int) -> None:
+        from IPython.display import display
+
+        self.total, self.n, self.start, self.shown = total, 0, time.perf_counter(), 0.0
+        self.handle = display({"text/plain": self.text()}, raw=True, display_id=True)
+
+    def text(self) -> str:
+        elapsed = time.perf_counter() - self.start
+        return tqdm.format_meter(
+            self.n, self.total, elapsed, prefix="Converting", unit="task", ncols=80
+        )
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if time.perf_counter() - self.shown > 0.2 or self.n == self.total:
+            self.shown = time.perf_counter()
+            self.handle.update({"text/plain": self.text()}, raw=True)
+
+    def __enter__(self) -> NotebookBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.update({"text/plain": self.text()}, raw=True)
+
+
+def progress_bar(total: int, progress: bool) -> Any:
+    """A tqdm bar on stderr, a NotebookBar inside Jupyter, or a silent one."""
+    try:
+        from IPython import get_ipython
+
+        in_notebook = "IPKernelApp" in get_ipython().config
+    except (ImportError, AttributeError):
+        in_notebook = False
+    if progress and in_notebook:
+        return NotebookBar(total)
+    return tqdm(total=total, desc="Converting", unit="task", disable=not progress)
+
+
 class _TaskProgress(Callback):
     """Advance a progress bar when one of the named tasks finishes (local dask)."""
 
@@ -620,7 +664,7 @@ def convert_stack(
     zarr_format: int = 2,
     shards: int | None = None,
     client: Any = None,
-    progress: bool | TextIO = True,
+    progress: bool = True,
     max_tasks: int | None = None,
 ) -> Conversion:
     """Convert a folder of TIFF slices into a multiscale OME-Zarr image.
@@ -634,8 +678,9 @@ def convert_stack(
 
     Tasks run on dask: on ``client`` if given, else on a new local cluster of
     ``workers`` processes, else (one worker) in this process. ``progress`` is
-    True (a bar on stderr, or a widget in Jupyter), False, or a stream for the
-    bar. ``max_tasks`` stops after that many tasks, as an interruption would.
+    True (a bar on stderr, or in a Jupyter notebook a line of text updated
+    in place) or False. ``max_tasks`` stops after that many tasks, as an
+    interruption would.
     Rerunning the same call resumes; on a finished output it does nothing.
     Raises ConversionError, with nothing written, for bad input.
     """
@@ -691,15 +736,7 @@ def convert_stack(
             )
         delayed[name] = work
     names = list(delayed)[:max_tasks] if max_tasks is not None else list(delayed)
-    bar_class = tqdm if isinstance(progress, bool) else std_tqdm  # a stream: text
-    stream = None if isinstance(progress, bool) else progress
-    with bar_class(
-        total=len(names),
-        desc="Converting",
-        unit="task",
-        file=stream,
-        disable=progress is False,
-    ) as bar:
+    with progress_bar(len(names), progress) as bar:
         if names:
             run_tasks([delayed[n] for n in names], names, client, workers, bar)
     finished = len(names) == len(delayed)

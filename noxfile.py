@@ -235,3 +235,16 @@ def bench_codecs(session: nox.Session) -> None:
     install_book(session)
     warm_data_cache(session)
     session.run("python", "benchmarks/codecs.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmark the book's converter against ome-zarr-py, ngff-zarr and a floor.
+
+    Not run by CI: it writes 2 GiB and 8 GiB TIFF stacks and takes a long
+    time. ``nox -s bench -- --size 2GiB`` runs one size (64MiB for a quick
+    check), ``--repeats N`` sets the repetitions. Results: _build/bench/.
+    """
+    install_book(session)
+    warm_data_cache(session)  # the synthetic stacks are made from the sample
+    session.run("python", "benchmarks/bench_convert.py", *session.posargs)

@@ -58,6 +58,7 @@ def image_model(
     voxel_size: Sequence[float],
     name: str | None = None,
     paths: Sequence[str] | None = None,
+    unit: str = UNIT,
 ) -> Any:
     """Return the OME-Zarr ``Image`` model of a pyramid of ``(z, y, x)`` arrays.
 
@@ -66,7 +67,8 @@ def image_model(
     (``pydantic_zarr.v2``) give an OME-Zarr 0.4 model, format 3 ones
     (``pydantic_zarr.v3``) an OME-Zarr 0.5 model, with the arrays'
     ``dimension_names`` set to ``z, y, x``. ``voxel_size`` is level 0's
-    ``(z, y, x)`` voxel size in micrometres.
+    ``(z, y, x)`` voxel size in ``unit`` (a UDUNITS-2 name, micrometres by
+    default).
     """
     if not array_specs:
         raise ValueError("An image needs at least one level: pass one array spec.")
@@ -100,7 +102,7 @@ def image_model(
     return Image.new(
         array_specs=list(array_specs),
         paths=list(paths) if paths is not None else [str(k) for k in levels],
-        axes=[Axis(name=axis, type="space", unit=UNIT) for axis in SPATIAL_AXES],
+        axes=[Axis(name=axis, type="space", unit=unit) for axis in SPATIAL_AXES],
         scales=[level_scale(k, voxel_size) for k in levels],
         translations=[level_translation(k, voxel_size) for k in levels],
         name=name,

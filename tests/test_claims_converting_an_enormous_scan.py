@@ -1,0 +1,103 @@
+"""The sentences of "Converting an enormous scan" that describe outputs are true."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from data_helpers.pyramid import level_shape
+
+CHAPTER = "converting-an-enormous-scan"
+SHAPE = (139, 120, 120)
+FULL = (8839, 7641, 7641)  # z, y, x of the full-size heart (../shared/data/README.md)
+C, ITEMSIZE = 128, 2
+LEVELS = [level_shape(SHAPE, k) for k in range(5)]
+
+
+@pytest.fixture(scope="module")
+def chapter(executed):
+    return executed(CHAPTER)
+
+
+def gb(text: str, label: str) -> float:
+    match = re.search(rf"{re.escape(label)}:\s+([\d.]+) GB", text)
+    assert match, label
+    return float(match.group(1))
+
+
+def test_chapter_runs_within_a_minute(chapter) -> None:
+    assert chapter.seconds < 60
+
+
+def test_input_is_a_folder_of_strip_tiffs(chapter) -> None:
+    text = chapter.text("claim-input")
+    assert "139 files: slice_00000.tif, slice_00001.tif, ..., slice_00138.tif" in text
+    assert "shape (120, 120), uint16, 16 rows per strip, 8 strips" in text
+    assert "139 slices of 120 × 120 voxels" in chapter.markdown()
+    assert chapter.images("claim-slice") == 1
+
+
+def test_memory_arithmetic(chapter) -> None:
+    text = chapter.text("claim-memory")
+    n_z, n_y, n_x = FULL
+    assert gb(text, "the whole scan") == round(n_z * n_y * n_x * ITEMSIZE / 1e9, 3)
+    slab = gb(text, "a slab of 128 slices")
+    assert slab == round(C * n_y * n_x * ITEMSIZE / 1e9, 3) > 8  # no laptop
+    block_bytes = (C * C * n_x + C * C * math.ceil(n_x / 2)) * ITEMSIZE
+    block = gb(text, "block task: 128 slices x 128 rows x 7641")
+    assert block == round(block_bytes / 1e9, 3)
+    assert gb(text, "unit task: 2 x 128^3 chunks") == round(
+        2 * C**3 * ITEMSIZE / 1e9, 3
+    )
+    prose = chapter.markdown()
+    assert f"down to {block:.2f} GB" in prose
+    assert f"about {block:.1f} GB per task" in prose
+    files = math.prod(math.ceil(n / C) for n in FULL)
+    assert f"{files:,} objects at level 0" in prose
+
+
+def test_plan(chapter) -> None:
+    text = chapter.text("claim-plan")
+    assert "20 block tasks, 15 chunk tasks" in text
+    assert f"level shapes: {LEVELS}" in text
+    assert "12 of its 35 tasks" in chapter.markdown()
+
+
+def test_conversion_with_progress_and_summary(chapter) -> None:
+    text = chapter.text("claim-convert")
+    assert "35/35" in text and "100%" in text
+    summary = text[text.index("heart.ome.zarr: converted; 5 levels") :]
+    assert ", ".join(map(str, LEVELS)) in summary
+    assert "35 tasks run, 0 already done" in summary
+
+
+def test_interrupted_then_resumed(chapter) -> None:
+    text = chapter.text("claim-interrupted")
+    assert "stopped early, rerun to resume" in text and "12 tasks run" in text
+    assert "multiscales metadata yet: False" in text
+    text = chapter.text("claim-resumed")
+    assert "converted;" in text and "23 tasks run, 12 already done" in text
+    assert "identical to the uninterrupted run: True" in text
+    assert "already a finished conversion of these slices: nothing to do." in text
+
+
+def test_bad_slice_is_named_and_nothing_written(chapter) -> None:
+    text = chapter.text("claim-errors")
+    assert "slice_00005.tif' is not a readable TIFF file" in text
+    assert "anything written: False" in text
+
+
+def test_verified(chapter) -> None:
+    text = chapter.text("claim-verify")
+    assert "level 0 equals the 139 slices bit for bit: True" in text
+    for k in range(1, 5):
+        assert f"level {k} {LEVELS[k]} == downsample_mean(level {k - 1}): True" in text
+    text = chapter.text("claim-readers")
+    assert f"ome-zarr-py levels: {LEVELS}" in text
+    assert "ome-zarr-py warnings: []" in text
+    assert f"ngff-zarr (validated) levels: {LEVELS}" in text
+    assert "[('z', 'micrometer'), ('y', 'micrometer'), ('x', 'micrometer')]" in text
+    voxel = 1272.96
+    assert f"'z': {2 * voxel}" in text and f"'z': {voxel / 2}" in text

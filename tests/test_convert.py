@@ -1,0 +1,540 @@
+"""Tests for data_helpers.convert: TIFF slices to a multiscale OME-Zarr image."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+import zarr
+
+from data_helpers.convert import (
+    STATE_FOLDER,
+    ConversionError,
+    Plan,
+    check_whole_units,
+    convert_stack,
+    default_levels,
+    main,
+    natural_key,
+)
+from data_helpers.pyramid import downsample_mean, level_shape
+
+REPO = Path(__file__).resolve().parents[1]
+ODD_SHAPE = (33, 47, 65)
+
+
+def random_volume(shape, seed: int = 0, dtype="uint16") -> np.ndarray:
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(seed)
+    return rng.integers(info.min, info.max, shape, endpoint=True, dtype=dtype)
+
+
+def write_slices(folder: Path, volume: np.ndarray, **options) -> list[Path]:
+    """One TIFF per z-slice, named so that plain sorting would get them wrong."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for z, plane in enumerate(volume):
+        path = folder / f"slice_{z}.tif"
+        tifffile.imwrite(path, plane, photometric="minisblack", **options)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def odd_stack(tmp_path_factory) -> tuple[Path, np.ndarray]:
+    folder = tmp_path_factory.mktemp("odd") / "slices"
+    volume = random_volume(ODD_SHAPE, seed=1)
+    write_slices(folder, volume, rowsperstrip=4)
+    return folder, volume
+
+
+@pytest.fixture(scope="module")
+def odd_output(odd_stack, tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("odd-out") / "odd.ome.zarr"
+    convert_stack(odd_stack[0], output, chunks=16, progress=False)
+    return output
+
+
+def levels_of(path: Path) -> list[np.ndarray]:
+    group = zarr.open_group(path, mode="r")
+    return [group[str(k)][:] for k in range(len(list(group.array_keys())))]
+
+
+def chunk_files(path: Path) -> dict[str, bytes]:
+    """Every file of the image (not the converter's state), by relative path."""
+    return {
+        str(p.relative_to(path)): p.read_bytes()
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and STATE_FOLDER not in p.parts
+    }
+
+
+# --------------------------------------------------------------------------
+# The numbers
+# --------------------------------------------------------------------------
+
+
+def test_natural_order() -> None:
+    names = ["slice_10.tif", "slice_2.tif", "slice_1.tif"]
+    assert sorted(names, key=natural_key) == [
+        "slice_1.tif",
+        "slice_2.tif",
+        "slice_10.tif",
+    ]
+
+
+def test_level_0_is_the_slices_bit_for_bit(odd_stack, odd_output) -> None:
+    """Plane z of level 0 is slice file number z (natural order: 2 before 10)."""
+    assert np.array_equal(levels_of(odd_output)[0], odd_stack[1])
+    assert zarr.open_array(odd_output / "0").dtype == np.uint16
+
+
+def test_lower_levels_are_block_means_on_odd_shapes(odd_output) -> None:
+    levels = levels_of(odd_output)
+    assert len(levels) == default_levels(ODD_SHAPE, 16) == 4  # 65, 33, 17, 9
+    for k in range(1, len(levels)):
+        assert levels[k].shape == level_shape(ODD_SHAPE, k)
+        assert np.array_equal(levels[k], downsample_mean(levels[k - 1])), k
+    assert zarr.open_array(odd_output / "1").chunks == (16, 16, 16)
+
+
+def test_compressed_tiled_slices_read_the_same(tmp_path, odd_stack) -> None:
+    """Slices tifffile must decode (compressed, tiled) give the same level 0."""
+    volume = odd_stack[1]
+    write_slices(tmp_path / "in", volume, tile=(16, 16), compression="zlib")
+    convert_stack(tmp_path / "in", tmp_path / "out.zarr", chunks=16, progress=False)
+    assert np.array_equal(levels_of(tmp_path / "out.zarr")[0], volume)
+
+
+def test_many_levels_from_unit_tasks(tmp_path) -> None:
+    """Levels 2+ are made chunk by chunk from the level above (8-voxel chunks)."""
+    volume = random_volume((24, 19, 40), seed=3, dtype="uint8")
+    write_slices(tmp_path / "in", volume)
+    result = convert_stack(
+        tmp_path / "in", tmp_path / "o.zarr", chunks=4, levels=5, progress=False
+    )
+    levels = levels_of(tmp_path / "o.zarr")
+    assert len(levels) == 5 and result.finished
+    assert np.array_equal(levels[0], volume)
+    for k in range(1, 5):
+        assert np.array_equal(levels[k], downsample_mean(levels[k - 1])), k
+
+
+# --------------------------------------------------------------------------
+# Readers
+# --------------------------------------------------------------------------
+
+
+def open_in_readers(path: Path, caplog, version: str) -> None:
+    """ome-zarr-py (right format, nothing logged) and ngff-zarr (validated)."""
+    import ngff_zarr
+    from ome_zarr.format import FormatV04, FormatV05
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+
+    fmt = FormatV04() if version == "0.4" else FormatV05()
+    shapes = [tuple(a.shape) for a in levels_of(path)]
+    with caplog.at_level(logging.WARNING):
+        nodes = list(Reader(parse_url(path, fmt=fmt))())
+        assert [tuple(d.shape) for d in nodes[0].data] == shapes
+    assert [r.message for r in caplog.records if r.levelno >= logging.WARNING] == []
+    multiscales = ngff_zarr.from_ngff_zarr(str(path), validate=True, version=version)
+    assert [tuple(i.data.shape) for i in multiscales.images] == shapes
+    assert [a.name for a in multiscales.metadata.axes] == ["z", "y", "x"]
+    assert {a.unit for a in multiscales.metadata.axes} == {"micrometer"}
+
+
+def test_output_opens_in_ome_zarr_py_and_ngff_zarr(odd_output, caplog) -> None:
+    open_in_readers(odd_output, caplog, "0.4")
+    attrs = zarr.open_group(odd_output, mode="r").attrs.asdict()
+    datasets = attrs["multiscales"][0]["datasets"]
+    assert datasets[1]["coordinateTransformations"] == [
+        {"type": "scale", "scale": [2.0, 2.0, 2.0]},
+        {"type": "translation", "translation": [0.5, 0.5, 0.5]},
+    ]
+    assert "null" not in (odd_output / ".zattrs").read_text()
+
+
+# --------------------------------------------------------------------------
+# Sharding: parallel tasks own whole shards
+# --------------------------------------------------------------------------
+
+
+def test_parallel_sharded_output_equals_unsharded(
+    odd_stack, odd_output, tmp_path, caplog
+):
+    """Two worker processes, 8^3 chunks in 16^3 shards: 3 x 3 x 5 = 45 shards at
+    level 0. Every voxel of every level equals the unsharded output."""
+    output = tmp_path / "sharded.ome.zarr"
+    result = convert_stack(
+        odd_stack[0],
+        output,
+        chunks=8,
+        shards=16,
+        zarr_format=3,
+        levels=3,
+        workers=2,
+        progress=False,
+    )
+    array = zarr.open_array(output / "0", mode="r")
+    assert array.shards == (16, 16, 16) and array.chunks == (8, 8, 8)
+    shard_files = [p for p in (output / "0").rglob("*") if p.is_file()]
+    assert len(shard_files) == 3 * 3 * 5 + 1  # shards, and zarr.json
+    assert result.tasks_total > 2
+    for sharded, plain in zip(
+        levels_of(output), levels_of(odd_output)[:3], strict=True
+    ):
+        assert np.array_equal(sharded, plain)
+    open_in_readers(output, caplog, "0.5")
+
+
+def test_no_shard_file_is_written_twice(odd_stack, odd_output, tmp_path, monkeypatch):
+    """Two workers (threads, so the store can be watched): each shard file is
+    written exactly once. A task writing part of a shard would make zarr read
+    and rewrite the whole shard, so a shard shared by tasks is written twice,
+    and by two tasks at once, one's data is lost."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    writes: list[str] = []
+    original = zarr.storage.LocalStore.set
+
+    async def recording_set(self, key, value):
+        writes.append(f"{self.root}/{key}")
+        return await original(self, key, value)
+
+    monkeypatch.setattr(zarr.storage.LocalStore, "set", recording_set)
+    output = tmp_path / "sharded.ome.zarr"
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        convert_stack(
+            odd_stack[0],
+            output,
+            chunks=8,
+            shards=16,
+            zarr_format=3,
+            levels=4,
+            client=client,
+            progress=False,
+        )
+    shard_writes = [k for k in writes if "/c/" in k]  # not metadata
+    assert len(shard_writes) > 45
+    assert sorted(shard_writes) == sorted(set(shard_writes))
+    for sharded, plain in zip(levels_of(output), levels_of(odd_output), strict=True):
+        assert np.array_equal(sharded, plain)
+
+
+def test_every_task_writes_whole_shards_and_no_shard_twice() -> None:
+    """The plan gives each unit (chunk or shard) of each level to one task."""
+    plan = Plan((70, 100, 90), "uint16", chunks=8, levels=4, zarr_format=3, shards=16)
+    owners: dict[tuple, str] = {}
+    for name in plan.tasks():
+        for unit in units_written(plan, name):
+            assert unit not in owners, f"{unit} written by {owners[unit]} and {name}"
+            owners[unit] = name
+    for level, shape in enumerate(plan.level_shapes()):
+        grid = [-(-n // 16) for n in shape]
+        assert sum(1 for u in owners if u[0] == level) == np.prod(grid)
+
+
+def units_written(plan: Plan, name: str) -> list[tuple[int, ...]]:
+    """(level, i, j, k) of every shard a task writes, from its name."""
+    unit = plan.unit
+    kind, *index = name.split("-")
+    if kind == "block":
+        i, j = (int(n) for n in index)
+        x_units = -(-plan.shape[2] // unit)
+        written = [
+            (0, 2 * i + a, 2 * j + b, c)
+            for a in (0, 1)
+            for b in (0, 1)
+            for c in range(x_units)
+        ]
+        shape0 = plan.level_shapes()[0]
+        written = [
+            u for u in written if u[1] * unit < shape0[0] and u[2] * unit < shape0[1]
+        ]
+        x1 = -(-plan.level_shapes()[1][2] // unit)
+        return written + [(1, i, j, c) for c in range(x1)]
+    return [(int(kind.removeprefix("level")), *(int(n) for n in index))]
+
+
+def test_write_outside_whole_units_is_refused() -> None:
+    check_whole_units((slice(0, 16), slice(16, 20)), (32, 20), 16)  # edge: fine
+    with pytest.raises(RuntimeError, match="whole 16-voxel units"):
+        check_whole_units((slice(0, 16), slice(8, 16)), (32, 32), 16)
+    with pytest.raises(RuntimeError, match="whole 16-voxel units"):
+        check_whole_units((slice(0, 8), slice(0, 16)), (32, 32), 16)
+
+
+# --------------------------------------------------------------------------
+# Interrupted and resumed
+# --------------------------------------------------------------------------
+
+
+def cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "data_helpers.convert", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        **kwargs,
+    )
+
+
+def test_resume_after_sigkill_gives_identical_output(tmp_path) -> None:
+    volume = random_volume((64, 64, 48), seed=5)
+    write_slices(tmp_path / "in", volume, rowsperstrip=8)
+    reference = tmp_path / "reference" / "image.ome.zarr"
+    reference.parent.mkdir()
+    convert_stack(tmp_path / "in", reference, chunks=8, progress=False)
+
+    output = tmp_path / "image.ome.zarr"
+    done = output / STATE_FOLDER / "done"
+    process = cli(
+        str(tmp_path / "in"),
+        str(output),
+        "--chunks",
+        "8",
+        env={"DATA_HELPERS_CONVERT_SLOWDOWN": "0.05"},
+    )
+    deadline = time.monotonic() + 60
+    while not (done.is_dir() and len(list(done.iterdir())) >= 3):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    finished_before = {p.name: p.stat().st_mtime_ns for p in done.iterdir()}
+    total = len(
+        Plan((64, 64, 48), "uint16", 8, default_levels((64, 64, 48), 8)).tasks()
+    )
+    assert 3 <= len(finished_before) < total
+    # Killed: not a valid-looking image yet (no multiscales metadata).
+    assert "multiscales" not in zarr.open_group(output, mode="r").attrs
+
+    # Level-0 chunk files of finished block tasks (block-i-j: chunks 2i+a, 2j+b).
+    blocks = [
+        tuple(int(n) for n in name.split("-")[1:])
+        for name in finished_before
+        if name.startswith("block")
+    ]
+    untouched = {
+        path: path.stat().st_mtime_ns
+        for i, j in blocks
+        for a in (0, 1)
+        for b in (0, 1)
+        for path in (output / "0" / str(2 * i + a) / str(2 * j + b)).iterdir()
+    }
+    assert untouched
+    result = convert_stack(tmp_path / "in", output, chunks=8, progress=False)
+    assert result.finished
+    assert result.tasks_skipped == len(finished_before)
+    assert result.tasks_run == total - len(finished_before)
+    for path, mtime in untouched.items():  # finished tasks were not redone
+        assert path.stat().st_mtime_ns == mtime, path
+    assert chunk_files(output) == chunk_files(reference)
+    assert not (output / STATE_FOLDER).exists()
+
+    again = cli(str(tmp_path / "in"), str(output), "--chunks", "8")
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0
+    assert "nothing to do" in out and out.count("\n") == 1
+
+
+def test_stopping_after_some_tasks_then_resuming(odd_stack, odd_output, tmp_path):
+    output = tmp_path / odd_output.name
+    first = convert_stack(odd_stack[0], output, chunks=16, max_tasks=2, progress=False)
+    assert not first.finished and first.tasks_run == 2
+    assert "rerun to resume" in first.summary()
+    second = convert_stack(odd_stack[0], output, chunks=16, progress=False)
+    assert second.finished and second.tasks_skipped == 2
+    assert second.tasks_run == second.tasks_total - 2
+    assert chunk_files(output) == chunk_files(odd_output)
+
+
+# --------------------------------------------------------------------------
+# Bad input: one-line error naming the problem and the file, exit 2, nothing
+# written
+# --------------------------------------------------------------------------
+
+
+def run_main(capsys, *args) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_refused(capsys, output: Path, args, *fragments: str) -> None:
+    before = sorted(output.parent.rglob("*")) if output.parent.exists() else []
+    code, out, err = run_main(capsys, *args)
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err and out == ""
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+    after = sorted(output.parent.rglob("*")) if output.parent.exists() else []
+    assert after == before, "something was written"
+
+
+def test_missing_and_empty_folders(tmp_path, capsys) -> None:
+    out = tmp_path / "out.ome.zarr"
+    assert_refused(
+        capsys, out, [tmp_path / "nowhere", out], "nowhere", "does not exist"
+    )
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no slices here")
+    assert_refused(capsys, out, [tmp_path / "empty", out], "empty", "no *.tif")
+
+
+def test_unreadable_tiff(tmp_path, capsys) -> None:
+    write_slices(tmp_path / "in", random_volume((3, 8, 8)))
+    (tmp_path / "in" / "slice_1.tif").write_bytes(b"not a tiff at all")
+    out = tmp_path / "out.ome.zarr"
+    assert_refused(
+        capsys, out, [tmp_path / "in", out], "slice_1.tif", "not a readable TIFF"
+    )
+
+
+@pytest.mark.parametrize(
+    ("odd_one", "fragment"),
+    [
+        (np.zeros((8, 9), "uint16"), "(8, 9) uint16"),
+        (np.zeros((8, 8), "uint8"), "uint8"),
+    ],
+)
+def test_slices_that_differ_from_the_first(tmp_path, capsys, odd_one, fragment) -> None:
+    write_slices(tmp_path / "in", random_volume((3, 8, 8)))
+    tifffile.imwrite(tmp_path / "in" / "slice_2.tif", odd_one)
+    out = tmp_path / "out.ome.zarr"
+    assert_refused(
+        capsys,
+        out,
+        [tmp_path / "in", out],
+        "slice_2.tif",
+        fragment,
+        "first slice 'slice_0.tif'",
+    )
+
+
+def test_output_that_is_something_else(tmp_path, capsys, odd_stack) -> None:
+    out = tmp_path / "out.ome.zarr"
+    out.mkdir()
+    (out / "thesis.txt").write_text("precious")
+    assert_refused(
+        capsys,
+        out,
+        [odd_stack[0], out],
+        "out.ome.zarr",
+        "is not a conversion",
+        "--overwrite",
+    )
+    # --overwrite never deletes a folder that is not Zarr data
+    assert_refused(
+        capsys, out, [odd_stack[0], out, "--overwrite"], "Refusing to delete"
+    )
+
+
+def test_output_of_other_input_needs_overwrite(tmp_path, capsys, odd_stack, odd_output):
+    import shutil
+
+    out = tmp_path / "copy.ome.zarr"
+    shutil.copytree(odd_output, out)
+    assert_refused(
+        capsys,
+        out,
+        [odd_stack[0], out, "--chunks", "8"],
+        "copy.ome.zarr",
+        "other slices or with other options",
+    )
+    code, stdout, _ = run_main(
+        capsys, odd_stack[0], out, "--chunks", "8", "--overwrite"
+    )
+    assert code == 0 and "converted" in stdout
+
+
+def test_output_that_cannot_be_written(tmp_path, capsys, odd_stack) -> None:
+    out = tmp_path / "no" / "such" / "folder" / "out.ome.zarr"
+    assert_refused(
+        capsys, out, [odd_stack[0], out], "cannot be written", str(out.parent)
+    )
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        out = locked / "out.ome.zarr"
+        assert_refused(capsys, out, [odd_stack[0], out], "cannot be written")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_slice_changed_or_missing_before_resume(tmp_path, capsys) -> None:
+    volume = random_volume((12, 16, 16), seed=2)
+    paths = write_slices(tmp_path / "in", volume)
+    out = tmp_path / "out.ome.zarr"
+    convert_stack(tmp_path / "in", out, chunks=4, max_tasks=1, progress=False)
+    tifffile.imwrite(paths[5], volume[5] + 1)
+    os.utime(paths[5], ns=(0, 10**9))
+    assert_refused(
+        capsys,
+        out,
+        [tmp_path / "in", out, "--chunks", "4"],
+        "slice_5.tif",
+        "changed",
+        "--overwrite",
+    )
+    paths[5].unlink()
+    assert_refused(
+        capsys, out, [tmp_path / "in", out, "--chunks", "4"], "slice_5.tif", "missing"
+    )
+
+
+def test_chunks_and_shards_that_do_not_divide(tmp_path, capsys, odd_stack) -> None:
+    out = tmp_path / "out.ome.zarr"
+    args = [odd_stack[0], out, "--zarr-format", "3", "--chunks", "32"]
+    assert_refused(
+        capsys,
+        out,
+        [*args, "--shards", "48"],
+        "--shards 48",
+        "not a multiple of --chunks 32",
+    )
+    assert_refused(
+        capsys, out, [odd_stack[0], out, "--shards", "64"], "needs --zarr-format 3"
+    )
+    assert_refused(capsys, out, [odd_stack[0], out, "--chunks", "15"], "--chunks 15")
+
+
+def test_command_line_errors_exit_2_without_traceback(tmp_path) -> None:
+    process = cli(str(tmp_path / "missing"), str(tmp_path / "out.ome.zarr"))
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 2
+    assert err.count("\n") == 1 and "Traceback" not in err and "missing" in err
+    assert not (tmp_path / "out.ome.zarr").exists()
+
+
+def test_convert_stack_raises_conversion_error(tmp_path) -> None:
+    with pytest.raises(ConversionError, match="does not exist"):
+        convert_stack(tmp_path / "missing", tmp_path / "out.zarr", progress=False)

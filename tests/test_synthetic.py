@@ -1,0 +1,54 @@
+"""Tests for data_helpers.synthetic: CT-like volumes and TIFF slice stacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+
+from data_helpers.synthetic import ct_like_slice, ct_like_volume, write_tiff_stack
+
+SHAPE = (6, 40, 50)
+
+
+@pytest.fixture(autouse=True)
+def heart(book_data_env) -> None:
+    """The slices are made from the heart sample."""
+
+
+def test_slices_are_reproducible_and_seeded() -> None:
+    first = ct_like_slice(3, SHAPE, seed=7)
+    assert first.shape == SHAPE[1:] and first.dtype == np.uint16
+    assert np.array_equal(first, ct_like_slice(3, SHAPE, seed=7))
+    assert not np.array_equal(first, ct_like_slice(3, SHAPE, seed=8))
+    assert not np.array_equal(first, ct_like_slice(4, SHAPE, seed=7))
+
+
+def test_volume_is_its_slices_and_looks_like_ct() -> None:
+    volume = ct_like_volume(SHAPE, seed=1)
+    assert volume.shape == SHAPE and volume.dtype == np.uint16
+    assert np.array_equal(volume[2], ct_like_slice(2, SHAPE, seed=1))
+    # Tissue is brighter than the background, and there is noise everywhere.
+    assert volume.max() > volume.min() + 4000
+    assert volume.std() > 300
+
+
+def test_tiff_stack_has_one_file_per_slice_in_strips(tmp_path) -> None:
+    paths = write_tiff_stack(tmp_path / "stack", SHAPE, seed=2, rows_per_strip=8)
+    assert [p.name for p in paths] == [f"slice_{z:05d}.tif" for z in range(SHAPE[0])]
+    for z, path in enumerate(paths):
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            assert page.rowsperstrip == 8 and len(page.dataoffsets) == 5
+            assert np.array_equal(page.asarray(), ct_like_slice(z, SHAPE, seed=2))
+
+
+@pytest.mark.parametrize("shape", [(0, 4, 4), (4, 4), (2, -1, 3)])
+def test_bad_shapes_are_refused(shape) -> None:
+    with pytest.raises(ValueError, match="three positive lengths"):
+        ct_like_volume(shape)
+
+
+def test_slice_outside_the_volume_is_refused() -> None:
+    with pytest.raises(IndexError, match="outside a volume with 6 slices"):
+        ct_like_slice(6, SHAPE)

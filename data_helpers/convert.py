@@ -633,6 +633,12 @@ def run_tasks(
             LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
+                # Workers as threads of this process: they start at once, and
+                # the work (reading, block means, Blosc) runs in NumPy and C
+                # code that releases the GIL. Measured on a 512 MiB stack on
+                # 2 cores: 8.9 s, against 14.1 s plus 5.6 s of start-up for
+                # worker processes.
+                processes=False,
                 dashboard_address=":0",  # any free port: no clash with others
                 silence_logs=logging.ERROR,
             ) as cluster,
@@ -677,7 +683,7 @@ def convert_stack(
     with shards of ``shards`` voxels along each axis when given.
 
     Tasks run on dask: on ``client`` if given, else on a new local cluster of
-    ``workers`` processes, else (one worker) in this process. ``progress`` is
+    ``workers`` worker threads in this process, else (one worker) here. ``progress`` is
     True (a bar on stderr, or in a Jupyter notebook a line of text updated
     in place) or False. ``max_tasks`` stops after that many tasks, as an
     interruption would.

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from data_helpers.pyramid import level_shape
+from tests.notebooks import BOOK_DIR
 
 CHAPTER = "converting-an-enormous-scan"
 SHAPE = (139, 120, 120)
@@ -102,3 +103,24 @@ def test_verified(chapter) -> None:
     assert "[('z', 'micrometer'), ('y', 'micrometer'), ('x', 'micrometer')]" in text
     voxel = 1272.96
     assert f"'z': {2 * voxel}" in text and f"'z': {voxel / 2}" in text
+
+
+def test_benchmark_report_is_the_one_the_prose_describes(chapter) -> None:
+    """The included report: dated, both sizes, every method, three runs each."""
+    prose = chapter.markdown()
+    name = "results-2026-11-28.md"
+    assert f"benchmarks/{name}" in prose and "on 2026-11-28" in prose
+    report = (BOOK_DIR.parent / "benchmarks" / name).read_text(encoding="utf-8")
+    assert report.startswith("Benchmark of 2026-11-28")
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in report.splitlines()
+        if line.startswith("| ") and not line.startswith("| size")
+    ]
+    methods = {"floor", "book", "book-sharded", "ome-zarr-py", "ngff-zarr"}
+    for size in ("2GiB", "8GiB"):
+        found = {row[1]: row for row in rows if row[0] == size}
+        assert set(found) == methods, size
+        assert all(row[2] == "3" for row in found.values()), "three runs each"
+        # the book's levels are exact block means
+        assert float(found["book"][-1]) == 0.0

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import time
 import tomllib
 from pathlib import Path
@@ -16,7 +18,38 @@ import nox
 nox.options.sessions = ["lint", "tests", "book"]
 nox.options.reuse_existing_virtualenvs = True
 
-PYTHON = "3.11"
+
+
+def find_python(version: str) -> str:
+    """The interpreter for Python ``version``, as this machine provides it.
+
+    ``pythonX.Y`` on the PATH when it runs; otherwise the newest pyenv
+    installation of that version (pyenv's shims answer only for the versions
+    selected with ``pyenv global``/``PYENV_VERSION``, and nox should not need
+    the machine's settings changed). Falls back to the plain name, so nox's own
+    error says what is missing.
+    """
+    name = f"python{version}"
+    found = shutil.which(name)
+    if found and subprocess.run([found, "-c", ""], capture_output=True).returncode == 0:
+        return found
+    try:
+        root = subprocess.run(
+            ["pyenv", "root"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return name
+    candidates = Path(root, "versions").glob(f"{version}.*/bin/{name}")
+
+    def release(path: Path) -> tuple[int, ...]:
+        patch = path.parents[1].name.removeprefix(f"{version}.")
+        return (int(patch),) if patch.isdigit() else (-1,)
+
+    return str(max(candidates, key=release, default=name))
+
+
+PYTHON = find_python("3.12")  # the Python the book is built and tested with
+NEWEST_PYTHON = find_python("3.13")  # `nox -s latest`: the next step
 BUILD_DIR = "_build"
 PYTHON_PATHS = ("data_helpers", "tests", "scripts", "_ext", "benchmarks", "noxfile.py")
 
@@ -191,13 +224,13 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-@nox.session(python=PYTHON, reuse_venv=False)
+@nox.session(python=NEWEST_PYTHON, reuse_venv=False)
 def latest(session: nox.Session) -> None:
     """Tests and a full book build with the newest release of every dependency.
 
-    A fresh environment gets the newest release (for Python 3.11) of each
-    direct dependency, unpinned (see ``direct_dependencies``), and so of what
-    they pull in. It lists what moved from requirements.txt, runs the tests,
+    A fresh environment on the newest Python here (3.13) gets the newest
+    release of each direct dependency, unpinned (see ``direct_dependencies``),
+    and so of what they pull in. It lists what moved from requirements.txt, runs the tests,
     then builds the whole book into .nox/latest/tmp/_build (not _build/),
     executing every chapter. Not run by CI: upstream changes must not block a
     submission. Needs the internet (PyPI) and, like ``book``, the sample data.

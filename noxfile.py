@@ -19,7 +19,6 @@ nox.options.sessions = ["lint", "tests", "book"]
 nox.options.reuse_existing_virtualenvs = True
 
 
-
 def find_python(version: str) -> str:
     """The interpreter for Python ``version``, as this machine provides it.
 
@@ -230,9 +229,9 @@ def latest(session: nox.Session) -> None:
 
     A fresh environment on the newest Python here (3.13) gets the newest
     release of each direct dependency, unpinned (see ``direct_dependencies``),
-    and so of what they pull in. It lists what moved from requirements.txt, runs the tests,
-    then builds the whole book into .nox/latest/tmp/_build (not _build/),
-    executing every chapter. Not run by CI: upstream changes must not block a
+    and so of what they pull in. It lists what moved from requirements.txt,
+    runs the tests, then builds the whole book into .nox/latest/tmp/_build (not
+    _build/), executing every chapter. Not run by CI: upstream changes must not block a
     submission. Needs the internet (PyPI) and, like ``book``, the sample data.
     """
     session.install("--upgrade", "pip")

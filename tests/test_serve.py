@@ -46,8 +46,13 @@ def test_whole_file_and_dotfiles(served: FolderServer) -> None:
 
 @pytest.mark.parametrize(
     ("header", "start", "stop"),
-    [("bytes=10-19", 10, 20), ("bytes=1000-", 1000, 1024), ("bytes=-16", 1008, 1024),
-     ("bytes=1000-5000", 1000, 1024), ("bytes=-5000", 0, 1024)],
+    [
+        ("bytes=10-19", 10, 20),
+        ("bytes=1000-", 1000, 1024),
+        ("bytes=-16", 1008, 1024),
+        ("bytes=1000-5000", 1000, 1024),
+        ("bytes=-5000", 0, 1024),
+    ],
 )
 def test_ranges(served: FolderServer, header: str, start: int, stop: int) -> None:
     response, body = request(served, "GET", "/image.zarr/chunk", Range=header)
@@ -101,8 +106,16 @@ def test_cors_and_preflight(served: FolderServer) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/../secret.txt", "/%2e%2e/secret.txt", "/image.zarr/%2E%2E/../secret.txt",
-     "/link", "/image.zarr/..%2f..%2fsecret.txt", "/%2Fetc%2Fpasswd", "/", "/image.zarr"],
+    [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/image.zarr/%2E%2E/../secret.txt",
+        "/link",
+        "/image.zarr/..%2f..%2fsecret.txt",
+        "/%2Fetc%2Fpasswd",
+        "/",
+        "/image.zarr",
+    ],
 )
 def test_nothing_outside_the_folder_and_no_listing(
     served: FolderServer, path: str
@@ -116,8 +129,9 @@ def test_binds_loopback_and_logs_requests(served: FolderServer) -> None:
     assert served.url.startswith("http://127.0.0.1:")
     request(served, "GET", "/image.zarr/chunk", Range="bytes=-16")
     request(served, "GET", "/missing")
-    assert [(r.method, r.key, r.byte_range, r.status, r.nbytes)
-            for r in served.requests] == [
+    assert [
+        (r.method, r.key, r.byte_range, r.status, r.nbytes) for r in served.requests
+    ] == [
         ("GET", "image.zarr/chunk", "-16", 206, 16),
         ("GET", "missing", "all", 404, 0),
     ]
@@ -128,7 +142,8 @@ def test_delay_and_mounts(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "f").write_text("A")
     (tmp_path / "b" / "index.html").write_text("B")
-    with FolderServer(tmp_path / "a", delay=0.2, mounts={"viewer": tmp_path / "b"}) as s:
+    mounts = {"viewer": tmp_path / "b"}
+    with FolderServer(tmp_path / "a", delay=0.2, mounts=mounts) as s:
         start = time.perf_counter()
         _, body = request(s, "GET", "/f")
         assert body == b"A" and time.perf_counter() - start >= 0.2

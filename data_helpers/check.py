@@ -1,0 +1,801 @@
+"""Check an OME-Zarr image: its metadata, its arrays, and (deep) every chunk.
+
+Use it from Python (``check_image``) or the shell::
+
+    python -m data_helpers.check IMAGE [--deep] [--json] [--workers N]
+
+``IMAGE`` is a local path, an ``http(s)://`` URL (read with range requests)
+or an ``s3://`` URL (endpoint and credentials from the AWS environment
+variables, see ``data_helpers.remote``). It prints a summary of the image,
+then one line per problem (``PROBLEM <where>: what is wrong, and what it
+means``) and per piece of information (``INFO ...``). Without ``--deep`` it
+reads metadata and array headers only; with ``--deep`` it also reads every
+chunk of every level, in parallel on dask (memory: a chunk, or a shard, and
+half of one per worker), and compares each level with the 2 x 2 x 2 block
+mean of the level above. Exit status: 0 no problems, 1 problems, 2 it could
+not check at all (no such path, not a Zarr group, no multiscales).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+from zarr.errors import GroupNotFoundError
+
+from data_helpers.ome import multiscale_metadata  # first: see data_helpers.ome
+from data_helpers.pyramid import downsample_mean
+from data_helpers.remote import is_remote, open_store
+
+#: Below this correlation with the block mean of the level above, a level is
+#: not a downsampled copy of it.
+MIN_CORRELATION = 0.9
+#: A deep check shows a progress bar once it has run this many seconds.
+PROGRESS_AFTER_SECONDS = 2.0
+
+
+class CheckError(ValueError):
+    """The image cannot be checked at all; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem or piece of information: ``where`` (level, chunk key) and what."""
+
+    where: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Level:
+    """What the metadata and array header say about one pyramid level."""
+
+    path: str
+    shape: tuple[int, ...]
+    dtype: str
+    chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None
+    codecs: tuple[str, ...]
+    scale: tuple[float, ...] | None
+    translation: tuple[float, ...] | None
+    #: Stored objects (chunks, or shards if sharded) and objects in the grid;
+    #: ``stored`` and ``bytes_stored`` are None where the store cannot list.
+    stored: int | None
+    in_grid: int
+    bytes_stored: int | None
+
+    def line(self) -> str:
+        """One line of the summary."""
+        unit = "shards" if self.shards else "chunks"
+        stored = (
+            f"{self.stored}/{self.in_grid} {unit} stored, {self.bytes_stored:,} bytes"
+            if self.stored is not None and self.bytes_stored is not None
+            else f"{self.in_grid} {unit} in the grid (the store cannot list)"
+        )
+        shards = f", shards {self.shards}" if self.shards else ""
+        return (
+            f"level {self.path}: {self.shape} {self.dtype}, chunks {self.chunks}"
+            f"{shards}, codecs {' '.join(self.codecs) or 'none'}; "
+            f"scale {self.scale}, translation {self.translation}; {stored}"
+        )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The image in brief: versions, axes and levels."""
+
+    location: str
+    ome_version: str | None
+    zarr_format: int
+    axes: tuple[tuple[str, str | None, str | None], ...]  # name, type, unit
+    levels: tuple[Level, ...]
+
+    def lines(self) -> list[str]:
+        axes = ", ".join(
+            f"{name} ({', '.join(v for v in (kind, unit) if v) or 'no type'})"
+            for name, kind, unit in self.axes
+        )
+        return [
+            f"{self.location}: OME-Zarr {self.ome_version} on Zarr format "
+            f"{self.zarr_format}, {len(self.levels)} levels",
+            f"axes: {axes}",
+            *(level.line() for level in self.levels),
+        ]
+
+
+@dataclass
+class CheckResult:
+    """What ``check_image`` found: a summary, problems and information."""
+
+    summary: Summary
+    problems: list[Finding] = field(default_factory=list)
+    information: list[Finding] = field(default_factory=list)
+    deep: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 without problems, 1 with problems."""
+        return 1 if self.problems else 0
+
+    def lines(self) -> list[str]:
+        """The report: summary, ``PROBLEM`` and ``INFO`` lines, and a verdict."""
+        read = (
+            "metadata, array headers and every chunk"
+            if self.deep
+            else ("metadata and array headers; --deep reads every chunk")
+        )
+        count = len(self.problems)
+        verdict = f"{count} problem{'s' * (count != 1)}" if count else "no problems"
+        return [
+            *self.summary.lines(),
+            *(f"PROBLEM {p.where}: {p.message}" for p in self.problems),
+            *(f"INFO {i.where}: {i.message}" for i in self.information),
+            f"{verdict} found ({read})",
+        ]
+
+    def text(self) -> str:
+        return "\n".join(self.lines())
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary with ``problems`` and ``information`` lists, as JSON values."""
+        return {
+            **asdict(self.summary),
+            "deep": self.deep,
+            "problems": [asdict(p) for p in self.problems],
+            "information": [asdict(i) for i in self.information],
+        }
+
+
+# --------------------------------------------------------------------------
+# Opening
+# --------------------------------------------------------------------------
+
+
+def one_line(error: BaseException) -> str:
+    """The first line of an error's message, with its type if it says nothing."""
+    text = (str(error).strip().splitlines() or [""])[0]
+    return text or type(error).__name__
+
+
+def open_image(location: str | os.PathLike[str]) -> tuple[zarr.Group, dict]:
+    """The image's group and its multiscales entry; CheckError if there is none."""
+    if not is_remote(location) and not Path(location).exists():
+        raise CheckError(
+            f"{location}: no such file or folder: give the path (or the http(s):// "
+            "or s3:// URL) of an OME-Zarr image's top folder."
+        )
+    try:
+        group = zarr.open_group(open_store(location), mode="r")
+    except (FileNotFoundError, GroupNotFoundError):
+        raise CheckError(
+            f"{location} is not a Zarr group (no zarr.json or .zgroup there): give "
+            "the top folder of an OME-Zarr image, the one whose .zattrs or zarr.json "
+            "lists its levels."
+        ) from None
+    except Exception as error:  # an array, a refused connection, bad settings, ...
+        raise CheckError(
+            f"{location} is not a Zarr group ({one_line(error)}): give the top "
+            "folder of an OME-Zarr image, the one whose .zattrs or zarr.json lists "
+            "its levels."
+        ) from None
+    try:
+        metadata = multiscale_metadata(group)
+        if not isinstance(metadata, dict) or not isinstance(
+            metadata.get("datasets"), list
+        ):
+            raise ValueError("no list of datasets")
+    except (ValueError, AttributeError, TypeError):
+        raise CheckError(
+            f"{location} is a Zarr group without OME-Zarr multiscales metadata: "
+            "give the folder of an image (a plate or a bare array is not one)."
+        ) from None
+    return group, metadata
+
+
+def ome_version(group: zarr.Group, metadata: dict) -> str | None:
+    """The OME-Zarr version: 0.5 keeps it under "ome", 0.4 in the multiscales."""
+    attributes = group.attrs.asdict()
+    if "ome" in attributes:
+        return attributes["ome"].get("version")
+    return metadata.get("version")
+
+
+# --------------------------------------------------------------------------
+# Metadata and array headers
+# --------------------------------------------------------------------------
+
+
+def validation_problem(group: zarr.Group, version: str | None) -> str | None:
+    """What ome-zarr-models says against the metadata, in one line (None: valid)."""
+    from pydantic import ValidationError
+
+    from data_helpers.ome import v04, v05
+
+    model = {"0.4": v04, "0.5": v05}[version or ""]
+    try:
+        model.Image.from_zarr(group)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        more = error.error_count() - 1
+        extra = f" (and {more} more)" if more else ""
+        return f"{where}: {first['msg']}{extra}"
+    except Exception as error:  # the models raise more than ValidationError
+        return one_line(error)
+    return None
+
+
+def transform(dataset: dict, kind: str) -> tuple[float, ...] | None:
+    """A dataset's ``scale`` or ``translation`` vector, if it has one."""
+    for item in dataset.get("coordinateTransformations") or []:
+        if isinstance(item, dict) and item.get("type") == kind:
+            values = item.get(kind)
+            if isinstance(values, list):
+                return tuple(float(v) for v in values)
+    return None
+
+
+def codec_name(codec: Any) -> str:
+    """A codec's name, with its compressor for Blosc: ``blosc(zstd)``, ``bytes``."""
+    if hasattr(codec, "to_dict"):  # format 3 codecs
+        config = codec.to_dict()
+        name, options = config["name"], config.get("configuration", {})
+    else:  # numcodecs codecs of format 2
+        options = codec.get_config()
+        name = options["id"]
+    cname = options.get("cname")
+    return f"{name}({getattr(cname, 'value', cname)})" if cname else str(name)
+
+
+def level_of(path: str, array: zarr.Array, dataset: dict) -> Level:
+    """The summary of one level; lists the store where it can."""
+    codecs = [*array.filters, *([array.serializer] if array.serializer else [])]
+    codecs += list(array.compressors)
+    shards = array.shards
+    per_object = (
+        math.prod(s // c for s, c in zip(shards, array.chunks, strict=True))
+        if shards
+        else 1
+    )
+    grid = array.shards or array.chunks
+    in_grid = math.prod(
+        math.ceil(n / g) for n, g in zip(array.shape, grid, strict=True)
+    )
+    try:
+        stored = array.nchunks_initialized // per_object
+        nbytes: int | None = array.nbytes_stored()
+    except Exception:  # e.g. an HTTP server, which lists nothing
+        stored, nbytes = None, None
+    return Level(
+        path=path,
+        shape=tuple(array.shape),
+        dtype=str(array.dtype),
+        chunks=tuple(array.chunks),
+        shards=tuple(shards) if shards else None,
+        codecs=tuple(codec_name(c) for c in codecs),
+        scale=transform(dataset, "scale"),
+        translation=transform(dataset, "translation"),
+        stored=stored,
+        in_grid=in_grid,
+        bytes_stored=nbytes,
+    )
+
+
+def header_problems(
+    arrays: dict[str, zarr.Array],
+    levels: list[Level],
+    axes: list[dict],
+    version: str | None,
+) -> list[Finding]:
+    """Levels against each other, against the axes and against their scales."""
+    problems: list[Finding] = []
+    if not levels:
+        return problems
+    first = levels[0]
+    names = tuple(str(axis.get("name")) for axis in axes)
+    for level in levels:
+        where = f"level {level.path}"
+        if level is not first and level.dtype != first.dtype:
+            problems.append(
+                Finding(
+                    where,
+                    (
+                        f"dtype {level.dtype}, but level {first.path} is {first.dtype}: every "
+                        "level must hold the same kind of values; readers mix them up."
+                    ),
+                )
+            )
+        if len(level.shape) != len(names):
+            problems.append(
+                Finding(
+                    where,
+                    (
+                        f"{len(level.shape)} dimensions, but {len(names)} axes {names} in "
+                        "the metadata: readers cannot tell which dimension is which."
+                    ),
+                )
+            )
+        elif level is not first and len(level.shape) != len(first.shape):
+            problems.append(
+                Finding(
+                    where,
+                    (
+                        f"{len(level.shape)} dimensions, but level {first.path} has "
+                        f"{len(first.shape)}: every level must have the same dimensions."
+                    ),
+                )
+            )
+        if version == "0.5" and arrays[level.path].metadata.zarr_format == 3:
+            dimension_names = arrays[level.path].metadata.dimension_names
+            if dimension_names is None:
+                problems.append(
+                    Finding(
+                        where,
+                        (
+                            f"no dimension_names: OME-Zarr 0.5 asks each array to name its "
+                            f"dimensions like the axes, {names}."
+                        ),
+                    )
+                )
+            elif tuple(dimension_names) != names:
+                problems.append(
+                    Finding(
+                        where,
+                        (
+                            f"dimension_names {tuple(dimension_names)} differ from the axis "
+                            f"names {names}: readers that go by either disagree."
+                        ),
+                    )
+                )
+        if level.shards and any(
+            s % c for s, c in zip(level.shards, level.chunks, strict=False)
+        ):
+            problems.append(
+                Finding(
+                    where,
+                    (
+                        f"shards {level.shards} are not whole multiples of the chunks "
+                        f"{level.chunks}: the specification requires it."
+                    ),
+                )
+            )
+    problems += scale_problems(levels)
+    return problems
+
+
+def scale_problems(levels: list[Level]) -> list[Finding]:
+    """Scales must grow, and each shape must match level 0's times the scale ratio."""
+    problems: list[Finding] = []
+    first = levels[0]
+    for above, level in zip(levels, levels[1:], strict=False):
+        where = f"level {level.path}"
+        if level.scale is None or above.scale is None or first.scale is None:
+            continue  # ome-zarr-models reports a missing scale
+        if len(level.scale) != len(level.shape) or len(first.scale) != len(first.shape):
+            continue  # reported as a dimension problem
+        if not (
+            all(s >= a for s, a in zip(level.scale, above.scale, strict=False))
+            and any(s > a for s, a in zip(level.scale, above.scale, strict=False))
+        ):
+            problems.append(
+                Finding(
+                    where,
+                    (
+                        f"scale {level.scale} does not grow from level {above.path}'s "
+                        f"{above.scale}: each level must be coarser than the one above."
+                    ),
+                )
+            )
+        if len(level.shape) != len(first.shape):
+            continue
+        expected = tuple(
+            round(n * s0 / s, 2)
+            for n, s0, s in zip(first.shape, first.scale, level.scale, strict=True)
+        )
+        if any(abs(n - e) > 1 for n, e in zip(level.shape, expected, strict=True)):
+            problems.append(
+                Finding(
+                    where,
+                    (
+                        f"shape {level.shape} disagrees with its scale: level {first.path}'s "
+                        f"shape {first.shape} times the scale ratio gives {expected}; readers "
+                        "would place this level's voxels where the image is not."
+                    ),
+                )
+            )
+    return problems
+
+
+# --------------------------------------------------------------------------
+# Deep: every chunk, and each level against the level above
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    """Sums over voxels of a level (y) and the block mean of the level above (x)."""
+
+    n: int = 0
+    sx: float = 0.0
+    sy: float = 0.0
+    sxx: float = 0.0
+    syy: float = 0.0
+    sxy: float = 0.0
+    equal: int = 0
+    max_difference: float = 0.0
+
+    def add(self, other: Stats) -> None:
+        for name in ("n", "sx", "sy", "sxx", "syy", "sxy", "equal"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.max_difference = max(self.max_difference, other.max_difference)
+
+    @classmethod
+    def of(cls, mean: np.ndarray, level: np.ndarray) -> Stats:
+        x, y = mean.astype(np.float64).ravel(), level.astype(np.float64).ravel()
+        return cls(
+            n=x.size,
+            sx=float(x.sum()),
+            sy=float(y.sum()),
+            sxx=float(x @ x),
+            syy=float(y @ y),
+            sxy=float(x @ y),
+            equal=int(np.count_nonzero(x == y)),
+            max_difference=float(np.abs(x - y).max(initial=0.0)),
+        )
+
+    def correlation(self) -> float | None:
+        """Pearson correlation of the level with the block mean (None: constant)."""
+        if self.n == 0:
+            return None
+        cov = self.sxy - self.sx * self.sy / self.n
+        vx = self.sxx - self.sx**2 / self.n
+        vy = self.syy - self.sy**2 / self.n
+        if vx <= 1e-12 * max(self.sxx, 1.0) or vy <= 1e-12 * max(self.syy, 1.0):
+            return None
+        return cov / math.sqrt(vx * vy)
+
+
+@dataclass
+class UnitResult:
+    """What one task found in one stored object (chunk or shard) of a level."""
+
+    level: int
+    key: str
+    error: str | None = None
+    not_fill: int = 0
+    below: Stats | None = None  # the level below against this object's block mean
+
+
+def block_mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    """Block mean by ``factors`` (powers of 2) with ``downsample_mean``.
+
+    ``downsample_mean`` halves every axis; an axis with nothing left to halve
+    is first repeated twice, which its mean then undoes.
+    """
+    left = list(factors)
+    while any(f > 1 for f in left):
+        for axis, f in enumerate(left):
+            if f == 1:
+                block = np.repeat(block, 2, axis=axis)
+        block = downsample_mean(block)
+        left = [max(f // 2, 1) for f in left]
+    return block
+
+
+def scale_factors(above: Level, level: Level) -> tuple[int, ...] | None:
+    """Whole power-of-2 factors between two levels' scales, or None."""
+    if (
+        above.scale is None
+        or level.scale is None
+        or len(above.scale) != len(level.scale)
+    ):
+        return None
+    factors = []
+    for a, s in zip(above.scale, level.scale, strict=True):
+        ratio = s / a if a else 0.0
+        f = round(ratio)
+        if f < 1 or abs(ratio - f) > 0.25 * f or f & (f - 1):
+            return None
+        factors.append(f)
+    return tuple(factors)
+
+
+def read_unit(
+    index: int,
+    array: zarr.Array,
+    coords: tuple[int, ...],
+    below: zarr.Array | None,
+    factors: tuple[int, ...] | None,
+) -> UnitResult:
+    """Read one stored object of ``array``; compare ``below`` with its block mean."""
+    grid = array.shards or array.chunks
+    region = tuple(
+        slice(c * g, min((c + 1) * g, n))
+        for c, g, n in zip(coords, grid, array.shape, strict=True)
+    )
+    key = f"{array.path}/{array.metadata.encode_chunk_key(coords)}"
+    result = UnitResult(index, key.lstrip("/"))
+    try:
+        data = array[region]
+    except Exception as error:  # a codec's error on a cut or corrupt object
+        result.error = one_line(error)
+        return result
+    fill = array.fill_value if array.fill_value is not None else 0
+    result.not_fill = int(np.count_nonzero(data != fill))
+    if below is None or factors is None:
+        return result
+    # The voxels of `below` whose whole block starts inside this object.
+    starts = [math.ceil(s.start / f) for s, f in zip(region, factors, strict=True)]
+    stops = [
+        min(math.ceil(s.stop / f), n)
+        for s, f, n in zip(region, factors, below.shape, strict=True)
+    ]
+    if any(a >= b for a, b in zip(starts, stops, strict=True)):
+        return result
+    offset = tuple(
+        slice(a * f - s.start, None)
+        for a, f, s in zip(starts, factors, region, strict=True)
+    )
+    mean = block_mean(data[offset], factors)
+    try:
+        lower = below[tuple(slice(a, b) for a, b in zip(starts, stops, strict=True))]
+    except Exception:  # its own task reports the object that cannot be read
+        return result
+    common = tuple(
+        slice(0, min(m, n)) for m, n in zip(mean.shape, lower.shape, strict=True)
+    )
+    result.below = Stats.of(mean[common], lower[common])
+    return result
+
+
+def deep_findings(
+    arrays: list[zarr.Array],
+    levels: list[Level],
+    workers: int,
+    progress: bool,
+) -> tuple[list[Finding], list[Finding]]:
+    """Read every stored object of every level on dask; problems and information."""
+    import dask
+    from dask.diagnostics import ProgressBar
+
+    tasks = []
+    for index, (array, level) in enumerate(zip(arrays, levels, strict=True)):
+        below = arrays[index + 1] if index + 1 < len(arrays) else None
+        factors = scale_factors(level, levels[index + 1]) if below is not None else None
+        grid = array.shards or array.chunks
+        counts = [math.ceil(n / g) for n, g in zip(array.shape, grid, strict=True)]
+        for coords in np.ndindex(*counts):
+            tasks.append(
+                dask.delayed(read_unit, pure=True)(
+                    index, array, tuple(int(c) for c in coords), below, factors
+                )
+            )
+    bar = ProgressBar(minimum=PROGRESS_AFTER_SECONDS, out=sys.stderr)
+    if progress:
+        with bar:
+            results = dask.compute(*tasks, scheduler="threads", num_workers=workers)
+    else:
+        results = dask.compute(*tasks, scheduler="threads", num_workers=workers)
+    problems, information = [], []
+    not_fill = [0] * len(arrays)
+    stats = [Stats() for _ in arrays]
+    broken = [0] * len(arrays)
+    for result in results:
+        if result.error is not None:
+            problems.append(
+                Finding(
+                    f"chunk {result.key}",
+                    (
+                        f"cannot be decoded ({result.error}): the stored object is cut short "
+                        "or corrupt, and its voxels are lost to every reader."
+                    ),
+                )
+            )
+            broken[result.level] += 1
+            continue
+        not_fill[result.level] += result.not_fill
+        if result.below is not None:
+            stats[result.level + 1].add(result.below)
+    for k in range(1, len(arrays)):
+        where, above = f"level {levels[k].path}", levels[k - 1].path
+        factors = scale_factors(levels[k - 1], levels[k])
+        if factors is None:
+            information.append(
+                Finding(
+                    where,
+                    (
+                        f"not compared with level {above}: the scale ratio is not a whole "
+                        "power of 2 on every axis."
+                    ),
+                )
+            )
+            continue
+        if not_fill[k] == 0 and not_fill[k - 1] > 0 and not broken[k]:
+            problems.append(
+                Finding(
+                    where,
+                    (
+                        f"every voxel is the fill value, but level {above} holds data: the "
+                        "level was never written (or its writes were lost)."
+                    ),
+                )
+            )
+            continue
+        if broken[k] or broken[k - 1]:
+            continue  # compared on part of the level only: the chunks say enough
+        found = stats[k]
+        shown = "x".join(map(str, factors))
+        correlation = found.correlation()
+        if found.n and found.equal == found.n:
+            continue  # the exact block mean
+        if correlation is None or correlation < MIN_CORRELATION:
+            said = "undefined" if correlation is None else f"{correlation:.3f}"
+            problems.append(
+                Finding(
+                    where,
+                    (
+                        f"not a downsampled copy of level {above}: its correlation with the "
+                        f"{shown} block mean of level {above} is {said} (below "
+                        f"{MIN_CORRELATION}); viewers would show a different image when "
+                        "zoomed out."
+                    ),
+                )
+            )
+        else:
+            information.append(
+                Finding(
+                    where,
+                    (
+                        f"a downsampled copy of level {above} (correlation {correlation:.3f} "
+                        f"with its {shown} block mean), but not the exact block mean: "
+                        f"{found.equal / found.n:.0%} of voxels equal it, the largest "
+                        f"difference is {found.max_difference:g}; made with another method "
+                        "(e.g. Gaussian smoothing)."
+                    ),
+                )
+            )
+    return problems, information
+
+
+# --------------------------------------------------------------------------
+# The check
+# --------------------------------------------------------------------------
+
+
+def check_image(
+    url_or_path: str | os.PathLike[str],
+    deep: bool = False,
+    *,
+    workers: int | None = None,
+    progress: bool = False,
+) -> CheckResult:
+    """Check the OME-Zarr image at a local path or an http(s):// or s3:// URL.
+
+    Returns a ``CheckResult`` (its ``problems`` empty when the image is
+    right). ``deep`` also reads every chunk on ``workers`` dask threads (all
+    cores by default), with a progress bar on stderr after
+    ``PROGRESS_AFTER_SECONDS`` if ``progress``. Raises ``CheckError`` when
+    there is no image to check.
+    """
+    location = os.fspath(url_or_path)
+    group, metadata = open_image(location)
+    version = ome_version(group, metadata)
+    zarr_format = group.metadata.zarr_format
+    problems: list[Finding] = []
+    information: list[Finding] = []
+    expected_format = {"0.4": 2, "0.5": 3}.get(version or "")
+    if expected_format is None:
+        information.append(
+            Finding(
+                "metadata",
+                (
+                    f"OME-Zarr version {version!r} is not checked against the specification "
+                    "(this checks 0.4 and 0.5)."
+                ),
+            )
+        )
+    elif expected_format != zarr_format:
+        problems.append(
+            Finding(
+                "metadata",
+                (
+                    f"OME-Zarr {version} metadata in a Zarr format {zarr_format} group: "
+                    f"OME-Zarr {version} requires Zarr format {expected_format}, so readers "
+                    "of that version cannot open it."
+                ),
+            )
+        )
+    else:
+        message = validation_problem(group, version)
+        if message:
+            problems.append(
+                Finding(
+                    "metadata",
+                    (
+                        f"the OME-Zarr {version} specification rejects it "
+                        f"(ome-zarr-models): {message}"
+                    ),
+                )
+            )
+    axes = [
+        a if isinstance(a, dict) else {"name": str(a)}
+        for a in metadata.get("axes") or []
+    ]
+    arrays: dict[str, zarr.Array] = {}
+    levels: list[Level] = []
+    for dataset in metadata["datasets"]:
+        path = str(dataset.get("path")) if isinstance(dataset, dict) else "?"
+        try:
+            node = group[path]
+        except Exception:
+            node = None
+        if not isinstance(node, zarr.Array):
+            what = "a group" if isinstance(node, zarr.Group) else "missing"
+            problems.append(
+                Finding(
+                    f"level {path}",
+                    (
+                        f"the metadata lists it as a level, but it is {what}, not an array: "
+                        "readers fail to open the image."
+                    ),
+                )
+            )
+            continue
+        arrays[path] = node
+        levels.append(level_of(path, node, dataset))
+    problems += header_problems(arrays, levels, axes, version)
+    if deep and levels:
+        found, info = deep_findings(
+            list(arrays.values()), levels, workers or os.cpu_count() or 1, progress
+        )
+        problems += found
+        information += info
+    summary = Summary(
+        location=location,
+        ome_version=version,
+        zarr_format=zarr_format,
+        axes=tuple((str(a.get("name")), a.get("type"), a.get("unit")) for a in axes),
+        levels=tuple(levels),
+    )
+    return CheckResult(summary, problems, information, deep)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: check, print the report (or JSON), exit 0, 1 or 2."""
+    parser = argparse.ArgumentParser(
+        prog="python -m data_helpers.check",
+        description="Check an OME-Zarr image on disk, over HTTP or on S3.",
+    )
+    parser.add_argument("image", metavar="IMAGE", help="path, http(s):// or s3:// URL")
+    parser.add_argument("--deep", action="store_true", help="read every chunk too")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--workers", type=int, default=None, help="dask threads")
+    args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        print(f"error: --workers {args.workers} must be 1 or more.", file=sys.stderr)
+        return 2
+    try:
+        result = check_image(
+            args.image, deep=args.deep, workers=args.workers, progress=True
+        )
+    except CheckError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(result.text())
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,6 +19,7 @@ not check at all (no such path, not a Zarr group, no multiscales).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -162,7 +163,7 @@ class CheckResult:
 
 def one_line(error: BaseException) -> str:
     """The first line of an error's message, with its type if it says nothing."""
-    text = (str(error).strip().splitlines() or [""])[0]
+    text = (str(error).strip().splitlines() or [""])[0].rstrip(".")
     return text or type(error).__name__
 
 
@@ -228,7 +229,7 @@ def validation_problem(group: zarr.Group, version: str | None) -> str | None:
         where = ".".join(str(part) for part in first["loc"])
         more = error.error_count() - 1
         extra = f" (and {more} more)" if more else ""
-        return f"{where}: {first['msg']}{extra}"
+        return f"{where}: {first['msg'].rstrip('.')}{extra}"
     except Exception as error:  # the models raise more than ValidationError
         return one_line(error)
     return None
@@ -303,71 +304,36 @@ def header_problems(
     first = levels[0]
     names = tuple(str(axis.get("name")) for axis in axes)
     for level in levels:
-        where = f"level {level.path}"
+        where, array = f"level {level.path}", arrays[level.path]
+        said = []
         if level is not first and level.dtype != first.dtype:
-            problems.append(
-                Finding(
-                    where,
-                    (
-                        f"dtype {level.dtype}, but level {first.path} is {first.dtype}: every "
-                        "level must hold the same kind of values; readers mix them up."
-                    ),
-                )
+            said.append(
+                f"dtype {level.dtype}, but level {first.path} is {first.dtype}: "
+                "every level must hold the same kind of values"
             )
         if len(level.shape) != len(names):
-            problems.append(
-                Finding(
-                    where,
-                    (
-                        f"{len(level.shape)} dimensions, but {len(names)} axes {names} in "
-                        "the metadata: readers cannot tell which dimension is which."
-                    ),
-                )
+            said.append(
+                f"{len(level.shape)} dimensions, but {len(names)} axes {names}: "
+                "readers cannot tell which dimension is which"
             )
         elif level is not first and len(level.shape) != len(first.shape):
-            problems.append(
-                Finding(
-                    where,
-                    (
-                        f"{len(level.shape)} dimensions, but level {first.path} has "
-                        f"{len(first.shape)}: every level must have the same dimensions."
-                    ),
-                )
+            said.append(
+                f"{len(level.shape)} dimensions, but level {first.path} has "
+                f"{len(first.shape)}: every level must have the same dimensions"
             )
-        if version == "0.5" and arrays[level.path].metadata.zarr_format == 3:
-            dimension_names = arrays[level.path].metadata.dimension_names
+        if version == "0.5" and array.metadata.zarr_format == 3:
+            dimension_names = array.metadata.dimension_names
             if dimension_names is None:
-                problems.append(
-                    Finding(
-                        where,
-                        (
-                            f"no dimension_names: OME-Zarr 0.5 asks each array to name its "
-                            f"dimensions like the axes, {names}."
-                        ),
-                    )
+                said.append(
+                    "no dimension_names: OME-Zarr 0.5 asks each array to name its "
+                    f"dimensions like the axes, {names}"
                 )
             elif tuple(dimension_names) != names:
-                problems.append(
-                    Finding(
-                        where,
-                        (
-                            f"dimension_names {tuple(dimension_names)} differ from the axis "
-                            f"names {names}: readers that go by either disagree."
-                        ),
-                    )
+                said.append(
+                    f"dimension_names {tuple(dimension_names)} differ from the "
+                    f"axis names {names}: readers that go by either disagree"
                 )
-        if level.shards and any(
-            s % c for s, c in zip(level.shards, level.chunks, strict=False)
-        ):
-            problems.append(
-                Finding(
-                    where,
-                    (
-                        f"shards {level.shards} are not whole multiples of the chunks "
-                        f"{level.chunks}: the specification requires it."
-                    ),
-                )
-            )
+        problems += [Finding(where, f"{text}.") for text in said]
     problems += scale_problems(levels)
     return problems
 
@@ -380,38 +346,26 @@ def scale_problems(levels: list[Level]) -> list[Finding]:
         where = f"level {level.path}"
         if level.scale is None or above.scale is None or first.scale is None:
             continue  # ome-zarr-models reports a missing scale
-        if len(level.scale) != len(level.shape) or len(first.scale) != len(first.shape):
-            continue  # reported as a dimension problem
-        if not (
-            all(s >= a for s, a in zip(level.scale, above.scale, strict=False))
-            and any(s > a for s, a in zip(level.scale, above.scale, strict=False))
-        ):
-            problems.append(
-                Finding(
-                    where,
-                    (
-                        f"scale {level.scale} does not grow from level {above.path}'s "
-                        f"{above.scale}: each level must be coarser than the one above."
-                    ),
-                )
+        if not len(level.scale) == len(level.shape) == len(first.shape):
+            continue  # a dimension problem, reported already
+        pairs = list(zip(level.scale, above.scale, strict=False))
+        if not (all(s >= a for s, a in pairs) and any(s > a for s, a in pairs)):
+            message = (
+                f"scale {level.scale} does not grow from level {above.path}'s "
+                f"{above.scale}: each level must be coarser than the one above."
             )
-        if len(level.shape) != len(first.shape):
-            continue
+            problems.append(Finding(where, message))
         expected = tuple(
             round(n * s0 / s, 2)
             for n, s0, s in zip(first.shape, first.scale, level.scale, strict=True)
         )
         if any(abs(n - e) > 1 for n, e in zip(level.shape, expected, strict=True)):
-            problems.append(
-                Finding(
-                    where,
-                    (
-                        f"shape {level.shape} disagrees with its scale: level {first.path}'s "
-                        f"shape {first.shape} times the scale ratio gives {expected}; readers "
-                        "would place this level's voxels where the image is not."
-                    ),
-                )
+            message = (
+                f"shape {level.shape} disagrees with its scale: level {first.path}'s "
+                f"shape {first.shape} times the scale ratio is {expected}; readers "
+                "would place this level's voxels where the image is not."
             )
+            problems.append(Finding(where, message))
     return problems
 
 
@@ -580,95 +534,97 @@ def deep_findings(
                 )
             )
     bar = ProgressBar(minimum=PROGRESS_AFTER_SECONDS, out=sys.stderr)
-    if progress:
-        with bar:
-            results = dask.compute(*tasks, scheduler="threads", num_workers=workers)
-    else:
+    with bar if progress else contextlib.nullcontext():
         results = dask.compute(*tasks, scheduler="threads", num_workers=workers)
+    return pyramid_findings(levels, results)
+
+
+def pyramid_findings(
+    levels: list[Level], results: Sequence[UnitResult]
+) -> tuple[list[Finding], list[Finding]]:
+    """Problems and information from what the tasks of a deep check found."""
     problems, information = [], []
-    not_fill = [0] * len(arrays)
-    stats = [Stats() for _ in arrays]
-    broken = [0] * len(arrays)
+    not_fill = [0] * len(levels)
+    stats = [Stats() for _ in levels]
+    broken = [0] * len(levels)
     for result in results:
         if result.error is not None:
-            problems.append(
-                Finding(
-                    f"chunk {result.key}",
-                    (
-                        f"cannot be decoded ({result.error}): the stored object is cut short "
-                        "or corrupt, and its voxels are lost to every reader."
-                    ),
-                )
+            message = (
+                f"cannot be decoded ({result.error}): the stored object is cut "
+                "short or corrupt, and its voxels are lost to every reader."
             )
+            problems.append(Finding(f"chunk {result.key}", message))
             broken[result.level] += 1
             continue
         not_fill[result.level] += result.not_fill
         if result.below is not None:
             stats[result.level + 1].add(result.below)
-    for k in range(1, len(arrays)):
-        where, above = f"level {levels[k].path}", levels[k - 1].path
+    for k in range(1, len(levels)):
+        where, above = f"level {levels[k].path}", f"level {levels[k - 1].path}"
         factors = scale_factors(levels[k - 1], levels[k])
+        found, correlation = stats[k], stats[k].correlation()
         if factors is None:
-            information.append(
-                Finding(
-                    where,
-                    (
-                        f"not compared with level {above}: the scale ratio is not a whole "
-                        "power of 2 on every axis."
-                    ),
-                )
+            message = (
+                f"not compared with {above}: the ratio of their scales is not a "
+                "whole power of 2 on every axis."
             )
-            continue
-        if not_fill[k] == 0 and not_fill[k - 1] > 0 and not broken[k]:
-            problems.append(
-                Finding(
-                    where,
-                    (
-                        f"every voxel is the fill value, but level {above} holds data: the "
-                        "level was never written (or its writes were lost)."
-                    ),
-                )
+            information.append(Finding(where, message))
+        elif not_fill[k] == 0 and not_fill[k - 1] > 0 and not broken[k]:
+            message = (
+                f"every voxel is the fill value, but {above} holds data: the level "
+                "was never written, or its writes were lost."
             )
-            continue
-        if broken[k] or broken[k - 1]:
-            continue  # compared on part of the level only: the chunks say enough
-        found = stats[k]
-        shown = "x".join(map(str, factors))
-        correlation = found.correlation()
-        if found.n and found.equal == found.n:
-            continue  # the exact block mean
-        if correlation is None or correlation < MIN_CORRELATION:
+            problems.append(Finding(where, message))
+        elif broken[k] or broken[k - 1] or (found.n and found.equal == found.n):
+            pass  # cut short (the chunks say enough), or the exact block mean
+        elif correlation is None or correlation < MIN_CORRELATION:
             said = "undefined" if correlation is None else f"{correlation:.3f}"
-            problems.append(
-                Finding(
-                    where,
-                    (
-                        f"not a downsampled copy of level {above}: its correlation with the "
-                        f"{shown} block mean of level {above} is {said} (below "
-                        f"{MIN_CORRELATION}); viewers would show a different image when "
-                        "zoomed out."
-                    ),
-                )
+            message = (
+                f"not a downsampled copy of {above}: its correlation with the "
+                f"{'x'.join(map(str, factors))} block mean of {above} is {said} "
+                f"(below {MIN_CORRELATION}); zoomed out, viewers show another image."
             )
+            problems.append(Finding(where, message))
         else:
-            information.append(
-                Finding(
-                    where,
-                    (
-                        f"a downsampled copy of level {above} (correlation {correlation:.3f} "
-                        f"with its {shown} block mean), but not the exact block mean: "
-                        f"{found.equal / found.n:.0%} of voxels equal it, the largest "
-                        f"difference is {found.max_difference:g}; made with another method "
-                        "(e.g. Gaussian smoothing)."
-                    ),
-                )
+            message = (
+                f"a downsampled copy of {above} (correlation {correlation:.3f} with "
+                f"its {'x'.join(map(str, factors))} block mean), but not the exact "
+                f"block mean ({found.equal / found.n:.0%} of voxels equal it): made "
+                "with another method, e.g. Gaussian smoothing."
             )
+            information.append(Finding(where, message))
     return problems, information
 
 
 # --------------------------------------------------------------------------
 # The check
 # --------------------------------------------------------------------------
+
+
+def metadata_findings(
+    group: zarr.Group, version: str | None
+) -> tuple[list[Finding], list[Finding]]:
+    """The Zarr format for the version, and ome-zarr-models' verdict."""
+    zarr_format = group.metadata.zarr_format
+    expected = {"0.4": 2, "0.5": 3}.get(version or "")
+    if expected is None:
+        message = (
+            f"OME-Zarr version {version!r} is not checked against the "
+            "specification (this checks 0.4 and 0.5)."
+        )
+        return [], [Finding("metadata", message)]
+    if expected != zarr_format:
+        message = (
+            f"OME-Zarr {version} metadata in a Zarr format {zarr_format} group: "
+            f"OME-Zarr {version} needs Zarr format {expected}, so readers of "
+            f"{version} cannot open it."
+        )
+        return [Finding("metadata", message)], []
+    rejected = validation_problem(group, version)
+    if rejected:
+        message = f"the OME-Zarr {version} specification rejects it: {rejected}."
+        return [Finding("metadata", message)], []
+    return [], []
 
 
 def check_image(
@@ -689,43 +645,7 @@ def check_image(
     location = os.fspath(url_or_path)
     group, metadata = open_image(location)
     version = ome_version(group, metadata)
-    zarr_format = group.metadata.zarr_format
-    problems: list[Finding] = []
-    information: list[Finding] = []
-    expected_format = {"0.4": 2, "0.5": 3}.get(version or "")
-    if expected_format is None:
-        information.append(
-            Finding(
-                "metadata",
-                (
-                    f"OME-Zarr version {version!r} is not checked against the specification "
-                    "(this checks 0.4 and 0.5)."
-                ),
-            )
-        )
-    elif expected_format != zarr_format:
-        problems.append(
-            Finding(
-                "metadata",
-                (
-                    f"OME-Zarr {version} metadata in a Zarr format {zarr_format} group: "
-                    f"OME-Zarr {version} requires Zarr format {expected_format}, so readers "
-                    "of that version cannot open it."
-                ),
-            )
-        )
-    else:
-        message = validation_problem(group, version)
-        if message:
-            problems.append(
-                Finding(
-                    "metadata",
-                    (
-                        f"the OME-Zarr {version} specification rejects it "
-                        f"(ome-zarr-models): {message}"
-                    ),
-                )
-            )
+    problems, information = metadata_findings(group, version)
     axes = [
         a if isinstance(a, dict) else {"name": str(a)}
         for a in metadata.get("axes") or []
@@ -736,19 +656,22 @@ def check_image(
         path = str(dataset.get("path")) if isinstance(dataset, dict) else "?"
         try:
             node = group[path]
-        except Exception:
+        except KeyError:
             node = None
+        except Exception as error:  # metadata zarr refuses, e.g. uneven shards
+            message = (
+                f"cannot be opened as an array ({one_line(error)}): readers fail "
+                "on this level."
+            )
+            problems.append(Finding(f"level {path}", message))
+            continue
         if not isinstance(node, zarr.Array):
             what = "a group" if isinstance(node, zarr.Group) else "missing"
-            problems.append(
-                Finding(
-                    f"level {path}",
-                    (
-                        f"the metadata lists it as a level, but it is {what}, not an array: "
-                        "readers fail to open the image."
-                    ),
-                )
+            message = (
+                f"the metadata lists it as a level, but it is {what}, not an "
+                "array: readers fail to open the image."
             )
+            problems.append(Finding(f"level {path}", message))
             continue
         arrays[path] = node
         levels.append(level_of(path, node, dataset))
@@ -762,7 +685,7 @@ def check_image(
     summary = Summary(
         location=location,
         ome_version=version,
-        zarr_format=zarr_format,
+        zarr_format=group.metadata.zarr_format,
         axes=tuple((str(a.get("name")), a.get("type"), a.get("unit")) for a in axes),
         levels=tuple(levels),
     )

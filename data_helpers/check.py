@@ -31,6 +31,9 @@ from typing import Any
 
 import numpy as np
 import zarr
+from zarr.abc.store import RangeByteRequest
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync  # zarr's own way to run store calls from threads
 from zarr.errors import GroupNotFoundError
 
 from data_helpers.ome import multiscale_metadata  # first: see data_helpers.ome
@@ -257,6 +260,13 @@ def codec_name(codec: Any) -> str:
     return f"{name}({getattr(cname, 'value', cname)})" if cname else str(name)
 
 
+def can_list(store: Any) -> bool:
+    """Whether listing ``store`` finds its objects (a web server lists none)."""
+    protocol = getattr(getattr(store, "fs", None), "protocol", ())
+    protocols = {protocol} if isinstance(protocol, str) else set(protocol)
+    return bool(store.supports_listing) and not protocols & {"http", "https"}
+
+
 def level_of(path: str, array: zarr.Array, dataset: dict) -> Level:
     """The summary of one level; lists the store where it can."""
     codecs = [*array.filters, *([array.serializer] if array.serializer else [])]
@@ -271,11 +281,11 @@ def level_of(path: str, array: zarr.Array, dataset: dict) -> Level:
     in_grid = math.prod(
         math.ceil(n / g) for n, g in zip(array.shape, grid, strict=True)
     )
-    try:
+    stored: int | None = None
+    nbytes: int | None = None
+    if can_list(array.store_path.store):
         stored = array.nchunks_initialized // per_object
-        nbytes: int | None = array.nbytes_stored()
-    except Exception:  # e.g. an HTTP server, which lists nothing
-        stored, nbytes = None, None
+        nbytes = array.nbytes_stored()
     return Level(
         path=path,
         shape=tuple(array.shape),
@@ -463,6 +473,35 @@ def scale_factors(above: Level, level: Level) -> tuple[int, ...] | None:
     return tuple(factors)
 
 
+def blosc_size_problem(array: zarr.Array, key: str) -> str | None:
+    """Whether a Blosc-compressed chunk is as long as its header says.
+
+    Blosc decodes a chunk cut short without an error (into partly wrong
+    voxels), so its length is checked against the compressed size, ``cbytes``,
+    that bytes 12-15 of every Blosc frame hold (c-blosc's README_HEADER.rst).
+    Only for unsharded arrays whose outermost codec is Blosc; a shard's index
+    says where each of its chunks ends.
+    """
+    compressors = array.compressors
+    if (
+        array.shards
+        or not compressors
+        or not codec_name(compressors[-1]).startswith("blosc")
+    ):
+        return None
+    store = array.store_path.store
+    head = sync(store.get(key, default_buffer_prototype(), RangeByteRequest(0, 16)))
+    if head is None:
+        return None  # not stored: read as the fill value
+    size = sync(store.getsize(key))
+    if len(head) < 16:
+        return f"{size} bytes stored, shorter than a Blosc header"
+    cbytes = int.from_bytes(head.to_bytes()[12:16], "little")
+    if cbytes != size:
+        return f"its Blosc header says {cbytes} bytes, but {size} are stored"
+    return None
+
+
 def read_unit(
     index: int,
     array: zarr.Array,
@@ -479,9 +518,11 @@ def read_unit(
     key = f"{array.path}/{array.metadata.encode_chunk_key(coords)}"
     result = UnitResult(index, key.lstrip("/"))
     try:
+        result.error = blosc_size_problem(array, result.key)
         data = array[region]
     except Exception as error:  # a codec's error on a cut or corrupt object
         result.error = one_line(error)
+    if result.error is not None:
         return result
     fill = array.fill_value if array.fill_value is not None else 0
     result.not_fill = int(np.count_nonzero(data != fill))
@@ -551,7 +592,7 @@ def pyramid_findings(
         if result.error is not None:
             message = (
                 f"cannot be decoded ({result.error}): the stored object is cut "
-                "short or corrupt, and its voxels are lost to every reader."
+                "short or corrupt, so readers fail on it or show wrong voxels."
             )
             problems.append(Finding(f"chunk {result.key}", message))
             broken[result.level] += 1
@@ -589,7 +630,7 @@ def pyramid_findings(
             message = (
                 f"a downsampled copy of {above} (correlation {correlation:.3f} with "
                 f"its {'x'.join(map(str, factors))} block mean), but not the exact "
-                f"block mean ({found.equal / found.n:.0%} of voxels equal it): made "
+                f"block mean ({found.equal / found.n:.1%} of voxels equal it): made "
                 "with another method, e.g. Gaussian smoothing."
             )
             information.append(Finding(where, message))

@@ -519,10 +519,11 @@ def read_unit(
     result = UnitResult(index, key.lstrip("/"))
     try:
         result.error = blosc_size_problem(array, result.key)
+        if result.error is not None:
+            return result
         data = array[region]
     except Exception as error:  # a codec's error on a cut or corrupt object
         result.error = one_line(error)
-    if result.error is not None:
         return result
     fill = array.fill_value if array.fill_value is not None else 0
     result.not_fill = int(np.count_nonzero(data != fill))

@@ -19,7 +19,9 @@ not check at all (no such path, not a Zarr group, no multiscales).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -428,15 +430,19 @@ class Stats:
         return cov / math.sqrt(vx * vy)
 
 
+#: A task of a deep check reads a block of up to this many stored objects
+#: (chunks, or shards) along each axis: zarr fetches and decodes them together.
+BLOCK = 2
+
+
 @dataclass
-class UnitResult:
-    """What one task found in one stored object (chunk or shard) of a level."""
+class BlockResult:
+    """What one task found in a block of stored objects of a level."""
 
     level: int
-    key: str
-    error: str | None = None
+    errors: list[tuple[str, str]] = field(default_factory=list)  # key, what
     not_fill: int = 0
-    below: Stats | None = None  # the level below against this object's block mean
+    below: Stats | None = None  # the level below against this block's mean
 
 
 def block_mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
@@ -473,14 +479,15 @@ def scale_factors(above: Level, level: Level) -> tuple[int, ...] | None:
     return tuple(factors)
 
 
-def blosc_size_problem(array: zarr.Array, key: str) -> str | None:
-    """Whether a Blosc-compressed chunk is as long as its header says.
+def blosc_size_problems(array: zarr.Array, keys: Sequence[str]) -> dict[str, str]:
+    """The stored objects among ``keys`` that are shorter (or longer) than their
+    Blosc header says.
 
-    Blosc decodes a chunk cut short without an error (into partly wrong
-    voxels), so its length is checked against the compressed size, ``cbytes``,
-    that bytes 12-15 of every Blosc frame hold (c-blosc's README_HEADER.rst).
-    Only for unsharded arrays whose outermost codec is Blosc; a shard's index
-    says where each of its chunks ends.
+    Blosc can decode a chunk cut short without an error (into partly wrong
+    voxels), so each chunk's length is checked against the compressed size,
+    ``cbytes``, that bytes 12-15 of every Blosc frame hold (c-blosc's
+    README_HEADER.rst). Only for unsharded arrays whose outermost codec is
+    Blosc; a shard's index says where each of its chunks ends.
     """
     compressors = array.compressors
     if (
@@ -488,48 +495,82 @@ def blosc_size_problem(array: zarr.Array, key: str) -> str | None:
         or not compressors
         or not codec_name(compressors[-1]).startswith("blosc")
     ):
-        return None
+        return {}
     store = array.store_path.store
-    head = sync(store.get(key, default_buffer_prototype(), RangeByteRequest(0, 16)))
-    if head is None:
-        return None  # not stored: read as the fill value
-    size = sync(store.getsize(key))
-    if len(head) < 16:
-        return f"{size} bytes stored, shorter than a Blosc header"
-    cbytes = int.from_bytes(head.to_bytes()[12:16], "little")
-    if cbytes != size:
-        return f"its Blosc header says {cbytes} bytes, but {size} are stored"
-    return None
+
+    async def head_and_size(key: str) -> tuple[bytes | None, int]:
+        head = await store.get(key, default_buffer_prototype(), RangeByteRequest(0, 16))
+        if head is None:
+            return None, 0  # not stored: read as the fill value
+        return head.to_bytes(), await store.getsize(key)
+
+    async def all_keys() -> list[tuple[bytes | None, int]]:
+        return await asyncio.gather(*(head_and_size(key) for key in keys))
+
+    found = {}
+    for key, (head, size) in zip(keys, sync(all_keys()), strict=True):
+        if head is None:
+            continue
+        if len(head) < 16:
+            found[key] = f"{size} bytes stored, shorter than a Blosc header"
+        elif (cbytes := int.from_bytes(head[12:16], "little")) != size:
+            found[key] = f"its Blosc header says {cbytes} bytes, but {size} are stored"
+    return found
 
 
-def read_unit(
+def region_of(
+    array: zarr.Array, start: Sequence[int], count: int = 1
+) -> tuple[slice, ...]:
+    """The voxels of ``count``**ndim stored objects from object ``start``."""
+    grid = array.shards or array.chunks
+    return tuple(
+        slice(c * g, min((c + count) * g, n))
+        for c, g, n in zip(start, grid, array.shape, strict=True)
+    )
+
+
+def read_block(
     index: int,
     array: zarr.Array,
-    coords: tuple[int, ...],
+    block: tuple[int, ...],
     below: zarr.Array | None,
     factors: tuple[int, ...] | None,
-) -> UnitResult:
-    """Read one stored object of ``array``; compare ``below`` with its block mean."""
+) -> BlockResult:
+    """Read a block of stored objects; compare ``below`` with its block mean."""
     grid = array.shards or array.chunks
-    region = tuple(
-        slice(c * g, min((c + 1) * g, n))
-        for c, g, n in zip(coords, grid, array.shape, strict=True)
+    counts = [math.ceil(n / g) for n, g in zip(array.shape, grid, strict=True)]
+    first = [b * BLOCK for b in block]
+    objects = itertools.product(
+        *(range(f, min(f + BLOCK, c)) for f, c in zip(first, counts, strict=True))
     )
-    key = f"{array.path}/{array.metadata.encode_chunk_key(coords)}"
-    result = UnitResult(index, key.lstrip("/"))
-    try:
-        result.error = blosc_size_problem(array, result.key)
-        if result.error is not None:
-            return result
-        data = array[region]
-    except Exception as error:  # a codec's error on a cut or corrupt object
-        result.error = one_line(error)
+    prefix = f"{array.path}/" if array.path else ""
+    keys = {c: prefix + array.metadata.encode_chunk_key(c) for c in objects}
+    result = BlockResult(index)
+    region = region_of(array, first, BLOCK)
+    cut = blosc_size_problems(array, list(keys.values()))
+    data, failed = None, ""
+    if not cut:
+        try:
+            data = array[region]
+        except Exception as error:  # a codec's error on a cut or corrupt object
+            failed = one_line(error)
+    if data is None:  # name the objects at fault, one by one
+        for coords, key in keys.items():
+            if key in cut:
+                result.errors.append((key, cut[key]))
+                continue
+            try:
+                array[region_of(array, coords)]
+            except Exception as error:
+                result.errors.append((key, one_line(error)))
+        if not result.errors:
+            result.errors.append((next(iter(keys.values())), failed))
         return result
     fill = array.fill_value if array.fill_value is not None else 0
     result.not_fill = int(np.count_nonzero(data != fill))
     if below is None or factors is None:
         return result
-    # The voxels of `below` whose whole block starts inside this object.
+    # The voxels of `below` whose whole block starts inside this region.
     starts = [math.ceil(s.start / f) for s, f in zip(region, factors, strict=True)]
     stops = [
         min(math.ceil(s.stop / f), n)
@@ -560,29 +601,35 @@ def deep_findings(
     progress: bool,
 ) -> tuple[list[Finding], list[Finding]]:
     """Read every stored object of every level on dask; problems and information."""
-    import dask
+    import dask.bag
     from dask.diagnostics import ProgressBar
 
-    tasks = []
-    for index, (array, level) in enumerate(zip(arrays, levels, strict=True)):
-        below = arrays[index + 1] if index + 1 < len(arrays) else None
-        factors = scale_factors(level, levels[index + 1]) if below is not None else None
+    factors = [scale_factors(a, b) for a, b in zip(levels, levels[1:], strict=False)]
+    blocks = []  # (level, block coordinates): small, cheap for dask to hash
+    for index, array in enumerate(arrays):
         grid = array.shards or array.chunks
-        counts = [math.ceil(n / g) for n, g in zip(array.shape, grid, strict=True)]
-        for coords in np.ndindex(*counts):
-            tasks.append(
-                dask.delayed(read_unit, pure=True)(
-                    index, array, tuple(int(c) for c in coords), below, factors
-                )
-            )
+        counts = [
+            math.ceil(n / (g * BLOCK)) for n, g in zip(array.shape, grid, strict=True)
+        ]
+        blocks += [(index, tuple(map(int, c))) for c in np.ndindex(*counts)]
+
+    def read(task: tuple[int, tuple[int, ...]]) -> BlockResult:
+        index, block = task
+        below = arrays[index + 1] if index + 1 < len(arrays) else None
+        scale = factors[index] if below is not None else None
+        return read_block(index, arrays[index], block, below, scale)
+
+    # One task per block: a worker holds one block of stored objects and the
+    # part of the level below it at a time.
+    bag = dask.bag.from_sequence(blocks, partition_size=1).map(read)
     bar = ProgressBar(minimum=PROGRESS_AFTER_SECONDS, out=sys.stderr)
     with bar if progress else contextlib.nullcontext():
-        results = dask.compute(*tasks, scheduler="threads", num_workers=workers)
+        results = bag.compute(scheduler="threads", num_workers=workers)
     return pyramid_findings(levels, results)
 
 
 def pyramid_findings(
-    levels: list[Level], results: Sequence[UnitResult]
+    levels: list[Level], results: Sequence[BlockResult]
 ) -> tuple[list[Finding], list[Finding]]:
     """Problems and information from what the tasks of a deep check found."""
     problems, information = [], []
@@ -590,12 +637,13 @@ def pyramid_findings(
     stats = [Stats() for _ in levels]
     broken = [0] * len(levels)
     for result in results:
-        if result.error is not None:
+        for key, error in result.errors:
             message = (
-                f"cannot be decoded ({result.error}): the stored object is cut "
+                f"cannot be decoded ({error}): the stored object is cut "
                 "short or corrupt, so readers fail on it or show wrong voxels."
             )
-            problems.append(Finding(f"chunk {result.key}", message))
+            problems.append(Finding(f"chunk {key}", message))
+        if result.errors:
             broken[result.level] += 1
             continue
         not_fill[result.level] += result.not_fill

@@ -520,3 +520,16 @@ def test_a_cut_chunk_is_found_over_http(copy_of, tmp_path) -> None:
     )
     assert missing[0] == 2 and missing[2].count("\n") == 1
     assert "is not a Zarr group (no zarr.json or .zgroup there)" in missing[2]
+
+
+def test_progress_bar_on_long_checks(images, capsys, monkeypatch) -> None:
+    """A deep check shows dask's progress bar on stderr once it runs long."""
+    import data_helpers.check as check
+
+    check_image(images["book-0.4"], deep=True, progress=True)
+    assert capsys.readouterr().err == ""  # quick: no bar
+    monkeypatch.setattr(check, "PROGRESS_AFTER_SECONDS", 0.0)
+    check_image(images["book-0.4"], deep=True, progress=False)
+    assert capsys.readouterr().err == ""
+    check_image(images["book-0.4"], deep=True, progress=True)
+    assert "100% Completed" in capsys.readouterr().err

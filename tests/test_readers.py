@@ -24,9 +24,10 @@ import pytest
 import zarr
 
 import data_helpers.ome as ome
+from data_helpers.pyramid import downsample_mean
 from tests.notebooks import chapter_names
 from tests.ome_collector import image_folders
-from tests.ome_readers import complaints, reader_problems
+from tests.ome_readers import complaints, open_group, reader_problems
 
 #: Images a chapter makes on purpose to show what a reader does with a broken
 #: one: (chapter, image folder name) -> why. Each must still be found, and
@@ -36,6 +37,15 @@ DELIBERATELY_BROKEN = {
         'written with ome-zarr-models\' own to_zarr, to show what "omero": null '
         "does to ome-zarr-py"
     ),
+}
+
+#: Images another library wrote, shown as that library makes them: each level is
+#: its own 2x2x2 mean of the level above, rounded its own way and with the odd
+#: edge dropped (the appendix compares them), so it may differ from the book's
+#: block mean by one grey level and be one voxel shorter at an odd edge.
+OTHER_WRITERS = {
+    ("appendix-ome-zarr-libraries", "ome-zarr-py.ome.zarr"): "ome-zarr-py",
+    ("appendix-ome-zarr-libraries", "ngff-zarr.ome.zarr"): "ngff-zarr",
 }
 
 #: Images the book's chapters are known to make, so the collector is known to
@@ -72,19 +82,82 @@ def test_every_image_opens_cleanly_in_every_reader(executed, name: str) -> None:
 
 
 def test_exemptions_name_images_that_exist() -> None:
-    for chapter, image in DELIBERATELY_BROKEN:
+    for chapter, image in [*DELIBERATELY_BROKEN, *OTHER_WRITERS]:
         assert chapter in chapter_names()
         assert (("disk", image)) in KNOWN_IMAGES[chapter]
 
 
-def small_image(path: Path, zarr_format: int) -> Path:
-    """Write a two-level (z, y, x) image of 8 x 6 x 4 voxels with data_helpers."""
+def level_problems(path: Path, *, tolerance: int = 0) -> list[str]:
+    """Levels that are not the 2x2x2 block mean of the level above.
+
+    ``tolerance`` allows that many grey levels of difference, and a level one
+    voxel shorter at an odd edge (``floor`` instead of ``ceil``); 0 asks for the
+    book's exact block mean (``downsample_mean``).
+    """
+    group = open_group(path)
+    paths = [d["path"] for d in ome.multiscale_metadata(group)["datasets"]]
+    problems = []
+    for above_path, here_path in zip(paths, paths[1:]):
+        here = group[here_path][...]
+        expected = downsample_mean(group[above_path][...])
+        shapes = (here.shape, expected.shape)
+        allowed = [(m,) if not tolerance else (m, m - 1) for m in expected.shape]
+        if len(here.shape) != len(expected.shape) or any(
+            n not in ok for n, ok in zip(here.shape, allowed, strict=True)
+        ):
+            problems.append(f"level {here_path} has shape {shapes[0]}, not {shapes[1]}")
+            continue
+        region = tuple(slice(0, n) for n in here.shape)
+        difference = np.abs(here.astype(np.float64) - expected[region]).max()
+        if difference > tolerance:
+            problems.append(
+                f"level {here_path} differs from the block mean of level "
+                f"{above_path} by up to {difference:g} (allowed: {tolerance})"
+            )
+    return problems
+
+
+@pytest.mark.parametrize("name", chapter_names())
+def test_every_image_is_a_consistent_pyramid(executed, name: str) -> None:
+    """Each level a chapter leaves is the block mean of the level above it."""
+    failures = {}
+    for image in executed(name).ome_images:
+        tolerance = 1 if (name, image["name"]) in OTHER_WRITERS else 0
+        if problems := level_problems(Path(image["path"]), tolerance=tolerance):
+            failures[f"{image['source']} {image['name']}"] = problems
+    assert failures == {}, json.dumps(failures, indent=2)
+
+
+def test_an_edited_level_is_caught(tmp_path: Path) -> None:
+    path = small_image(tmp_path / "edited.ome.zarr", 3)
+    assert level_problems(path) == []
+    level0 = zarr.open_array(path / "0", mode="r+")
+    level0[:2, :2, :2] = 255 - level0[:2, :2, :2]  # level 1 no longer follows
+    (problem,) = level_problems(path)
+    assert problem.startswith("level 1 differs from the block mean of level 0")
+    assert level_problems(path, tolerance=1) != []
+
+
+def test_a_short_odd_edge_is_caught(tmp_path: Path) -> None:
+    data = np.arange(7 * 6 * 4, dtype=np.uint8).reshape(7, 6, 4)
+    path = small_image(tmp_path / "short.ome.zarr", 2, data=data, keep=3)
+    assert level_problems(path) == ["level 1 has shape (3, 3, 2), not (4, 3, 2)"]
+    assert level_problems(path, tolerance=1) == []
+
+
+def small_image(
+    path: Path, zarr_format: int, *, data: np.ndarray | None = None, keep: int = 0
+) -> Path:
+    """Write a two-level (z, y, x) image (8 x 6 x 4 voxels unless ``data``) with
+    data_helpers; level 1 is the block mean, cut to ``keep`` planes if given."""
     if zarr_format == 3:
         from pydantic_zarr.v3 import ArraySpec
     else:
         from pydantic_zarr.v2 import ArraySpec
-    data = np.arange(8 * 6 * 4, dtype=np.uint8).reshape(8, 6, 4)
-    levels = [data, data[::2, ::2, ::2]]
+    if data is None:
+        data = np.arange(8 * 6 * 4, dtype=np.uint8).reshape(8, 6, 4)
+    level1 = downsample_mean(data)
+    levels = [data, level1[:keep] if keep else level1]
     specs = [ArraySpec.from_array(level) for level in levels]
     image = ome.image_model(specs, voxel_size=(3.0, 2.0, 1.0), name="small")
     group = ome.write_image(image, zarr.storage.LocalStore(path))

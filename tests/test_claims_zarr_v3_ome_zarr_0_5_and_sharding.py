@@ -199,6 +199,11 @@ def test_writing_one_chunk_rewrites_the_shard(chapter) -> None:
     n_written, bytes_written = ints(re.search(r"written: .*", text)[0])
     assert n_read == n_written == 1
     assert bytes_read == shard  # the whole shard
+    # ... of a copy of level 0: the pyramid keeps consistent levels (see also
+    # tests/test_readers.py, which checks every level of every image)
+    source = chapter.cell("claim-write-one-chunk")["source"]
+    assert "shutil.copytree(level0_path" in source
+    assert "LocalStore(scratch_level0)" in source
     assert 0.5e6 < bytes_written < 2e6  # "about a megabyte each way"
     assert abs(bytes_written - shard) < 100
 

@@ -84,6 +84,18 @@ def test_zarr_json_shows_format_3_fields(chapter) -> None:
     assert document["dimension_names"] == ["z", "y", "x"]
     assert document["chunk_grid"]["configuration"]["chunk_shape"] == [CHUNK] * 3
     assert "compressor" not in document  # replaced by the codec pipeline
+    # "our specification gave zstd only its level ... zarr-python 3.4.2 writes
+    # "checksum": false into zarr.json anyway"
+    source = chapter.cell("claim-specs")["source"]
+    assert 'zstd_codec = {"name": "zstd", "configuration": {"level": 5}}' in source
+    assert document["codecs"][1]["configuration"] == {"level": 5, "checksum": False}
+
+
+def test_dimension_names_optional_in_format_3_required_in_0_5(chapter) -> None:
+    prose = " ".join(chapter.markdown().split())
+    assert "If `dimension_names` is not specified, all dimensions are unnamed" in prose
+    assert "MUST be included in the `zarr.json` of the Zarr array" in prose
+    assert "can give each axis a name in `dimension_names`" in prose
 
 
 def check_three_readers(text: str) -> None:

@@ -371,3 +371,15 @@ def test_full_size_figure_is_drawn(chapter) -> None:
     titles = [ax["title"] for figure in chapter.figures for ax in figure["axes"]]
     title = "Files per level of the full-size heart (8839 × 7641 × 7641 voxels)"
     assert title in titles
+
+
+def test_race_paragraph_names_versions(chapter) -> None:
+    prose = " ".join(chapter.markdown().split())
+    assert (
+        "since dask 2025.11.0, `dask.array.to_zarr` into an existing sharded" in prose
+    )
+    assert "is not in dask 2026.8.0, the version this book runs" in prose
+    from importlib.metadata import version
+
+    assert version("dask") == "2026.8.0"
+    assert '"overwrites all but the last object written"' in prose

@@ -55,7 +55,11 @@ def test_memory_arithmetic(chapter) -> None:
     prose = chapter.markdown()
     assert f"down to {block:.2f} GB" in prose
     assert f"about {block:.2f} GB per task with 128³ chunks" in prose
-    # stack-to-chunk: a job holds a slab (memory_per_slab_process, v2.3.1)
+    # stack-to-chunk: a job holds a slab (memory_per_slab_process, v2.3.1), and
+    # a level-0 shard spans whole slices, one chunk deep
+    assert f"(one per slab: {math.ceil(n_z / C)} at level 0 of the full heart)" in (
+        " ".join(prose.split())
+    )
     assert f'the "slab of 128 slices" of the arithmetic above, {slab:.1f} GB' in (
         " ".join(prose.split())
     )

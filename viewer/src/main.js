@@ -1,5 +1,7 @@
 // The book's viewer: Neuroglancer showing one OME-Zarr image, given as
 // ?image=URL (relative to this page, or absolute), with optional
+// &zarr=2|3 (the Zarr format: without it Neuroglancer asks for the metadata
+// files of both, and the browser logs the 404 of the missing ones),
 // &layout=xy|xz|yz|4panel, &range=LOW,HIGH (grey levels shown black to white)
 // and &zoom=N (screen pixels per level-0 voxel). Without ?image= it shows the
 // state in the URL fragment, as Neuroglancer does.
@@ -12,7 +14,8 @@ const viewer = setupDefaultViewer({ showLayerDialog: false });
 
 if (image !== null && window.location.hash === "") {
   const url = new URL(image, window.location.href).href.replace(/\/+$/, "");
-  const layer = { type: "image", source: `zarr://${url}`, name: "image" };
+  const scheme = { 2: "zarr2", 3: "zarr3" }[params.get("zarr")] ?? "zarr";
+  const layer = { type: "image", source: `${scheme}://${url}`, name: "image" };
   const range = params.get("range");
   if (range !== null) {
     layer.shaderControls = { normalized: { range: range.split(",").map(Number) } };
@@ -20,12 +23,25 @@ if (image !== null && window.location.hash === "") {
   const state = {
     layers: [layer],
     layout: params.get("layout") ?? "xy",
+    // OME-Zarr orders the axes z, y, x; show x across the screen and y down.
+    displayDimensions: ["x", "y", "z"],
     selectedLayer: { visible: false },
   };
+  viewer.state.restoreState(state);
   const zoom = params.get("zoom");
   if (zoom !== null) {
-    // Neuroglancer's crossSectionScale is level-0 voxels per screen pixel.
-    state.crossSectionScale = 1 / Number(zoom);
+    // Neuroglancer's zoom factor counts level-0 voxels per screen pixel once
+    // the image's coordinate space (its voxel size) is known.
+    const space = viewer.coordinateSpace;
+    const setZoom = () => {
+      if (!space.value.valid) return false;
+      viewer.navigationState.zoomFactor.value = 1 / Number(zoom);
+      return true;
+    };
+    if (!setZoom()) {
+      const remove = space.changed.add(() => {
+        if (setZoom()) remove();
+      });
+    }
   }
-  viewer.state.restoreState(state);
 }

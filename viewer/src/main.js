@@ -20,28 +20,27 @@ if (image !== null && window.location.hash === "") {
   if (range !== null) {
     layer.shaderControls = { normalized: { range: range.split(",").map(Number) } };
   }
-  const state = {
+  viewer.state.restoreState({
     layers: [layer],
     layout: params.get("layout") ?? "xy",
-    // OME-Zarr orders the axes z, y, x; show x across the screen and y down.
-    displayDimensions: ["x", "y", "z"],
     selectedLayer: { visible: false },
-  };
-  viewer.state.restoreState(state);
+  });
   const zoom = params.get("zoom");
-  if (zoom !== null) {
-    // Neuroglancer's zoom factor counts level-0 voxels per screen pixel once
-    // the image's coordinate space (its voxel size) is known.
-    const space = viewer.coordinateSpace;
-    const setZoom = () => {
-      if (!space.value.valid) return false;
+  // Settings that need the image's coordinate space (axis names, voxel size).
+  const space = viewer.coordinateSpace;
+  const configure = () => {
+    if (!space.value.valid) return false;
+    // OME-Zarr orders the axes z, y, x; show x across the screen and y down.
+    viewer.displayDimensions.restoreState(["x", "y", "z"]);
+    if (zoom !== null) {
+      // Neuroglancer's zoom factor: level-0 voxels per screen pixel.
       viewer.navigationState.zoomFactor.value = 1 / Number(zoom);
-      return true;
-    };
-    if (!setZoom()) {
-      const remove = space.changed.add(() => {
-        if (setZoom()) remove();
-      });
     }
+    return true;
+  };
+  if (!configure()) {
+    const remove = space.changed.add(() => {
+      if (configure()) remove();
+    });
   }
 }

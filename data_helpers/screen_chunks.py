@@ -106,7 +106,9 @@ def screen_chunks(
             else:
                 half = extent[axis] / 2 / factor
                 counts.append(
-                    chunks_across(mid / factor - half, mid / factor + half, chunk, n_chunks)
+                    chunks_across(
+                        mid / factor - half, mid / factor + half, chunk, n_chunks
+                    )
                 )
         levels.append(ScreenLevel(level, (counts[0], counts[1], counts[2])))
     return levels

@@ -1,4 +1,4 @@
-"""Look at an OME-Zarr image in the book's viewer: ``python -m data_helpers.view IMAGE``.
+"""Show an OME-Zarr image in the book's viewer: ``python -m data_helpers.view IMAGE``.
 
 Serves the image folder and the book's Neuroglancer build (``viewer/``, built
 on first use) from one local server (``data_helpers.serve.FolderServer``:
@@ -44,7 +44,7 @@ def ome_attributes(path: Path) -> tuple[int, dict]:
     if not path.exists():
         raise ViewError(f"{str(path)!r} does not exist: give the folder of an image.")
     if not path.is_dir():
-        raise ViewError(f"{str(path)!r} is a file: give the folder of an OME-Zarr image.")
+        raise ViewError(f"{str(path)!r} is a file: give an OME-Zarr image's folder.")
     zattrs, zarr_json = path / ".zattrs", path / "zarr.json"
     try:
         if zarr_json.is_file():
@@ -53,7 +53,9 @@ def ome_attributes(path: Path) -> tuple[int, dict]:
         if zattrs.is_file():
             return 2, json.loads(zattrs.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise ViewError(f"Cannot read the Zarr metadata in {str(path)!r}: {error}")
+        raise ViewError(
+            f"Cannot read the Zarr metadata in {str(path)!r}: {error}"
+        ) from None
     return 0, {}
 
 
@@ -75,7 +77,9 @@ def image_info(path: Path) -> ImageInfo:
         coarsest = zarr.open_array(path / levels[-1], mode="r")
         values = np.asarray(coarsest[...])
     except Exception as error:  # any reason the level cannot be read
-        raise ViewError(f"Cannot read level {levels[-1:]} of {str(path)!r}: {error}")
+        raise ViewError(
+            f"Cannot read level {levels[-1:]} of {str(path)!r}: {error}"
+        ) from None
     low, high = np.percentile(values, [0.5, 99.5])
     return ImageInfo(zarr_format, levels, (int(low), max(int(high), int(low) + 1)))
 
@@ -95,7 +99,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Serve an OME-Zarr image (0.4 or 0.5, sharded or not) "
         "with the book's viewer, until Ctrl-C.",
     )
-    parser.add_argument("image", type=Path, help="the image folder, e.g. heart.ome.zarr")
+    parser.add_argument("image", type=Path, help="image folder, e.g. heart.ome.zarr")
     parser.add_argument("--port", type=int, default=0, help="port (default: any free)")
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"

@@ -24,7 +24,7 @@ def test_each_level_halves_the_one_above(chapter) -> None:
         for m in re.findall(r"shape \(([\d, ]+)\)", chapter.text("claim-levels"))
     ]
     assert len(shapes) > 2
-    for upper, lower in zip(shapes, shapes[1:]):
+    for upper, lower in zip(shapes, shapes[1:], strict=False):
         assert lower == tuple(-(-n // 2) for n in upper)
     assert "chunks (16, 16, 16)" in chapter.text("claim-levels")
 

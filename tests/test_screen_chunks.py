@@ -1,4 +1,4 @@
-"""Tests for data_helpers.screen_chunks: the level a viewer picks, chunks on a screen."""
+"""Tests for data_helpers.screen_chunks: a viewer's level, and chunks on a screen."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from data_helpers.screen_chunks import chunks_across, screen_chunks, viewer_leve
 
 def test_viewer_level_follows_the_zoom() -> None:
     assert [viewer_level(5, z) for z in (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 8)] == [
-        4, 3, 2, 1, 0, 0
+        4,
+        3,
+        2,
+        1,
+        0,
+        0,
     ]
     # Neuroglancer accepts voxels up to 1.1 screen pixels.
     assert viewer_level(5, 1 / 2.2) == 1

@@ -34,8 +34,12 @@ def make_image(folder: Path, zarr_format: int) -> Path:
     specs = [
         spec.from_zarr(
             zarr.create_array(
-                {}, shape=level.shape, dtype=level.dtype, chunks=(2, 2, 2),
-                zarr_format=zarr_format, **shards,
+                {},
+                shape=level.shape,
+                dtype=level.dtype,
+                chunks=(2, 2, 2),
+                zarr_format=zarr_format,
+                **shards,
             )
         )
         for level in levels

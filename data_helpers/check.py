@@ -61,6 +61,13 @@ class Finding:
     message: str
 
 
+def vector(values: Sequence[float] | None) -> str:
+    """A scale or translation for people: ``(4455.36, 0.5)``, not 4455.360000000001."""
+    if values is None:
+        return "none"
+    return "(" + ", ".join(f"{v:.10g}" for v in values) + ")"
+
+
 @dataclass(frozen=True)
 class Level:
     """What the metadata and array header say about one pyramid level."""
@@ -91,7 +98,8 @@ class Level:
         return (
             f"level {self.path}: {self.shape} {self.dtype}, chunks {self.chunks}"
             f"{shards}, codecs {' '.join(self.codecs) or 'none'}; "
-            f"scale {self.scale}, translation {self.translation}; {stored}"
+            f"scale {vector(self.scale)}, translation {vector(self.translation)}; "
+            f"{stored}"
         )
 
 
@@ -232,9 +240,10 @@ def validation_problem(group: zarr.Group, version: str | None) -> str | None:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
+        said = " ".join(first["msg"].removeprefix("Value error, ").split())
         more = error.error_count() - 1
         extra = f" (and {more} more)" if more else ""
-        return f"{where}: {first['msg'].rstrip('.')}{extra}"
+        return f"{where + ': ' if where else ''}{said.rstrip(' .')}{extra}"
     except Exception as error:  # the models raise more than ValidationError
         return one_line(error)
     return None

@@ -10,10 +10,11 @@ variables, see ``data_helpers.remote``). It prints a summary of the image,
 then one line per problem (``PROBLEM <where>: what is wrong, and what it
 means``) and per piece of information (``INFO ...``). Without ``--deep`` it
 reads metadata and array headers only; with ``--deep`` it also reads every
-chunk of every level, in parallel on dask (memory: a chunk, or a shard, and
-half of one per worker), and compares each level with the 2 x 2 x 2 block
-mean of the level above. Exit status: 0 no problems, 1 problems, 2 it could
-not check at all (no such path, not a Zarr group, no multiscales).
+chunk of every level, in parallel on dask (a worker holds at most 2 x 2 x 2
+chunks, or one shard, and the part of the next level under them), and
+compares each level with the 2 x 2 x 2 block mean of the level above. Exit
+status: 0 no problems, 1 problems, 2 it could not check at all (no such path,
+not a Zarr group, no multiscales).
 """
 
 from __future__ import annotations
@@ -439,9 +440,14 @@ class Stats:
         return cov / math.sqrt(vx * vy)
 
 
-#: A task of a deep check reads a block of up to this many stored objects
-#: (chunks, or shards) along each axis: zarr fetches and decodes them together.
+#: A task of a deep check reads a block of up to this many chunks along each
+#: axis (zarr fetches and decodes them together), or a single shard.
 BLOCK = 2
+
+
+def objects_per_task(array: zarr.Array) -> int:
+    """Stored objects a deep-check task reads along each axis: shards are big."""
+    return 1 if array.shards else BLOCK
 
 
 @dataclass
@@ -548,14 +554,15 @@ def read_block(
     """Read a block of stored objects; compare ``below`` with its block mean."""
     grid = array.shards or array.chunks
     counts = [math.ceil(n / g) for n, g in zip(array.shape, grid, strict=True)]
-    first = [b * BLOCK for b in block]
+    per_task = objects_per_task(array)
+    first = [b * per_task for b in block]
     objects = itertools.product(
-        *(range(f, min(f + BLOCK, c)) for f, c in zip(first, counts, strict=True))
+        *(range(f, min(f + per_task, c)) for f, c in zip(first, counts, strict=True))
     )
     prefix = f"{array.path}/" if array.path else ""
     keys = {c: prefix + array.metadata.encode_chunk_key(c) for c in objects}
     result = BlockResult(index)
-    region = region_of(array, first, BLOCK)
+    region = region_of(array, first, per_task)
     cut = blosc_size_problems(array, list(keys.values()))
     data, failed = None, ""
     if not cut:
@@ -618,7 +625,8 @@ def deep_findings(
     for index, array in enumerate(arrays):
         grid = array.shards or array.chunks
         counts = [
-            math.ceil(n / (g * BLOCK)) for n, g in zip(array.shape, grid, strict=True)
+            math.ceil(n / (g * objects_per_task(array)))
+            for n, g in zip(array.shape, grid, strict=True)
         ]
         blocks += [(index, tuple(map(int, c))) for c in np.ndindex(*counts)]
 

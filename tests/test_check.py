@@ -533,3 +533,21 @@ def test_progress_bar_on_long_checks(images, capsys, monkeypatch) -> None:
     assert capsys.readouterr().err == ""
     check_image(images["book-0.4"], deep=True, progress=True)
     assert "100% Completed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["book-0.4", "book-0.5-sharded"])
+def test_deep_reads_are_bounded_by_chunks(images, monkeypatch, name: str) -> None:
+    """No read of a deep check is larger than 2x2x2 chunks, or one shard."""
+    sizes: list[int] = []
+    getitem = zarr.Array.__getitem__
+
+    def recording(self, selection):
+        data = getitem(self, selection)
+        sizes.append(data.size)
+        return data
+
+    monkeypatch.setattr(zarr.Array, "__getitem__", recording)
+    assert check_image(images[name], deep=True, workers=2).problems == []
+    bound = 16**3 if name == "book-0.5-sharded" else (2 * 8) ** 3
+    assert sizes and max(sizes) <= bound
+    assert max(sizes) == bound  # whole blocks (shards) where the image has them

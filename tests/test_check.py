@@ -551,3 +551,9 @@ def test_deep_reads_are_bounded_by_chunks(images, monkeypatch, name: str) -> Non
     bound = 16**3 if name == "book-0.5-sharded" else (2 * 8) ** 3
     assert sizes and max(sizes) <= bound
     assert max(sizes) == bound  # whole blocks (shards) where the image has them
+
+
+def test_bad_workers_exit_2(images) -> None:
+    status, out, err = run(images["book-0.4"], "--deep", "--workers", "0")
+    assert (status, out) == (2, "")
+    assert err == "error: --workers 0 must be 1 or more.\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 import webbrowser
 from collections.abc import Sequence
@@ -117,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(f"--port {args.port} is not a port: give 0 to 65535 (0: any free).")
     try:
         info = image_info(args.image)
+        check_can_listen(args.host, args.port)  # before a first, slow viewer build
         dist = build_viewer(log=lambda line: print(line, file=sys.stderr))
         server = FolderServer(
             dist, host=args.host, port=args.port, mounts={DATA_PREFIX: args.image}
@@ -140,6 +142,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Stopped.", flush=True)
     return 0
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Raise ``OSError`` if a server could not listen on ``host:port`` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as http.server
+        probe.bind((host, port))
 
 
 def fail(message: str) -> int:

@@ -49,6 +49,15 @@ def test_full_heart_screens_need_under_a_hundred_chunks(chapter) -> None:
     assert full and max(full) < 100
 
 
+def test_every_zoom_needs_under_a_hundred_chunks(chapter) -> None:
+    text = chapter.text("claim-screen-figure")
+    found = re.search(r"full-size heart (\d+) to (\d+) chunks", text)
+    assert found is not None
+    low, high = map(int, found.groups())
+    assert 0 < low <= high < 100  # "stays under a hundred too"
+    assert len(chapter.figures) == 1
+
+
 def test_slice_chunks_cost_the_xz_view(chapter) -> None:
     counts = {
         (m[0], m[1]): int(m[2])

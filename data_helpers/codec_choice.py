@@ -32,6 +32,8 @@ import zarr
 import zarr.codecs
 from numcodecs import Blosc, GZip, Zstd
 
+from data_helpers.files import folder_bytes
+
 SHUFFLES = {
     "noshuffle": Blosc.NOSHUFFLE,
     "shuffle": Blosc.SHUFFLE,
@@ -39,8 +41,8 @@ SHUFFLES = {
 }
 LEVELS = {"blosc": range(0, 10), "zstd": range(1, 23), "gzip": range(0, 10)}
 EXAMPLES = "'blosc-zstd-3-shuffle', 'zstd-3', 'gzip-6' or 'none'"
-#: Files that hold metadata rather than chunks (Zarr formats 2 and 3).
-METADATA_FILES = {".zarray", ".zattrs", ".zgroup", "zarr.json"}
+#: The book's default: Blosc with zstd level 3 and byte shuffle.
+DEFAULT_CODEC = "blosc-zstd-3-shuffle"
 
 
 def _level(candidate: str, kind: str, text: str) -> int:
@@ -121,11 +123,7 @@ class CodecResult:
 
 def stored_bytes(path: Path) -> int:
     """Total size of the chunk files under ``path`` (metadata files left out)."""
-    return sum(
-        p.stat().st_size
-        for p in path.rglob("*")
-        if p.is_file() and p.name not in METADATA_FILES
-    )
+    return folder_bytes(path, metadata=False)
 
 
 def timed(action: Callable[[], object]) -> float:

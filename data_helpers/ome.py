@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from numbers import Real
-from typing import Any
+from typing import Any, Literal
 
 import zarr
 
@@ -31,6 +31,18 @@ from ome_zarr_models import v04, v05
 
 SPATIAL_AXES = ("z", "y", "x")
 UNIT = "micrometer"
+ZarrFormat = Literal[2, 3]
+
+
+def array_spec_class(zarr_format: ZarrFormat) -> Any:
+    """pydantic-zarr's ``ArraySpec`` for Zarr format 2 (``v2``) or 3 (``v3``)."""
+    if zarr_format == 3:
+        from pydantic_zarr.v3 import ArraySpec as ArraySpecV3
+
+        return ArraySpecV3
+    from pydantic_zarr.v2 import ArraySpec as ArraySpecV2
+
+    return ArraySpecV2
 
 
 def level_scale(level: int, voxel_size: Sequence[float]) -> list[float]:

@@ -13,10 +13,11 @@ from typing import Any, Literal, Protocol
 
 import zarr
 
+from data_helpers.codec_choice import DEFAULT_CODEC, make_codec
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.plan import Plan
 from data_helpers.convert.slices import Slice
-from data_helpers.ome import image_attributes, image_model
+from data_helpers.ome import array_spec_class, image_attributes, image_model
 
 STATE_FOLDER = ".conversion"  # in the output: manifest.json and done/ markers
 #: Group attribute of a finished output: a fingerprint of what it was made from.
@@ -139,12 +140,11 @@ def manifest_hash(manifest: Manifest) -> str:
 
 def finished_from(output: Path) -> str | None:
     """The manifest fingerprint a finished output records, if any."""
-    for name, key in ((".zattrs", None), ("zarr.json", "attributes")):
-        if (output / name).is_file():
-            attrs = json.loads((output / name).read_text())
-            attrs = attrs.get(key, {}) if key else attrs
-            return attrs.get(FINGERPRINT_KEY, {}).get("manifest_sha256")
-    return None
+    try:
+        attributes = zarr.open_group(output, mode="r").attrs.asdict()
+    except (zarr.errors.BaseZarrError, FileNotFoundError):  # no group (yet)
+        return None
+    return attributes.get(FINGERPRINT_KEY, {}).get("manifest_sha256")
 
 
 def removable(output: Path) -> bool:
@@ -202,15 +202,6 @@ def prepare_output(
     return "new"
 
 
-def compressor(zarr_format: int) -> Any:
-    """Blosc with zstd level 3 and byte shuffle, in each format's spelling."""
-    if zarr_format == 2:
-        from numcodecs import Blosc
-
-        return Blosc(cname="zstd", clevel=3, shuffle=Blosc.SHUFFLE)
-    return zarr.codecs.BloscCodec(cname="zstd", clevel=3, shuffle="shuffle")
-
-
 def create_arrays(output: Path, plan: Plan) -> list[zarr.Array]:
     """Create the group and its empty level arrays (or open them on resume)."""
     group = zarr.open_group(output, mode="a", zarr_format=plan.zarr_format)
@@ -233,7 +224,7 @@ def create_arrays(output: Path, plan: Plan) -> list[zarr.Array]:
                 shape=shape,
                 dtype=plan.dtype,
                 chunks=(plan.chunks,) * 3,
-                compressors=compressor(plan.zarr_format),
+                compressors=make_codec(DEFAULT_CODEC, plan.zarr_format),
                 fill_value=0,
                 **options,
             )
@@ -263,18 +254,10 @@ def write_metadata(
     Beside it goes the fingerprint of the input and options, so that a rerun
     of the same conversion knows there is nothing left to do.
     """
-    if arrays[0].metadata.zarr_format == 3:
-        from pydantic_zarr.v3 import ArraySpec
-    else:
-        from pydantic_zarr.v2 import ArraySpec
-    specs = [ArraySpec.from_zarr(a) for a in arrays]
+    spec_class = array_spec_class(arrays[0].metadata.zarr_format)
+    specs = [spec_class.from_zarr(a) for a in arrays]
     name = output.name.removesuffix(".zarr").removesuffix(".ome")
     image = image_model(specs, voxel_size=voxel_size, unit=unit, name=name)
     attributes = image_attributes(image)
     attributes[FINGERPRINT_KEY] = {"manifest_sha256": fingerprint}
     zarr.open_group(output, mode="r+").attrs.update(attributes)
-
-
-def folder_bytes(folder: Path) -> int:
-    """Bytes in all files under ``folder``."""
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())

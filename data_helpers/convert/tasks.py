@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,23 +13,10 @@ from data_helpers.convert.plan import Plan, Region, Task
 from data_helpers.convert.slices import Slice, read_rows
 from data_helpers.convert.state import ConversionState
 from data_helpers.pyramid import downsample_mean, level_shape
+from data_helpers.shards import check_whole_units
 
 #: Seconds to sleep after each level-0 piece; only for tests that kill a run.
 SLOWDOWN_VARIABLE = "DATA_HELPERS_CONVERT_SLOWDOWN"
-
-
-def check_whole_units(region: Sequence[slice], shape: Sequence[int], unit: int) -> None:
-    """Refuse a write that does not cover whole chunks (shards) of edge ``unit``.
-
-    Two tasks writing parts of one shard would each rewrite the whole shard
-    and one would lose the other's data; with whole units they never meet.
-    """
-    for s, n in zip(region, shape, strict=True):
-        if s.start % unit or (s.stop % unit and s.stop != n):
-            raise RuntimeError(
-                f"Write {tuple(region)} does not cover whole {unit}-voxel units of an "
-                f"array of shape {tuple(shape)}: tasks must own whole chunks/shards."
-            )
 
 
 def write_region(

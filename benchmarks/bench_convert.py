@@ -75,7 +75,7 @@ def stack_as_dask(folder: Path):
 
 
 def run_method(method: str, folder: Path, output: Path, workers: int) -> None:
-    from data_helpers.codec_choice import DEFAULT_CODEC, make_codec
+    from data_helpers.codec_names import DEFAULT_CODEC, make_codec
     from data_helpers.convert import convert_stack
 
     start = time.perf_counter()

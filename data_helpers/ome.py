@@ -64,24 +64,8 @@ def level_translation(level: int, voxel_size: Sequence[float]) -> list[float]:
     return [float(size) * (2**level - 1) / 2 for size in voxel_size]
 
 
-def image_model(
-    array_specs: Sequence[Any],
-    *,
-    voxel_size: Sequence[float],
-    name: str | None = None,
-    paths: Sequence[str] | None = None,
-    unit: str = UNIT,
-) -> Any:
-    """Return the OME-Zarr ``Image`` model of a pyramid of ``(z, y, x)`` arrays.
-
-    ``array_specs`` are pydantic-zarr array specifications, level 0 first, each
-    level half the size of the one above. Format 2 specifications
-    (``pydantic_zarr.v2``) give an OME-Zarr 0.4 model, format 3 ones
-    (``pydantic_zarr.v3``) an OME-Zarr 0.5 model, with the arrays'
-    ``dimension_names`` set to ``z, y, x``. ``voxel_size`` is level 0's
-    ``(z, y, x)`` voxel size in ``unit`` (a UDUNITS-2 name, micrometres by
-    default).
-    """
+def _check_image(array_specs: Sequence[Any], voxel_size: Sequence[float]) -> None:
+    """Reject what ``image_model`` cannot describe, saying what to pass instead."""
     if not array_specs:
         raise ValueError("An image needs at least one level: pass one array spec.")
     if isinstance(voxel_size, str) or len(voxel_size) != len(SPATIAL_AXES):
@@ -100,6 +84,27 @@ def image_model(
         raise ValueError(
             f"Every level must be a 3-D (z, y, x) array; got {sorted(ndims)} dims."
         )
+
+
+def image_model(
+    array_specs: Sequence[Any],
+    *,
+    voxel_size: Sequence[float],
+    name: str | None = None,
+    paths: Sequence[str] | None = None,
+    unit: str = UNIT,
+) -> Any:
+    """Return the OME-Zarr ``Image`` model of a pyramid of ``(z, y, x)`` arrays.
+
+    ``array_specs`` are pydantic-zarr array specifications, level 0 first, each
+    level half the size of the one above. Format 2 specifications
+    (``pydantic_zarr.v2``) give an OME-Zarr 0.4 model, format 3 ones
+    (``pydantic_zarr.v3``) an OME-Zarr 0.5 model, with the arrays'
+    ``dimension_names`` set to ``z, y, x``. ``voxel_size`` is level 0's
+    ``(z, y, x)`` voxel size in ``unit`` (a UDUNITS-2 name, micrometres by
+    default).
+    """
+    _check_image(array_specs, voxel_size)
     zarr_format = getattr(array_specs[0], "zarr_format", 2)
     if zarr_format == 3:
         Image, Axis = v05.Image, v05.axes.Axis

@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 import zarr
 
-from data_helpers.codec_choice import DEFAULT_CODEC, make_codec
+from data_helpers.codec_names import DEFAULT_CODEC, make_codec
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.plan import Plan
 from data_helpers.convert.slices import Slice

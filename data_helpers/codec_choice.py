@@ -26,6 +26,7 @@ import zarr
 
 from data_helpers.codec_names import make_codec
 from data_helpers.files import folder_bytes
+from data_helpers.types import ZarrFormat
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def measure_codecs(
     repeats: int = 3,
     max_seconds: float = 1.0,
     seed: int = 0,
-    zarr_format: int = 2,
+    zarr_format: ZarrFormat = 2,
     directory: str | Path | None = None,
 ) -> list[CodecResult]:
     """Measure each candidate codec on a random sample of ``array``'s chunks.
@@ -194,7 +195,7 @@ def _new_array(
     like: np.ndarray,
     chunks: tuple[int, ...],
     codec: Any,
-    zarr_format: int,
+    zarr_format: ZarrFormat,
 ) -> zarr.Array:
     """An empty Zarr array shaped like ``like`` in a new folder (emptied first)."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -219,7 +220,7 @@ def _measure_codec(
     *,
     repeats: int,
     max_seconds: float,
-    zarr_format: int,
+    zarr_format: ZarrFormat,
 ) -> CodecResult:
     """Write ``sample`` with one codec into ``folder``, read it back, time both."""
 
@@ -297,7 +298,7 @@ def measure_chunk_shapes(
     candidate: str,
     repeats: int = 3,
     max_seconds: float = 1.0,
-    zarr_format: int = 2,
+    zarr_format: ZarrFormat = 2,
     directory: str | Path | None = None,
 ) -> list[ChunkShapeResult]:
     """Write ``volume`` once per chunk shape and time reading each pattern.
@@ -337,16 +338,18 @@ def _measure_chunk_shape(
     *,
     repeats: int,
     max_seconds: float,
-    zarr_format: int,
+    zarr_format: ZarrFormat,
 ) -> ChunkShapeResult:
     """Write ``volume`` in ``chunks`` into ``folder``; time it and each read."""
     array = _new_array(folder, volume, chunks, codec, zarr_format)
     write_s = timed(lambda: array.__setitem__(..., volume))
     reader = zarr.open_array(zarr.storage.LocalStore(folder), mode="r")
+
+    def read(selection: tuple[slice | int, ...]) -> Callable[[], float]:
+        return lambda: timed(lambda: reader[selection])
+
     read_s = {
-        name: best_time(
-            lambda s=selection: timed(lambda: reader[s]), repeats, max_seconds
-        )
+        name: best_time(read(selection), repeats, max_seconds)
         for name, selection in patterns.items()
     }
     result = ChunkShapeResult(

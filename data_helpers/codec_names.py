@@ -12,14 +12,14 @@ A name (a *candidate*) is one of:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, cast
 
 import numcodecs
 import zarr
 import zarr.codecs
 from numcodecs import Blosc, GZip, Zstd
 
-ZarrFormat = Literal[2, 3]
+from data_helpers.types import ZarrFormat
 
 SHUFFLES = {
     "noshuffle": Blosc.NOSHUFFLE,
@@ -64,7 +64,10 @@ def make_codec(candidate: str, zarr_format: ZarrFormat = 2) -> Any:
         level = _level(candidate, kind, level_text)
         if zarr_format == 2:
             return Blosc(cname=cname, clevel=level, shuffle=SHUFFLES[shuffle])
-        return zarr.codecs.BloscCodec(cname=cname, clevel=level, shuffle=shuffle)
+        # cname and shuffle are checked above against the names zarr accepts
+        return zarr.codecs.BloscCodec(
+            cname=cast(Any, cname), clevel=level, shuffle=cast(Any, shuffle)
+        )
     if kind in ("zstd", "gzip") and len(parts) == 1:
         level = _level(candidate, kind, parts[0])
         if zarr_format == 2:

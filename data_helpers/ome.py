@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from numbers import Real
-from typing import Any, Literal
+from typing import Any
 
 import zarr
 
@@ -29,9 +29,10 @@ import zarr
 # Importing data_helpers first in a notebook keeps the models right.
 from ome_zarr_models import v04, v05
 
+from data_helpers.types import ZarrFormat
+
 SPATIAL_AXES = ("z", "y", "x")
 UNIT = "micrometer"
-ZarrFormat = Literal[2, 3]
 
 
 def array_spec_class(zarr_format: ZarrFormat) -> Any:
@@ -106,15 +107,14 @@ def image_model(
     """
     _check_image(array_specs, voxel_size)
     zarr_format = getattr(array_specs[0], "zarr_format", 2)
+    models = v05 if zarr_format == 3 else v04
+    Image, Axis = models.Image, models.axes.Axis
     if zarr_format == 3:
-        Image, Axis = v05.Image, v05.axes.Axis
         # OME-Zarr 0.5 asks each array to name its dimensions like the axes.
         array_specs = [
             spec.model_copy(update={"dimension_names": SPATIAL_AXES})
             for spec in array_specs
         ]
-    else:
-        Image, Axis = v04.Image, v04.axes.Axis
     levels = range(len(array_specs))
     return Image.new(
         array_specs=list(array_specs),
@@ -158,7 +158,7 @@ def multiscale_metadata(group: zarr.Group) -> dict[str, Any]:
     OME-Zarr 0.4 keeps it in the group attributes, 0.5 under their ``"ome"``
     key; this reads either, as plain JSON (axes, datasets, ...).
     """
-    attributes = group.attrs.asdict()
+    attributes: dict[str, Any] = group.attrs.asdict()
     multiscales = attributes.get("ome", attributes).get("multiscales")
     if not multiscales:
         raise ValueError(

@@ -103,8 +103,8 @@ def write_pyramid(
     ]
     model = image_model(specs, voxel_size=voxel_size, name=name)
     group = write_image(model, store)
-    paths = [dataset.path for dataset in model.datasets[0]]
-    group[paths[0]][:] = image
-    for finer, coarser in zip(paths, paths[1:], strict=False):
-        write_downsampled(group[finer], group[coarser])
+    arrays = [group[dataset.path] for dataset in model.datasets[0]]
+    arrays[0][...] = image  # type: ignore[index]  # levels are arrays
+    for finer, coarser in zip(arrays, arrays[1:], strict=False):
+        write_downsampled(finer, coarser)
     return group

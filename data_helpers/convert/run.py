@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import dask
 import numpy as np
@@ -31,6 +31,9 @@ from data_helpers.convert.state import (
 )
 from data_helpers.convert.tasks import convert_block, convert_unit
 from data_helpers.files import folder_bytes
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 @dataclass
@@ -129,15 +132,15 @@ def build_graph(
 
 
 def run_tasks(
-    targets: dict[TaskKey, Delayed], client: Any, workers: int, bar: Bar
+    targets: dict[TaskKey, Delayed], client: Client | None, workers: int, bar: Bar
 ) -> None:
     """Compute the ``targets`` on ``client``, a new local cluster, or here."""
     if not targets:
         return None
     if client is None and workers > 1:
-        from distributed import Client
+        from distributed import Client as NewClient
 
-        with local_cluster(workers) as cluster, Client(cluster) as new_client:
+        with local_cluster(workers) as cluster, NewClient(cluster) as new_client:
             return run_tasks(targets, new_client, workers, bar)
     if client is None:
         with TaskProgress(targets.keys(), bar):
@@ -163,7 +166,7 @@ def convert_stack(
     overwrite: bool = False,
     zarr_format: ZarrFormat = 2,
     shards: int | None = None,
-    client: Any = None,
+    client: Client | None = None,
     progress: bool = True,
     max_tasks: int | None = None,
 ) -> Conversion:

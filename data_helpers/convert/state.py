@@ -141,10 +141,11 @@ def manifest_hash(manifest: Manifest) -> str:
 def finished_from(output: Path) -> str | None:
     """The manifest fingerprint a finished output records, if any."""
     try:
-        attributes = zarr.open_group(output, mode="r").attrs.asdict()
+        attributes: dict[str, Any] = zarr.open_group(output, mode="r").attrs.asdict()
     except (zarr.errors.BaseZarrError, FileNotFoundError):  # no group (yet)
         return None
-    return attributes.get(FINGERPRINT_KEY, {}).get("manifest_sha256")
+    fingerprint: dict[str, str] = attributes.get(FINGERPRINT_KEY, {})
+    return fingerprint.get("manifest_sha256")
 
 
 def removable(output: Path) -> bool:
@@ -207,8 +208,9 @@ def create_arrays(output: Path, plan: Plan) -> list[zarr.Array]:
     group = zarr.open_group(output, mode="a", zarr_format=plan.zarr_format)
     arrays = []
     for level, shape in enumerate(plan.level_shapes()):
-        if str(level) in group:
-            arrays.append(group[str(level)])
+        existing = group.get(str(level))
+        if isinstance(existing, zarr.Array):  # on resume
+            arrays.append(existing)
             continue
         options: dict[str, Any] = {
             "chunk_key_encoding": {"name": "v2", "separator": "/"}

@@ -81,7 +81,7 @@ def convert_unit(
         start = [2 * s.start + o * unit for s, o in zip(region, (a, b, c), strict=True)]
         if any(st >= n for st, n in zip(start, source.shape, strict=True)):
             continue
-        part = source[tuple(slice(st, st + unit) for st in start)]
+        part = np.asarray(source[tuple(slice(st, st + unit) for st in start)])
         mean = downsample_mean(part)
         offset = [st // 2 - s.start for st, s in zip(start, region, strict=True)]
         place = zip(offset, mean.shape, strict=True)

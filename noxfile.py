@@ -145,7 +145,7 @@ def launch(session: nox.Session) -> None:
     pins = Path("requirements.txt").read_text(encoding="utf-8").splitlines()
     constraints.write_text("\n".join(p for p in pins if not p.startswith("-e")))
     session.env["PIP_CONSTRAINT"] = str(constraints)
-    session.install("nbclient", "ipykernel")
+    session.install("nbclient", "ipykernel", "pyyaml")  # pyyaml reads _toc.yml
     requirement = f"data_helpers[book] @ file://localhost{Path.cwd()}"
     session.run("python", "scripts/run_launch_notebooks.py", requirement)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from distributed import LocalCluster
+if TYPE_CHECKING:  # imported when called: importing distributed takes a while
+    from distributed import LocalCluster
 
 
 def local_cluster(workers: int) -> LocalCluster:
@@ -15,6 +17,8 @@ def local_cluster(workers: int) -> LocalCluster:
     512 MiB stack on 2 cores: 8.9 s, against 14.1 s plus 5.6 s of start-up
     for worker processes.
     """
+    from distributed import LocalCluster
+
     return LocalCluster(
         n_workers=workers,
         threads_per_worker=1,

@@ -157,7 +157,7 @@ def test_output_opens_in_ome_zarr_py_and_ngff_zarr(odd_output) -> None:
 
 
 def test_parallel_sharded_output_equals_unsharded(odd_stack, odd_output, tmp_path):
-    """Two worker processes, 8^3 chunks in 16^3 shards: 3 x 3 x 5 = 45 shards at
+    """Two worker threads, 8^3 chunks in 16^3 shards: 3 x 3 x 5 = 45 shards at
     level 0. Every voxel of every level equals the unsharded output."""
     output = tmp_path / "sharded.ome.zarr"
     result = convert_stack(
@@ -268,10 +268,31 @@ def test_write_outside_whole_units_is_refused() -> None:
 # --------------------------------------------------------------------------
 
 
-def cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
-    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+# The command line, slowed down (0.05 s after each write of a task) so that a
+# test can kill it part-way: the test patches the converter, which has no
+# slow-down of its own.
+SLOW_COMMAND = """
+import sys, time
+from data_helpers.convert import cli, tasks
+
+write_region = tasks.write_region
+
+
+def slow_write_region(*args):
+    write_region(*args)
+    time.sleep(0.05)
+
+
+tasks.write_region = slow_write_region
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def cli(*args: str, slow: bool = False, **kwargs) -> subprocess.Popen:
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = ["-c", SLOW_COMMAND] if slow else ["-m", "data_helpers.convert"]
     return subprocess.Popen(
-        [sys.executable, "-m", "data_helpers.convert", *args],
+        [sys.executable, *command, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -294,7 +315,7 @@ def test_resume_after_sigkill_gives_identical_output(tmp_path) -> None:
         str(output),
         "--chunks",
         "8",
-        env={"DATA_HELPERS_CONVERT_SLOWDOWN": "0.05"},
+        slow=True,
     )
     deadline = time.monotonic() + 60
     while not (done.is_dir() and len(list(done.iterdir())) >= 3):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +12,6 @@ from data_helpers.convert.slices import Slice, read_rows
 from data_helpers.convert.state import ConversionState
 from data_helpers.pyramid import downsample_mean, level_shape
 from data_helpers.shards import check_whole_units
-
-#: Seconds to sleep after each level-0 piece; only for tests that kill a run.
-SLOWDOWN_VARIABLE = "DATA_HELPERS_CONVERT_SLOWDOWN"
 
 
 def write_region(
@@ -42,7 +37,6 @@ def convert_block(
     lower = None
     if plan.levels > 1:
         lower = np.empty(level_shape((z1 - z0, y1 - y0, n_x), 1), plan.dtype)
-    delay = float(os.environ.get(SLOWDOWN_VARIABLE, 0))
     for zq in range(z0, z1, unit):
         for yq in range(y0, y1, unit):
             zq1, yq1 = min(zq + unit, z1), min(yq + unit, y1)
@@ -57,7 +51,6 @@ def convert_block(
                 a, b = (zq - z0) // 2, (yq - y0) // 2
                 lower[a : a + mean.shape[0], b : b + mean.shape[1]] = mean
             del piece
-            time.sleep(delay)
     if lower is not None:
         level1 = open_level(output, 1, "r+")
         starts = (z0 // 2, y0 // 2, 0)

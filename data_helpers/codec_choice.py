@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -174,19 +175,13 @@ def measure_codecs(
     codecs = {c: make_codec(c, zarr_format) for c in candidates}  # check all first
     sample = sample_chunks_of(array, chunks, sample_chunks, seed)
 
-    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+    best = partial(best_time, repeats=repeats, max_seconds=max_seconds)
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:  # a folder per codec
         return [
             _measure_codec(
-                sample,
-                chunks,
-                candidate,
-                codec,
-                Path(tmp, str(number)),
-                repeats=repeats,
-                max_seconds=max_seconds,
-                zarr_format=zarr_format,
+                sample, chunks, name, codec, Path(tmp, str(n)), best, zarr_format
             )
-            for number, (candidate, codec) in enumerate(codecs.items())
+            for n, (name, codec) in enumerate(codecs.items())
         ]
 
 
@@ -217,9 +212,7 @@ def _measure_codec(
     candidate: str,
     codec: Any,
     folder: Path,
-    *,
-    repeats: int,
-    max_seconds: float,
+    best: Callable[[Callable[[], float]], float],
     zarr_format: ZarrFormat,
 ) -> CodecResult:
     """Write ``sample`` with one codec into ``folder``, read it back, time both."""
@@ -228,9 +221,9 @@ def _measure_codec(
         array = _new_array(folder, sample, chunks, codec, zarr_format)  # not timed
         return timed(lambda: array.__setitem__(..., sample))
 
-    write_s = best_time(write, repeats, max_seconds)
+    write_s = best(write)
     written = zarr.open_array(zarr.storage.LocalStore(folder), mode="r")
-    read_s = best_time(lambda: timed(lambda: written[...]), repeats, max_seconds)
+    read_s = best(lambda: timed(lambda: written[...]))
     if not np.array_equal(written[...], sample):
         raise RuntimeError(f"{candidate} did not give back the data written.")
     result = CodecResult(
@@ -313,19 +306,13 @@ def measure_chunk_shapes(
         raise ValueError(f"the volume is empty (shape {volume.shape}).")
     codec = make_codec(candidate, zarr_format)
     shapes = [_check_chunks(volume.shape, c) for c in chunk_shapes]
-    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+    best = partial(best_time, repeats=repeats, max_seconds=max_seconds)
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:  # a folder per shape
         return [
             _measure_chunk_shape(
-                volume,
-                chunks,
-                codec,
-                patterns,
-                Path(tmp, str(number)),
-                repeats=repeats,
-                max_seconds=max_seconds,
-                zarr_format=zarr_format,
+                volume, chunks, codec, patterns, Path(tmp, str(n)), best, zarr_format
             )
-            for number, chunks in enumerate(shapes)
+            for n, chunks in enumerate(shapes)
         ]
 
 
@@ -335,9 +322,7 @@ def _measure_chunk_shape(
     codec: Any,
     patterns: Mapping[str, tuple[slice | int, ...]],
     folder: Path,
-    *,
-    repeats: int,
-    max_seconds: float,
+    best: Callable[[Callable[[], float]], float],
     zarr_format: ZarrFormat,
 ) -> ChunkShapeResult:
     """Write ``volume`` in ``chunks`` into ``folder``; time it and each read."""
@@ -348,10 +333,7 @@ def _measure_chunk_shape(
     def read(selection: tuple[slice | int, ...]) -> Callable[[], float]:
         return lambda: timed(lambda: reader[selection])
 
-    read_s = {
-        name: best_time(read(selection), repeats, max_seconds)
-        for name, selection in patterns.items()
-    }
+    read_s = {name: best(read(selection)) for name, selection in patterns.items()}
     result = ChunkShapeResult(
         chunks=chunks,
         n_chunks=math.prod(reader.cdata_shape),

@@ -10,8 +10,6 @@ Every name a chapter imports is here too; a chapter that shows a function's
 code (``literalinclude``) imports it from the module it shows.
 """
 
-# ome first: it imports the OME-Zarr models before pydantic_zarr.v3 (see there).
-from data_helpers.ome import image_model, write_image  # isort: skip
 from data_helpers.cluster import local_cluster
 from data_helpers.codec_choice import (
     chunks_touched,
@@ -22,6 +20,7 @@ from data_helpers.codec_choice import (
 )
 from data_helpers.convert import ConversionError, Plan, convert_stack
 from data_helpers.files import data_files, folder_bytes, get_directory_contents
+from data_helpers.ome import image_model, write_image
 from data_helpers.plotting import plot_image_slice, plot_slice
 from data_helpers.pyramid import (
     downsample_mean,

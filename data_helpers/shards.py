@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask.array as da
+if TYPE_CHECKING:  # imported when used: dask.array takes a while to import
+    import dask.array as da
 
 
 class SplitShardError(ValueError, RuntimeError):
@@ -88,4 +89,6 @@ def store_whole_shards(source: da.Array, target: Any, **compute: Any) -> None:
     """
     shards = target.shards or target.chunks
     check_whole_shards(source.chunks, shards, target.shape)
+    import dask.array as da
+
     da.store(source, target, lock=False, **compute)

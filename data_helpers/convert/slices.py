@@ -6,14 +6,16 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dask
-import dask.array as da
 import numpy as np
 import tifffile
 
 from data_helpers.convert.errors import ConversionError
 from data_helpers.types import ByteOrder
+
+if TYPE_CHECKING:  # imported when used: dask.array takes a while to import
+    import dask.array as da
 
 SLICE_SUFFIXES = (".tif", ".tiff")
 
@@ -132,6 +134,9 @@ def stack_as_dask(folder: str | os.PathLike[str], chunks: int) -> da.Array:
     Each dask block reads ``chunks`` rows of ``chunks`` slices (full width,
     only the strips it needs), then the array is cut along x too.
     """
+    import dask
+    import dask.array as da
+
     shape, dtype, slices = inspect_slices(folder)
     n_z, n_y, n_x = shape
     rows = [

@@ -535,3 +535,82 @@ def test_command_line_errors_exit_2_without_traceback(tmp_path) -> None:
 def test_convert_stack_raises_conversion_error(tmp_path) -> None:
     with pytest.raises(ConversionError, match="does not exist"):
         convert_stack(tmp_path / "missing", tmp_path / "out.zarr", progress=False)
+
+
+def test_tasks_carry_their_key_region_and_dependencies() -> None:
+    """Block tasks tile level 0 without overlap; every dependency comes first."""
+    plan = Plan(ODD_SHAPE, "uint16", chunks=8, levels=4)
+    tasks = plan.tasks()
+    covered = np.zeros(ODD_SHAPE, int)
+    for task in tasks:
+        if task.level == 0:
+            assert task.key == ("block", *task.index) and not task.deps
+            covered[task.region] += 1
+    assert (covered == 1).all()
+    seen: set = set()
+    for task in tasks:
+        assert set(task.deps) <= seen, task.key
+        seen.add(task.key)
+    level2 = [task for task in tasks if task.level == 2]
+    assert level2[0].key == ("level2", 0, 0, 0)
+    # its 2x2x2 units of level 1 come from 2x2 blocks (each the full width)
+    assert level2[0].deps == tuple(("block", i, j) for i in (0, 1) for j in (0, 1))
+    assert level2[0].region == (slice(0, 8), slice(0, 8), slice(0, 8))
+    assert level2[0].name == "level2-0-0-0"
+
+
+def test_task_bytes_is_what_a_task_holds() -> None:
+    """A block task: a U x U x width piece and its U x U x width/2 share of
+    level 1; a unit task: two units."""
+    plan = Plan((8839, 7641, 7641), "uint16", chunks=128, levels=2)
+    memory = plan.task_bytes()
+    assert memory["block"] == (128 * 128 * 7641 + 128 * 128 * 3821) * 2
+    assert memory["unit"] == 2 * 128**3 * 2
+    sharded = Plan((64, 64, 64), "uint8", chunks=8, levels=1, zarr_format=3, shards=16)
+    assert sharded.task_bytes() == {"block": 16 * 16 * 64, "unit": 2 * 16**3}
+
+
+class MemoryState:
+    """The converter's state kept in memory: another ConversionState."""
+
+    def __init__(self) -> None:
+        self.saved: dict | None = None
+        self.names: set[str] = set()
+
+    def manifest(self) -> dict | None:
+        return self.saved
+
+    def begin(self, manifest: dict) -> None:
+        self.saved = manifest
+
+    def done(self) -> set[str]:
+        return set(self.names)
+
+    def mark_done(self, name: str) -> None:
+        self.names.add(name)
+
+    def clear(self) -> None:
+        self.saved, self.names = None, set()
+
+
+def test_tasks_need_only_the_state_interface(odd_stack, odd_output, tmp_path):
+    """With another ConversionState the same graph writes the same levels and
+    records its progress there, leaving no state folder in the output."""
+    from data_helpers.convert.progress import progress_bar
+    from data_helpers.convert.run import build_graph, run_tasks
+    from data_helpers.convert.slices import inspect_slices
+    from data_helpers.convert.state import create_arrays
+
+    shape, _, slices = inspect_slices(odd_stack[0])
+    plan = Plan(shape, "uint16", chunks=16, levels=default_levels(shape, 16))
+    output = tmp_path / "memory.ome.zarr"
+    create_arrays(output, plan)
+    state = MemoryState()
+    state.begin({"made": "in memory"})
+    run_tasks(build_graph(output, plan, slices, state), None, 1, progress_bar(1, False))
+    assert state.done() == {task.name for task in plan.tasks()}
+    assert not (output / STATE_FOLDER).exists()
+    for mine, reference in zip(levels_of(output), levels_of(odd_output), strict=True):
+        assert np.array_equal(mine, reference)
+    state.names.discard("block-0-0")  # a resumed run does only what is not done
+    assert list(build_graph(output, plan, slices, state)) == [("block", 0, 0)]

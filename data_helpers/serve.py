@@ -167,6 +167,9 @@ class FolderServer:
 class _Handler(BaseHTTPRequestHandler):
     owner: FolderServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without this, Nagle's algorithm
+    # holds the body until the client's delayed ACK (~40 ms per request).
+    disable_nagle_algorithm = True
 
     def do_OPTIONS(self) -> None:  # noqa: N802 (name fixed by http.server)
         self._wait()

@@ -1,0 +1,83 @@
+"""Open a zarr store on a local path, an ``http(s)://`` URL or an ``s3://`` URL.
+
+Remote data are read with zarr-python's own ``FsspecStore`` (fsspec's HTTP
+file system, which asks for byte ranges, and s3fs for S3), never with a
+client of our own. An ``s3://`` URL takes its endpoint and credentials from
+the standard AWS environment variables, so the same command works against
+AWS, MinIO, Ceph or a local test server:
+
+- ``AWS_ENDPOINT_URL``: the S3 endpoint (AWS itself when unset);
+- ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY``: the credentials;
+- ``AWS_REGION`` (or ``AWS_DEFAULT_REGION``): the region;
+- ``AWS_ALLOW_HTTP=true``: needed for a plain ``http://`` endpoint, such as a
+  test server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from zarr.abc.store import Store
+from zarr.storage import FsspecStore, LocalStore
+
+REMOTE_SCHEMES = ("http://", "https://", "s3://")
+
+
+def is_remote(location: str | os.PathLike[str]) -> bool:
+    """Whether ``location`` is an ``http(s)://`` or ``s3://`` URL (not a path)."""
+    return isinstance(location, str) and location.lower().startswith(REMOTE_SCHEMES)
+
+
+def s3_options(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """s3fs options from the standard AWS environment variables.
+
+    Raises ``ValueError`` for a plain-HTTP endpoint without ``AWS_ALLOW_HTTP``.
+    """
+    env = os.environ if environ is None else environ
+    options: dict[str, Any] = {}
+    client: dict[str, Any] = {}
+    endpoint = env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        allow_http = env.get("AWS_ALLOW_HTTP", "").lower() in ("true", "1", "yes")
+        if endpoint.lower().startswith("http://") and not allow_http:
+            raise ValueError(
+                f"AWS_ENDPOINT_URL {endpoint!r} is plain HTTP: set "
+                "AWS_ALLOW_HTTP=true to use it (a local test server), or use https."
+            )
+        client["endpoint_url"] = endpoint
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if region:
+        client["region_name"] = region
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        options["key"] = env["AWS_ACCESS_KEY_ID"]
+        options["secret"] = env["AWS_SECRET_ACCESS_KEY"]
+    if client:
+        options["client_kwargs"] = client
+    return options
+
+
+def open_store(
+    location: str | os.PathLike[str], mode: Literal["r", "w"] = "r"
+) -> Store:
+    """A zarr store for ``location``: read-only with ``mode="r"``, writable with "w".
+
+    A local path gives a ``LocalStore``; an ``http(s)://`` URL an
+    ``FsspecStore`` over HTTP (read only); an ``s3://`` URL an ``FsspecStore``
+    on s3fs configured from the AWS environment variables (see ``s3_options``).
+    """
+    if mode not in ("r", "w"):
+        raise ValueError(f"mode must be 'r' or 'w', not {mode!r}.")
+    read_only = mode == "r"
+    if not is_remote(location):
+        return LocalStore(Path(location), read_only=read_only)
+    url = str(location).rstrip("/")
+    if url.lower().startswith("s3://"):
+        return FsspecStore.from_url(
+            url, storage_options=s3_options(), read_only=read_only
+        )
+    if not read_only:
+        raise ValueError(f"{url} is an HTTP URL: it can be read, not written.")
+    return FsspecStore.from_url(url, read_only=True)

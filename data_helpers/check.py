@@ -218,7 +218,7 @@ def open_image(location: str | os.PathLike[str]) -> tuple[zarr.Group, dict]:
 
 def ome_version(group: zarr.Group, metadata: dict) -> str | None:
     """The OME-Zarr version: 0.5 keeps it under "ome", 0.4 in the multiscales."""
-    attributes = group.attrs.asdict()
+    attributes: dict[str, Any] = group.attrs.asdict()
     if "ome" in attributes:
         return attributes["ome"].get("version")
     return metadata.get("version")
@@ -564,10 +564,11 @@ def read_block(
     result = BlockResult(index)
     region = region_of(array, first, per_task)
     cut = blosc_size_problems(array, list(keys.values()))
-    data, failed = None, ""
+    data: np.ndarray | None = None
+    failed = ""
     if not cut:
         try:
-            data = array[region]
+            data = np.asarray(array[region])
         except Exception as error:  # a codec's error on a cut or corrupt object
             failed = one_line(error)
     if data is None:  # name the objects at fault, one by one
@@ -600,7 +601,9 @@ def read_block(
     )
     mean = block_mean(data[offset], factors)
     try:
-        lower = below[tuple(slice(a, b) for a, b in zip(starts, stops, strict=True))]
+        lower = np.asarray(
+            below[tuple(slice(a, b) for a, b in zip(starts, stops, strict=True))]
+        )
     except Exception:  # its own task reports the object that cannot be read
         return result
     common = tuple(

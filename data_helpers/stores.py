@@ -90,12 +90,20 @@ class RequestLog(WrapperStore[Store]):
         byte_ranges: Sequence[ByteRequest | None],
         *,
         prototype: BufferPrototype,
-        **coalescing: int,
+        max_concurrency: int | None = None,
+        max_gap_bytes: int | None = None,
+        max_coalesced_bytes: int | None = None,
     ) -> AsyncIterator[Sequence[tuple[int, Buffer | None]]]:
         # zarr-python 3.3+ reads several chunks of a shard with get_ranges, which
         # WrapperStore hands straight to the wrapped store, unrecorded. Store's
         # own version merges nearby ranges and reads each merged range with
         # self.get, as LocalStore and MemoryStore do, so each one is recorded.
+        given = {
+            "max_concurrency": max_concurrency,
+            "max_gap_bytes": max_gap_bytes,
+            "max_coalesced_bytes": max_coalesced_bytes,
+        }
+        coalescing = {name: value for name, value in given.items() if value is not None}
         async for batch in Store.get_ranges(
             self, key, byte_ranges, prototype=prototype, **coalescing
         ):

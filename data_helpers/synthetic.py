@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import tifffile
-from scipy import ndimage
 
 #: Grey level of the sample's 0 and the gain per sample grey level, and the
 #: noise (standard deviation, in grey levels) added to every voxel.
@@ -58,6 +57,8 @@ def ct_like_slice(
     weight = position - below
     plane = (1 - weight) * heart[below] + weight * heart[above]
     zoom = (n_y / plane.shape[0], n_x / plane.shape[1])
+    from scipy import ndimage  # here: importing scipy takes a while
+
     image = ndimage.zoom(plane, zoom, order=1, grid_mode=True, mode="nearest")
     rng = np.random.default_rng([seed, z])
     image = OFFSET + GAIN * image + rng.normal(0.0, NOISE, image.shape)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from data_helpers.sample_data import HEART_VOXEL_SIZE_UM
 
 HEART_SHAPE = (139, 120, 120)  # z, y, x: the sample's own shape
 CHUNKS = 16
 SHARDS = 64
-IMAGES = {
+IMAGES: dict[str, dict[str, Any]] = {
     "heart.ome.zarr": {"zarr_format": 2},
     "heart-sharded.ome.zarr": {"zarr_format": 3, "shards": SHARDS},
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from data_helpers.convert import (
     STATE_FOLDER,
     ConversionError,
     Plan,
+    Task,
     check_whole_units,
     convert_stack,
     default_levels,
@@ -26,6 +26,7 @@ from data_helpers.convert import (
     natural_key,
 )
 from data_helpers.pyramid import downsample_mean, level_shape
+from tests.ome_readers import reader_problems
 
 REPO = Path(__file__).resolve().parents[1]
 ODD_SHAPE = (33, 47, 65)
@@ -133,27 +134,14 @@ def test_many_levels_from_unit_tasks(tmp_path) -> None:
 # --------------------------------------------------------------------------
 
 
-def open_in_readers(path: Path, caplog, version: str) -> None:
-    """ome-zarr-py (right format, nothing logged) and ngff-zarr (validated)."""
-    import ngff_zarr
-    from ome_zarr.format import FormatV04, FormatV05
-    from ome_zarr.io import parse_url
-    from ome_zarr.reader import Reader
-
-    fmt = FormatV04() if version == "0.4" else FormatV05()
-    shapes = [tuple(a.shape) for a in levels_of(path)]
-    with caplog.at_level(logging.WARNING):
-        nodes = list(Reader(parse_url(path, fmt=fmt))())
-        assert [tuple(d.shape) for d in nodes[0].data] == shapes
-    assert [r.message for r in caplog.records if r.levelno >= logging.WARNING] == []
-    multiscales = ngff_zarr.from_ngff_zarr(str(path), validate=True, version=version)
-    assert [tuple(i.data.shape) for i in multiscales.images] == shapes
-    assert [a.name for a in multiscales.metadata.axes] == ["z", "y", "x"]
-    assert {a.unit for a in multiscales.metadata.axes} == {"micrometer"}
+def open_in_readers(path: Path) -> None:
+    """ome-zarr-models, ome-zarr-py and ngff-zarr (validated) read every level,
+    with nothing logged, and the axes are z, y, x in micrometer."""
+    assert reader_problems(path) == {}
 
 
-def test_output_opens_in_ome_zarr_py_and_ngff_zarr(odd_output, caplog) -> None:
-    open_in_readers(odd_output, caplog, "0.4")
+def test_output_opens_in_ome_zarr_py_and_ngff_zarr(odd_output) -> None:
+    open_in_readers(odd_output)
     attrs = zarr.open_group(odd_output, mode="r").attrs.asdict()
     datasets = attrs["multiscales"][0]["datasets"]
     assert datasets[1]["coordinateTransformations"] == [
@@ -168,10 +156,8 @@ def test_output_opens_in_ome_zarr_py_and_ngff_zarr(odd_output, caplog) -> None:
 # --------------------------------------------------------------------------
 
 
-def test_parallel_sharded_output_equals_unsharded(
-    odd_stack, odd_output, tmp_path, caplog
-):
-    """Two worker processes, 8^3 chunks in 16^3 shards: 3 x 3 x 5 = 45 shards at
+def test_parallel_sharded_output_equals_unsharded(odd_stack, odd_output, tmp_path):
+    """Two worker threads, 8^3 chunks in 16^3 shards: 3 x 3 x 5 = 45 shards at
     level 0. Every voxel of every level equals the unsharded output."""
     output = tmp_path / "sharded.ome.zarr"
     result = convert_stack(
@@ -193,7 +179,7 @@ def test_parallel_sharded_output_equals_unsharded(
         levels_of(output), levels_of(odd_output)[:3], strict=True
     ):
         assert np.array_equal(sharded, plain)
-    open_in_readers(output, caplog, "0.5")
+    open_in_readers(output)
 
 
 def test_no_shard_file_is_written_twice(odd_stack, odd_output, tmp_path, monkeypatch):
@@ -201,9 +187,9 @@ def test_no_shard_file_is_written_twice(odd_stack, odd_output, tmp_path, monkeyp
     written exactly once. A task writing part of a shard would make zarr read
     and rewrite the whole shard, so a shard shared by tasks is written twice,
     and by two tasks at once, one's data is lost."""
-    import logging
+    from distributed import Client
 
-    from distributed import Client, LocalCluster
+    from data_helpers.cluster import local_cluster
 
     writes: list[str] = []
     original = zarr.storage.LocalStore.set
@@ -215,13 +201,7 @@ def test_no_shard_file_is_written_twice(odd_stack, odd_output, tmp_path, monkeyp
     monkeypatch.setattr(zarr.storage.LocalStore, "set", recording_set)
     output = tmp_path / "sharded.ome.zarr"
     with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=False,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        ) as cluster,
+        local_cluster(2) as cluster,
         Client(cluster) as client,
     ):
         convert_stack(
@@ -244,22 +224,21 @@ def test_no_shard_file_is_written_twice(odd_stack, odd_output, tmp_path, monkeyp
 def test_every_task_writes_whole_shards_and_no_shard_twice() -> None:
     """The plan gives each unit (chunk or shard) of each level to one task."""
     plan = Plan((70, 100, 90), "uint16", chunks=8, levels=4, zarr_format=3, shards=16)
-    owners: dict[tuple, str] = {}
-    for name in plan.tasks():
-        for unit in units_written(plan, name):
-            assert unit not in owners, f"{unit} written by {owners[unit]} and {name}"
-            owners[unit] = name
+    owners: dict[tuple, Task] = {}
+    for task in plan.tasks():
+        for unit in units_written(plan, task):
+            assert unit not in owners, f"{unit} written by {owners[unit]} and {task}"
+            owners[unit] = task
     for level, shape in enumerate(plan.level_shapes()):
         grid = [-(-n // 16) for n in shape]
         assert sum(1 for u in owners if u[0] == level) == np.prod(grid)
 
 
-def units_written(plan: Plan, name: str) -> list[tuple[int, ...]]:
-    """(level, i, j, k) of every shard a task writes, from its name."""
+def units_written(plan: Plan, task: Task) -> list[tuple[int, ...]]:
+    """(level, i, j, k) of every shard a task writes."""
     unit = plan.unit
-    kind, *index = name.split("-")
-    if kind == "block":
-        i, j = (int(n) for n in index)
+    if task.level == 0:
+        i, j = task.index
         x_units = -(-plan.shape[2] // unit)
         written = [
             (0, 2 * i + a, 2 * j + b, c)
@@ -273,7 +252,7 @@ def units_written(plan: Plan, name: str) -> list[tuple[int, ...]]:
         ]
         x1 = -(-plan.level_shapes()[1][2] // unit)
         return written + [(1, i, j, c) for c in range(x1)]
-    return [(int(kind.removeprefix("level")), *(int(n) for n in index))]
+    return [(task.level, *task.index)]
 
 
 def test_write_outside_whole_units_is_refused() -> None:
@@ -289,10 +268,31 @@ def test_write_outside_whole_units_is_refused() -> None:
 # --------------------------------------------------------------------------
 
 
-def cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
-    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+# The command line, slowed down (0.05 s after each write of a task) so that a
+# test can kill it part-way: the test patches the converter, which has no
+# slow-down of its own.
+SLOW_COMMAND = """
+import sys, time
+from data_helpers.convert import cli, tasks
+
+write_region = tasks.write_region
+
+
+def slow_write_region(*args):
+    write_region(*args)
+    time.sleep(0.05)
+
+
+tasks.write_region = slow_write_region
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def cli(*args: str, slow: bool = False, **kwargs) -> subprocess.Popen:
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = ["-c", SLOW_COMMAND] if slow else ["-m", "data_helpers.convert"]
     return subprocess.Popen(
-        [sys.executable, "-m", "data_helpers.convert", *args],
+        [sys.executable, *command, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -315,7 +315,7 @@ def test_resume_after_sigkill_gives_identical_output(tmp_path) -> None:
         str(output),
         "--chunks",
         "8",
-        env={"DATA_HELPERS_CONVERT_SLOWDOWN": "0.05"},
+        slow=True,
     )
     deadline = time.monotonic() + 60
     while not (done.is_dir() and len(list(done.iterdir())) >= 3):
@@ -535,3 +535,82 @@ def test_command_line_errors_exit_2_without_traceback(tmp_path) -> None:
 def test_convert_stack_raises_conversion_error(tmp_path) -> None:
     with pytest.raises(ConversionError, match="does not exist"):
         convert_stack(tmp_path / "missing", tmp_path / "out.zarr", progress=False)
+
+
+def test_tasks_carry_their_key_region_and_dependencies() -> None:
+    """Block tasks tile level 0 without overlap; every dependency comes first."""
+    plan = Plan(ODD_SHAPE, "uint16", chunks=8, levels=4)
+    tasks = plan.tasks()
+    covered = np.zeros(ODD_SHAPE, int)
+    for task in tasks:
+        if task.level == 0:
+            assert task.key == ("block", *task.index) and not task.deps
+            covered[task.region] += 1
+    assert (covered == 1).all()
+    seen: set = set()
+    for task in tasks:
+        assert set(task.deps) <= seen, task.key
+        seen.add(task.key)
+    level2 = [task for task in tasks if task.level == 2]
+    assert level2[0].key == ("level2", 0, 0, 0)
+    # its 2x2x2 units of level 1 come from 2x2 blocks (each the full width)
+    assert level2[0].deps == tuple(("block", i, j) for i in (0, 1) for j in (0, 1))
+    assert level2[0].region == (slice(0, 8), slice(0, 8), slice(0, 8))
+    assert level2[0].name == "level2-0-0-0"
+
+
+def test_task_bytes_is_what_a_task_holds() -> None:
+    """A block task: a U x U x width piece and its U x U x width/2 share of
+    level 1; a unit task: two units."""
+    plan = Plan((8839, 7641, 7641), "uint16", chunks=128, levels=2)
+    memory = plan.task_bytes()
+    assert memory["block"] == (128 * 128 * 7641 + 128 * 128 * 3821) * 2
+    assert memory["unit"] == 2 * 128**3 * 2
+    sharded = Plan((64, 64, 64), "uint8", chunks=8, levels=1, zarr_format=3, shards=16)
+    assert sharded.task_bytes() == {"block": 16 * 16 * 64, "unit": 2 * 16**3}
+
+
+class MemoryState:
+    """The converter's state kept in memory: another ConversionState."""
+
+    def __init__(self) -> None:
+        self.saved: dict | None = None
+        self.names: set[str] = set()
+
+    def manifest(self) -> dict | None:
+        return self.saved
+
+    def begin(self, manifest: dict) -> None:
+        self.saved = manifest
+
+    def done(self) -> set[str]:
+        return set(self.names)
+
+    def mark_done(self, name: str) -> None:
+        self.names.add(name)
+
+    def clear(self) -> None:
+        self.saved, self.names = None, set()
+
+
+def test_tasks_need_only_the_state_interface(odd_stack, odd_output, tmp_path):
+    """With another ConversionState the same graph writes the same levels and
+    records its progress there, leaving no state folder in the output."""
+    from data_helpers.convert.progress import progress_bar
+    from data_helpers.convert.run import build_graph, run_tasks
+    from data_helpers.convert.slices import inspect_slices
+    from data_helpers.convert.state import create_arrays
+
+    shape, _, slices = inspect_slices(odd_stack[0])
+    plan = Plan(shape, "uint16", chunks=16, levels=default_levels(shape, 16))
+    output = tmp_path / "memory.ome.zarr"
+    create_arrays(output, plan)
+    state = MemoryState()
+    state.begin({"made": "in memory"})
+    run_tasks(build_graph(output, plan, slices, state), None, 1, progress_bar(1, False))
+    assert state.done() == {task.name for task in plan.tasks()}
+    assert not (output / STATE_FOLDER).exists()
+    for mine, reference in zip(levels_of(output), levels_of(odd_output), strict=True):
+        assert np.array_equal(mine, reference)
+    state.names.discard("block-0-0")  # a resumed run does only what is not done
+    assert list(build_graph(output, plan, slices, state)) == [("block", 0, 0)]

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import zarr
 from pydantic_zarr.v2 import ArraySpec as ArraySpecV2
-from pydantic_zarr.v3 import ArraySpec as ArraySpecV3
 
 import data_helpers.ome as ome
 from data_helpers import HEART_VOXEL_SIZE_UM, level_shape
@@ -27,9 +26,8 @@ BYTES_LITTLE_ENDIAN = {"name": "bytes", "configuration": {"endian": "little"}}
 
 
 def spec(data: np.ndarray, zarr_format: int):
-    if zarr_format == 3:
-        return ArraySpecV3.from_array(data, codecs=[BYTES_LITTLE_ENDIAN])
-    return ArraySpecV2.from_array(data)
+    options = {"codecs": [BYTES_LITTLE_ENDIAN]} if zarr_format == 3 else {}
+    return ome.array_spec_class(zarr_format).from_array(data, **options)
 
 
 def specs(zarr_format: int, n_levels: int = 3) -> list:

@@ -186,15 +186,12 @@ def small_image(
 ) -> Path:
     """Write a two-level (z, y, x) image (8 x 6 x 4 voxels unless ``data``) with
     data_helpers; level 1 is the block mean, cut to ``keep`` planes if given."""
-    if zarr_format == 3:
-        from pydantic_zarr.v3 import ArraySpec
-    else:
-        from pydantic_zarr.v2 import ArraySpec
     if data is None:
         data = np.arange(8 * 6 * 4, dtype=np.uint8).reshape(8, 6, 4)
     level1 = downsample_mean(data)
     levels = [data, level1[:keep] if keep else level1]
-    specs = [ArraySpec.from_array(level) for level in levels]
+    spec_class = ome.array_spec_class(zarr_format)
+    specs = [spec_class.from_array(level) for level in levels]
     image = ome.image_model(specs, voxel_size=(3.0, 2.0, 1.0), name="small")
     group = ome.write_image(image, zarr.storage.LocalStore(path))
     for k, level in enumerate(levels):

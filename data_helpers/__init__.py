@@ -11,7 +11,12 @@ appear.
 from data_helpers.ome import image_model, write_image  # isort: skip
 from data_helpers.files import get_directory_contents
 from data_helpers.plotting import plot_image_slice, plot_slice
-from data_helpers.pyramid import downsample_mean, level_shape, write_downsampled
+from data_helpers.pyramid import (
+    downsample_mean,
+    downsample_mode,
+    level_shape,
+    write_downsampled,
+)
 from data_helpers.sample_data import (
     HEART_VOXEL_SIZE_UM,
     SampleDataError,
@@ -22,6 +27,7 @@ __all__ = [
     "HEART_VOXEL_SIZE_UM",
     "SampleDataError",
     "downsample_mean",
+    "downsample_mode",
     "get_directory_contents",
     "image_model",
     "level_shape",

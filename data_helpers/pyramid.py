@@ -1,4 +1,4 @@
-"""Build the lower levels of an image pyramid by 2x2x2 block averaging."""
+"""Build the lower levels of a pyramid: 2x2x2 means for images, modes for labels."""
 
 from __future__ import annotations
 
@@ -49,6 +49,69 @@ def downsample_mean(block: np.ndarray) -> np.ndarray:
     if np.issubdtype(block.dtype, np.integer):
         mean = np.rint(mean)
     return mean.astype(block.dtype)
+
+
+def _groups(block: np.ndarray) -> list[np.ndarray]:
+    """The eight voxels of every 2x2x2 group, as eight flat arrays.
+
+    An odd axis is padded with a copy of its last plane, which counts every
+    voxel of an edge group the same number of times (twice per odd axis), so
+    counts within a group keep their order.
+    """
+    pad = [(0, n % 2) for n in block.shape]
+    padded = np.pad(block, pad, mode="edge") if any(p for _, p in pad) else block
+    return [
+        np.ascontiguousarray(padded[z::2, y::2, x::2]).ravel()
+        for z in (0, 1)
+        for y in (0, 1)
+        for x in (0, 1)
+    ]
+
+
+def downsample_mode(block: np.ndarray) -> np.ndarray:
+    """Halve every axis of a label image, keeping each 2x2x2 group's commonest label.
+
+    Each voxel of the result is the most frequent value of its 2x2x2 group (at
+    odd edges, of the voxels the group has); a tie goes to the smallest of the
+    tied values. The result holds only values of ``block``, never an average
+    of two labels. Integer dtypes only, 8 to 64 bits, signed or unsigned.
+    """
+    block = np.asarray(block)
+    if block.dtype.kind not in "iu":
+        raise ValueError(
+            f"downsample_mode needs integer labels (int8 to uint64), not "
+            f"{block.dtype}: cast a label image to an integer dtype first."
+        )
+    if block.ndim != 3 or 0 in block.shape:
+        raise ValueError(
+            f"downsample_mode needs a non-empty 3-D (z, y, x) array, not shape "
+            f"{block.shape}."
+        )
+    out_shape = level_shape(block.shape, 1)
+    voxels = _groups(block)
+    first = voxels[0]
+    mixed = np.zeros(first.shape, dtype=bool)
+    for other in voxels[1:]:
+        mixed |= other != first
+    result = first.copy()
+    if not mixed.any():
+        return result.reshape(out_shape)
+    # Only groups with two or more labels need counting (labels are mostly
+    # uniform): count each voxel's matches among the group's eight.
+    values = [v[mixed] for v in voxels]
+    counts = [np.ones(values[0].shape, dtype=np.uint8) for _ in values]
+    for i in range(8):
+        for j in range(i + 1, 8):
+            same = values[i] == values[j]
+            counts[i] += same
+            counts[j] += same
+    best, best_count = values[0], counts[0]
+    for value, count in zip(values[1:], counts[1:], strict=True):
+        better = (count > best_count) | ((count == best_count) & (value < best))
+        best = np.where(better, value, best)
+        best_count = np.where(better, count, best_count)
+    result[mixed] = best
+    return result.reshape(out_shape)
 
 
 def write_downsampled(source: Any, target: Any, *, slab: int | None = None) -> None:

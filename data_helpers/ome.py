@@ -12,14 +12,20 @@ One place for the rules the book follows for every OME-Zarr image it writes:
 
 OME-Zarr 0.4 goes with Zarr format 2 (``ome_zarr_models.v04``), 0.5 with Zarr
 format 3 (``ome_zarr_models.v05``).
+
+Label images (segmentations) are multiscale images too, kept in the image's
+``labels`` group: each has the image's level shapes, scales and translations,
+an integer dtype, and ``image-label`` metadata whose ``source`` points back to
+the image (``../../``); the ``labels`` group lists them by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from numbers import Real
 from typing import Any
 
+import numpy as np
 import zarr
 
 # Import both OME-Zarr model versions before anything imports pydantic_zarr.v3.
@@ -31,6 +37,11 @@ from ome_zarr_models import v04, v05
 
 SPATIAL_AXES = ("z", "y", "x")
 UNIT = "micrometer"
+#: Where a label image's ``source`` points: its image, two groups up
+#: (``IMAGE/labels/NAME``).
+LABEL_SOURCE = "../../"
+#: An RGBA colour, each channel 0 to 255.
+RGBA = tuple[int, int, int, int]
 
 
 def level_scale(level: int, voxel_size: Sequence[float]) -> list[float]:
@@ -149,3 +160,100 @@ def multiscale_metadata(group: zarr.Group) -> dict[str, Any]:
             "OME-Zarr image (the one whose attributes list its levels)."
         )
     return multiscales[0]
+
+
+def _version(array_specs: Sequence[Any]) -> Any:
+    """The OME-Zarr models module for these array specs: v05 for format 3."""
+    return v05 if getattr(array_specs[0], "zarr_format", 2) == 3 else v04
+
+
+def label_model(
+    array_specs: Sequence[Any],
+    *,
+    voxel_size: Sequence[float],
+    colors: Mapping[int, RGBA] | None = None,
+    name: str | None = None,
+    unit: str = UNIT,
+) -> Any:
+    """Return the OME-Zarr ``ImageLabel`` model of a pyramid of label arrays.
+
+    Like ``image_model`` (the same specs, voxel size and unit give the same
+    levels, scales and translations as the image the labels belong to), plus
+    ``image-label`` metadata: its ``version``, ``source`` pointing back to the
+    image, and ``colors`` (label value -> RGBA, 0 to 255) if given. Labels
+    must have an integer dtype.
+    """
+    image = image_model(array_specs, voxel_size=voxel_size, name=name, unit=unit)
+    dtypes = {
+        np.dtype(spec.data_type if spec.zarr_format == 3 else spec.dtype)
+        for spec in array_specs
+    }
+    if any(dtype.kind not in "iu" for dtype in dtypes):
+        names = sorted(dtype.name for dtype in dtypes)
+        raise ValueError(
+            f"Label arrays need an integer dtype (int8 to uint64), not {names}."
+        )
+    version = _version(array_specs)
+    label = {"version": "0.5" if version is v05 else "0.4"}
+    label["source"] = {"image": LABEL_SOURCE}
+    if colors:
+        label["colors"] = [
+            {"label-value": int(value), "rgba": [int(c) for c in rgba]}
+            for value, rgba in sorted(colors.items())
+        ]
+    attributes = image.attributes.model_dump(mode="json", by_alias=True)
+    if version is v05:
+        attributes["ome"]["image-label"] = label
+    else:
+        attributes["image-label"] = label
+    return version.ImageLabel(attributes=attributes, members=image.members)
+
+
+def label_attributes(label: Any) -> dict[str, Any]:
+    """The group attributes of an ``ImageLabel`` model, as JSON, without nulls."""
+    return image_attributes(label)
+
+
+def add_label_name(image: zarr.Group, name: str) -> zarr.Group:
+    """List label image ``name`` in ``image``'s ``labels`` group; return that group.
+
+    Creates the ``labels`` group if needed; names already listed stay listed
+    (in their order), and ``name`` is added once.
+    """
+    labels = image.require_group("labels")
+    attributes = labels.attrs.asdict()
+    zarr_format = image.metadata.zarr_format
+    ome = (
+        attributes.setdefault("ome", {"version": "0.5"})
+        if zarr_format == 3
+        else attributes
+    )
+    names = list(ome.get("labels", []))
+    if name not in names:
+        names.append(name)
+    ome["labels"] = names
+    (v05 if zarr_format == 3 else v04).labels.LabelsAttrs.model_validate(ome)
+    labels.attrs.put(attributes)
+    return labels
+
+
+def write_label_image(
+    label: Any, image: zarr.Group, name: str, *, overwrite: bool = False
+) -> zarr.Group:
+    """Create label image ``name`` (an ``ImageLabel`` model) in ``image``'s labels.
+
+    Writes the group ``labels/<name>`` with its empty level arrays and its
+    metadata (no null fields), then lists it in the ``labels`` group (see
+    ``add_label_name``). A label image of that name already there is an error
+    unless ``overwrite``. Fill the arrays afterwards, like ``write_image``'s.
+    """
+    path = f"{image.path}/labels/{name}" if image.path else f"labels/{name}"
+    if not overwrite and f"labels/{name}" in image:
+        raise ValueError(
+            f"{image.store} already has a label image labels/{name}: choose "
+            "another name, or pass overwrite=True to replace it."
+        )
+    group = label.to_zarr(image.store, path=path, overwrite=overwrite)
+    group.attrs.put(label_attributes(label))
+    add_label_name(image, name)
+    return group

@@ -257,3 +257,69 @@ def write_label_image(
     group.attrs.put(label_attributes(label))
     add_label_name(image, name)
     return group
+
+
+def _with_endian(codecs: Any) -> Any:
+    """Format 3 codecs with every ``bytes`` codec little-endian."""
+    if isinstance(codecs, (list, tuple)):
+        return [_with_endian(codec) for codec in codecs]
+    if isinstance(codecs, Mapping):
+        codec = {key: _with_endian(value) for key, value in codecs.items()}
+        if codec.get("name") == "bytes":
+            codec["configuration"] = {"endian": "little"}
+        return codec
+    return codecs
+
+
+def label_model_for(
+    image: zarr.Group,
+    dtype: Any,
+    *,
+    colors: Mapping[int, RGBA] | None = None,
+    name: str | None = None,
+) -> Any:
+    """The ``ImageLabel`` model of a label image of ``dtype`` for ``image``.
+
+    Every level copies the image's level (shape, chunks, shards, codecs) with
+    the label dtype, and the metadata repeats the image's axes, scales and
+    translations, so the labels lie exactly on the image at every level.
+    """
+    metadata = multiscale_metadata(image)
+    arrays = [image[dataset["path"]] for dataset in metadata["datasets"]]
+    dtype = np.dtype(dtype)
+    if image.metadata.zarr_format == 3:
+        from pydantic_zarr.v3 import ArraySpec
+
+        update: dict[str, Any] = {"data_type": dtype.name, "fill_value": 0}
+        # A 1-byte image's "bytes" codec has no endianness, which wider
+        # labels need: give every one (inside shards too) little-endian.
+    else:
+        from pydantic_zarr.v2 import ArraySpec
+
+        update = {"dtype": dtype.str, "fill_value": 0}
+    specs = []
+    for array in arrays:
+        spec = ArraySpec.from_zarr(array)
+        if image.metadata.zarr_format == 3:
+            update["codecs"] = _with_endian(spec.codecs)
+        specs.append(spec.model_copy(update=update))
+    scales = {
+        t["type"]: t[t["type"]]
+        for t in metadata["datasets"][0]["coordinateTransformations"]
+    }
+    units = {axis.get("unit") for axis in metadata["axes"]}
+    label = label_model(
+        specs,
+        voxel_size=scales["scale"],
+        colors=colors,
+        name=name,
+        unit=units.pop() if len(units) == 1 else UNIT,
+    )
+    ome = label_attributes(label)
+    found = ome.get("ome", ome)["multiscales"][0]
+    if (found["axes"], found["datasets"]) != (metadata["axes"], metadata["datasets"]):
+        raise ValueError(
+            f"{image.store} has levels that are not the book's 2x pyramid (axes, "
+            "scales or translations differ): write the image with image_model."
+        )
+    return label

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -114,13 +114,20 @@ def downsample_mode(block: np.ndarray) -> np.ndarray:
     return result.reshape(out_shape)
 
 
-def write_downsampled(source: Any, target: Any, *, slab: int | None = None) -> None:
+def write_downsampled(
+    source: Any,
+    target: Any,
+    *,
+    slab: int | None = None,
+    downsample: Callable[[np.ndarray], np.ndarray] = downsample_mean,
+) -> None:
     """Fill ``target`` with ``source`` downsampled 2x, one slab at a time.
 
     ``source`` and ``target`` are zarr (or NumPy) arrays. Only ``2 * slab``
     planes of ``source`` are in memory at once (``slab`` defaults to the
     target's chunk length along the first axis), so this works for images much
-    larger than memory.
+    larger than memory. ``downsample`` halves a slab: ``downsample_mean``
+    for images, ``downsample_mode`` for labels.
     """
     expected = level_shape(source.shape, 1)
     if tuple(target.shape) != expected:
@@ -133,7 +140,7 @@ def write_downsampled(source: Any, target: Any, *, slab: int | None = None) -> N
         slab = getattr(target, "chunks", (16,))[0]
     for start in range(0, expected[0], slab):
         stop = min(start + slab, expected[0])
-        target[start:stop] = downsample_mean(source[2 * start : 2 * stop])
+        target[start:stop] = downsample(source[2 * start : 2 * stop])
 
 
 def write_pyramid(
@@ -164,4 +171,42 @@ def write_pyramid(
     group[paths[0]][:] = image
     for finer, coarser in zip(paths, paths[1:], strict=False):
         write_downsampled(group[finer], group[coarser])
+    return group
+
+
+def write_label_pyramid(
+    image: Any,
+    name: str,
+    labels: np.ndarray,
+    *,
+    colors: Mapping[int, tuple[int, int, int, int]] | None = None,
+    overwrite: bool = False,
+) -> Any:
+    """Write ``labels`` as label image ``name`` of the OME-Zarr image group ``image``.
+
+    ``labels`` (integer, the shape of the image's level 0) becomes
+    ``labels/<name>`` with the image's levels, chunks, scales and translations
+    (see ``data_helpers.ome.label_model_for``); each further level is the one
+    above downsampled with ``downsample_mode``, so no level holds a label the
+    one above does not have. Returns the label image's group.
+    """
+    from data_helpers.ome import label_model_for, multiscale_metadata, write_label_image
+
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"Labels must have an integer dtype (int8 to uint64), not {labels.dtype}."
+        )
+    level0 = image[multiscale_metadata(image)["datasets"][0]["path"]]
+    if labels.shape != tuple(level0.shape):
+        raise ValueError(
+            f"labels have shape {labels.shape}, but the image's level 0 has "
+            f"{tuple(level0.shape)}: label every voxel of level 0."
+        )
+    model = label_model_for(image, labels.dtype, colors=colors, name=name)
+    group = write_label_image(model, image, name, overwrite=overwrite)
+    paths = [dataset.path for dataset in model.ome_attributes.multiscales[0].datasets]
+    group[paths[0]][:] = labels
+    for finer, coarser in zip(paths, paths[1:], strict=False):
+        write_downsampled(group[finer], group[coarser], downsample=downsample_mode)
     return group

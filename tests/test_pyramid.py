@@ -378,3 +378,126 @@ def test_mode_input_is_not_changed() -> None:
     copy = block.copy()
     downsample_mode(block)
     np.testing.assert_array_equal(block, copy)
+
+
+# --------------------------------------------------------------------------
+# write_label_pyramid
+# --------------------------------------------------------------------------
+
+IMAGE_SHAPE = (19, 14, 23)  # odd on purpose: level 2 is (5, 4, 6)
+
+
+def level0_spec(zarr_format: int, shards: int | None = None):
+    """A level-0 spec of 4-voxel chunks (in 8-voxel shards if ``shards``)."""
+    import data_helpers.ome  # noqa: F401  (before pydantic_zarr.v3)
+
+    if zarr_format == 2:
+        from pydantic_zarr.v2 import ArraySpec
+
+        return ArraySpec(
+            shape=IMAGE_SHAPE, dtype="|u1", chunks=(4, 4, 4), attributes={}
+        )
+    from pydantic_zarr.v3 import ArraySpec
+
+    inner = [{"name": "bytes", "configuration": {}}]
+    grid = {"name": "regular", "configuration": {"chunk_shape": (4, 4, 4)}}
+    codecs: list = inner
+    if shards:
+        grid = {"name": "regular", "configuration": {"chunk_shape": (shards,) * 3}}
+        codecs = [
+            {
+                "name": "sharding_indexed",
+                "configuration": {"chunk_shape": (4, 4, 4), "codecs": inner},
+            }
+        ]
+    return ArraySpec(
+        shape=IMAGE_SHAPE,
+        data_type="uint8",
+        chunk_grid=grid,
+        chunk_key_encoding={"name": "default", "configuration": {"separator": "/"}},
+        fill_value=0,
+        codecs=codecs,
+        attributes={},
+    )
+
+
+def blob_labels(dtype) -> np.ndarray:
+    """Blocks of labels with a one-voxel-thin plane and line of their own."""
+    rng = np.random.default_rng(9)
+    blocks = rng.integers(1, 5, size=(5, 4, 6)).astype(dtype)
+    labels = blocks.repeat(4, 0).repeat(4, 1).repeat(4, 2)[:19, :14, :23].copy()
+    labels[:, 6, :] = 7  # a plane one voxel thin
+    labels[9, 3, :] = np.iinfo(dtype).max  # a line one voxel thin
+    return labels
+
+
+def image_with_labels(path: Path, zarr_format: int, shards=None, dtype=np.uint32):
+    from data_helpers.pyramid import write_label_pyramid, write_pyramid
+
+    image = np.arange(np.prod(IMAGE_SHAPE), dtype=np.uint64) % 251
+    group = write_pyramid(
+        zarr.storage.LocalStore(path),
+        level0_spec(zarr_format, shards),
+        image.astype(np.uint8).reshape(IMAGE_SHAPE),
+        voxel_size=(3.0, 2.0, 1.0),
+        levels=3,
+        name="image",
+    )
+    labels = blob_labels(dtype)
+    write_label_pyramid(group, "organs", labels, colors={7: (255, 0, 0, 255)})
+    return group, labels
+
+
+@pytest.mark.parametrize(
+    ("zarr_format", "shards"),
+    [(2, None), (3, None), (3, 8)],
+    ids=["0.4", "0.5", "0.5-sharded"],
+)
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint64])
+def test_label_pyramid_lies_on_the_image_and_keeps_its_labels(
+    tmp_path: Path, zarr_format: int, shards, dtype
+) -> None:
+    from data_helpers.ome import multiscale_metadata
+
+    group, labels = image_with_labels(
+        tmp_path / "i.ome.zarr", zarr_format, shards, dtype
+    )
+    reopened = zarr.open_group(tmp_path / "i.ome.zarr", mode="r")
+    label = reopened["labels/organs"]
+    image_meta, label_meta = multiscale_metadata(reopened), multiscale_metadata(label)
+    assert label_meta["datasets"] == image_meta["datasets"]
+    assert label_meta["axes"] == image_meta["axes"]
+    above = None
+    for k, dataset in enumerate(label_meta["datasets"]):
+        level = label[dataset["path"]]
+        image_level = reopened[dataset["path"]]
+        assert level.shape == image_level.shape == level_shape(IMAGE_SHAPE, k)
+        assert level.chunks == image_level.chunks
+        assert level.shards == image_level.shards
+        assert level.dtype == dtype
+        data = level[:]
+        if above is None:
+            np.testing.assert_array_equal(data, labels)
+        else:
+            np.testing.assert_array_equal(data, downsample_mode(above))
+            assert set(np.unique(data)) <= set(np.unique(above))
+        above = data
+
+
+def test_label_pyramid_bad_input(tmp_path: Path) -> None:
+    from data_helpers.pyramid import write_label_pyramid
+
+    group, labels = image_with_labels(tmp_path / "i.ome.zarr", 2)
+    cases = [
+        (labels[:-1], r"labels have shape \(18, 14, 23\), but the image's level 0"),
+        (labels.astype(np.float32), "integer dtype"),
+    ]
+    for bad, message in cases:
+        with pytest.raises(ValueError, match=message) as error:
+            write_label_pyramid(group, "other", bad)
+        assert "\n" not in str(error.value)
+        assert "other" not in group.get("labels", {})
+    with pytest.raises(ValueError, match="already has a label image labels/organs"):
+        write_label_pyramid(group, "organs", labels)
+    write_label_pyramid(group, "organs", labels * 0 + 1, overwrite=True)
+    assert (zarr.open_group(tmp_path / "i.ome.zarr")["labels/organs/2"][:] == 1).all()

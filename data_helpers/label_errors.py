@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from data_helpers.pyramid import downsample_mean, downsample_mode, level_shape
+from data_helpers.pyramid import downsample_mean, downsample_mode
 
 
 def downsample_stride(block: np.ndarray) -> np.ndarray:
@@ -46,22 +46,42 @@ def block_any(mask: np.ndarray, level: int) -> np.ndarray:
     return mask
 
 
-def invented_voxels(level0: np.ndarray, coarse: np.ndarray, level: int) -> int:
-    """Voxels of ``coarse`` (level ``level``) whose value no voxel of its block has.
+def blocks_holding(level0: np.ndarray, levels: int) -> list[dict[int, np.ndarray]]:
+    """For each level below ``levels``: label -> which of its voxels' blocks hold it.
 
-    Such a voxel carries a label that is not there: the mean of two labels,
-    say, where neither is that label.
+    Entry ``k`` maps every label of ``level0`` to a boolean array of level
+    ``k``'s shape, true where the level-0 block under the voxel has that label.
     """
-    if coarse.shape != level_shape(level0.shape, level):
+    found = [{int(v): level0 == v for v in np.unique(level0)}]
+    for _ in range(1, levels):
+        found.append({v: block_any(mask, 1) for v, mask in found[-1].items()})
+    return found
+
+
+def invented(holding: dict[int, np.ndarray], coarse: np.ndarray) -> np.ndarray:
+    """Where ``coarse`` has a label that no voxel of the level-0 block under it has.
+
+    ``holding`` is ``blocks_holding(level0, ...)[k]`` for ``coarse``'s level
+    ``k``. Such a voxel carries a label that is not there: the mean of two
+    labels, say, where neither is that label.
+    """
+    shapes = {mask.shape for mask in holding.values()}
+    if shapes != {coarse.shape}:
         raise ValueError(
-            f"coarse has shape {coarse.shape}, not level {level}'s "
-            f"{level_shape(level0.shape, level)}."
+            f"coarse has shape {coarse.shape}, not the level's {sorted(shapes)}."
         )
-    invented = 0
+    found = np.zeros(coarse.shape, dtype=bool)
     for value in np.unique(coarse):
         here = coarse == value
-        invented += int(np.count_nonzero(here & ~block_any(level0 == value, level)))
-    return invented
+        if int(value) in holding:
+            here &= ~holding[int(value)]
+        found |= here
+    return found
+
+
+def invented_voxels(holding: dict[int, np.ndarray], coarse: np.ndarray) -> int:
+    """How many voxels of ``coarse`` carry an invented label (see ``invented``)."""
+    return int(np.count_nonzero(invented(holding, coarse)))
 
 
 def lost_labels(level0: np.ndarray, coarse: np.ndarray) -> list[int]:

@@ -8,7 +8,9 @@ import pytest
 from data_helpers.label_errors import (
     METHODS,
     block_any,
+    blocks_holding,
     downsample_stride,
+    invented,
     invented_voxels,
     lost_labels,
     pyramid_levels,
@@ -44,25 +46,39 @@ def test_invented_voxels_matches_brute_force(method, shape) -> None:
     rng = np.random.default_rng([11, *shape])
     labels = rng.choice(np.array([0, 2, 4, 9], dtype=np.uint16), size=shape)
     levels = pyramid_levels(labels, 4, METHODS[method])
+    holding = blocks_holding(labels, 4)
     for level, coarse in enumerate(levels):
         expected = brute_force_invented(labels, coarse, level)
-        assert invented_voxels(labels, coarse, level) == expected
+        assert invented_voxels(holding[level], coarse) == expected
         if method != "mean":
             assert expected == 0  # stride and mode pick values the block has
     if method == "mean":
-        assert invented_voxels(labels, levels[1], 1) > 0
+        assert invented_voxels(holding[1], levels[1]) > 0
 
 
 def test_the_mean_of_two_labels_is_invented() -> None:
     labels = np.array([1000] * 4 + [3000] * 4, dtype=np.uint16).reshape(2, 2, 2)
-    assert invented_voxels(labels, downsample_mean(labels), 1) == 1
-    assert invented_voxels(labels, downsample_mode(labels), 1) == 0
+    holding = blocks_holding(labels, 2)[1]
+    assert invented(holding, downsample_mean(labels)).tolist() == [[[True]]]
+    assert invented_voxels(holding, downsample_mean(labels)) == 1
+    assert invented_voxels(holding, downsample_mode(labels)) == 0
+
+
+def test_blocks_holding() -> None:
+    labels = np.zeros((5, 4, 4), dtype=np.uint8)
+    labels[4, 3, 3] = 9
+    holding = blocks_holding(labels, 3)
+    assert sorted(holding[0]) == [0, 9]
+    assert [h[9].shape for h in holding] == [(5, 4, 4), (3, 2, 2), (2, 1, 1)]
+    assert holding[1][9].sum() == 1 and holding[1][9][2, 1, 1]
+    assert holding[2][0].all() and holding[2][9].tolist() == [[[False]], [[True]]]
 
 
 def test_invented_voxels_wrong_shape() -> None:
     labels = np.zeros((8, 8, 8), dtype=np.uint8)
-    with pytest.raises(ValueError, match=r"not level 1's \(4, 4, 4\)"):
-        invented_voxels(labels, labels, 1)
+    holding = blocks_holding(labels, 2)[1]
+    with pytest.raises(ValueError, match=r"not the level's \[\(4, 4, 4\)\]"):
+        invented_voxels(holding, labels)
 
 
 def test_stride_keeps_every_second_voxel() -> None:

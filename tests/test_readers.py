@@ -47,6 +47,10 @@ KNOWN_IMAGES = {
         ("memory", "multiscale_group"),
         ("disk", "heart_multiscale.ome.zarr"),
     },
+    "labels-and-segmentations": {
+        ("disk", "heart.ome.zarr"),
+        ("disk", "heart-0.5.ome.zarr"),
+    },
     "appendix-ome-zarr-libraries": {
         ("disk", "book.ome.zarr"),
         ("disk", "ome-zarr-py.ome.zarr"),

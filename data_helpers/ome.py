@@ -35,6 +35,8 @@ import zarr
 # Importing data_helpers first in a notebook keeps the models right.
 from ome_zarr_models import v04, v05
 
+from data_helpers.types import ZarrFormat
+
 SPATIAL_AXES = ("z", "y", "x")
 UNIT = "micrometer"
 #: Where a label image's ``source`` points: its image, two groups up
@@ -42,6 +44,17 @@ UNIT = "micrometer"
 LABEL_SOURCE = "../../"
 #: An RGBA colour, each channel 0 to 255.
 RGBA = tuple[int, int, int, int]
+
+
+def array_spec_class(zarr_format: ZarrFormat) -> Any:
+    """pydantic-zarr's ``ArraySpec`` for Zarr format 2 (``v2``) or 3 (``v3``)."""
+    if zarr_format == 3:
+        from pydantic_zarr.v3 import ArraySpec as ArraySpecV3
+
+        return ArraySpecV3
+    from pydantic_zarr.v2 import ArraySpec as ArraySpecV2
+
+    return ArraySpecV2
 
 
 def level_scale(level: int, voxel_size: Sequence[float]) -> list[float]:
@@ -63,24 +76,8 @@ def level_translation(level: int, voxel_size: Sequence[float]) -> list[float]:
     return [float(size) * (2**level - 1) / 2 for size in voxel_size]
 
 
-def image_model(
-    array_specs: Sequence[Any],
-    *,
-    voxel_size: Sequence[float],
-    name: str | None = None,
-    paths: Sequence[str] | None = None,
-    unit: str = UNIT,
-) -> Any:
-    """Return the OME-Zarr ``Image`` model of a pyramid of ``(z, y, x)`` arrays.
-
-    ``array_specs`` are pydantic-zarr array specifications, level 0 first, each
-    level half the size of the one above. Format 2 specifications
-    (``pydantic_zarr.v2``) give an OME-Zarr 0.4 model, format 3 ones
-    (``pydantic_zarr.v3``) an OME-Zarr 0.5 model, with the arrays'
-    ``dimension_names`` set to ``z, y, x``. ``voxel_size`` is level 0's
-    ``(z, y, x)`` voxel size in ``unit`` (a UDUNITS-2 name, micrometres by
-    default).
-    """
+def _check_image(array_specs: Sequence[Any], voxel_size: Sequence[float]) -> None:
+    """Reject what ``image_model`` cannot describe, saying what to pass instead."""
     if not array_specs:
         raise ValueError("An image needs at least one level: pass one array spec.")
     if isinstance(voxel_size, str) or len(voxel_size) != len(SPATIAL_AXES):
@@ -99,16 +96,36 @@ def image_model(
         raise ValueError(
             f"Every level must be a 3-D (z, y, x) array; got {sorted(ndims)} dims."
         )
+
+
+def image_model(
+    array_specs: Sequence[Any],
+    *,
+    voxel_size: Sequence[float],
+    name: str | None = None,
+    paths: Sequence[str] | None = None,
+    unit: str = UNIT,
+) -> Any:
+    """Return the OME-Zarr ``Image`` model of a pyramid of ``(z, y, x)`` arrays.
+
+    ``array_specs`` are pydantic-zarr array specifications, level 0 first, each
+    level half the size of the one above. Format 2 specifications
+    (``pydantic_zarr.v2``) give an OME-Zarr 0.4 model, format 3 ones
+    (``pydantic_zarr.v3``) an OME-Zarr 0.5 model, with the arrays'
+    ``dimension_names`` set to ``z, y, x``. ``voxel_size`` is level 0's
+    ``(z, y, x)`` voxel size in ``unit`` (a UDUNITS-2 name, micrometres by
+    default).
+    """
+    _check_image(array_specs, voxel_size)
     zarr_format = getattr(array_specs[0], "zarr_format", 2)
+    models = v05 if zarr_format == 3 else v04
+    Image, Axis = models.Image, models.axes.Axis
     if zarr_format == 3:
-        Image, Axis = v05.Image, v05.axes.Axis
         # OME-Zarr 0.5 asks each array to name its dimensions like the axes.
         array_specs = [
             spec.model_copy(update={"dimension_names": SPATIAL_AXES})
             for spec in array_specs
         ]
-    else:
-        Image, Axis = v04.Image, v04.axes.Axis
     levels = range(len(array_specs))
     return Image.new(
         array_specs=list(array_specs),
@@ -152,7 +169,7 @@ def multiscale_metadata(group: zarr.Group) -> dict[str, Any]:
     OME-Zarr 0.4 keeps it in the group attributes, 0.5 under their ``"ome"``
     key; this reads either, as plain JSON (axes, datasets, ...).
     """
-    attributes = group.attrs.asdict()
+    attributes: dict[str, Any] = group.attrs.asdict()
     multiscales = attributes.get("ome", attributes).get("multiscales")
     if not multiscales:
         raise ValueError(
@@ -194,7 +211,7 @@ def label_model(
             f"Label arrays need an integer dtype (int8 to uint64), not {names}."
         )
     version = _version(array_specs)
-    label = {"version": "0.5" if version is v05 else "0.4"}
+    label: dict[str, Any] = {"version": "0.5" if version is v05 else "0.4"}
     label["source"] = {"image": LABEL_SOURCE}
     if colors:
         label["colors"] = [
@@ -221,7 +238,7 @@ def add_label_name(image: zarr.Group, name: str) -> zarr.Group:
     (in their order), and ``name`` is added once.
     """
     labels = image.require_group("labels")
-    attributes = labels.attrs.asdict()
+    attributes: dict[str, Any] = dict(labels.attrs.asdict())
     zarr_format = image.metadata.zarr_format
     ome = (
         attributes.setdefault("ome", {"version": "0.5"})
@@ -287,20 +304,18 @@ def label_model_for(
     metadata = multiscale_metadata(image)
     arrays = [image[dataset["path"]] for dataset in metadata["datasets"]]
     dtype = np.dtype(dtype)
-    if image.metadata.zarr_format == 3:
-        from pydantic_zarr.v3 import ArraySpec
-
-        update: dict[str, Any] = {"data_type": dtype.name, "fill_value": 0}
-        # A 1-byte image's "bytes" codec has no endianness, which wider
-        # labels need: give every one (inside shards too) little-endian.
+    zarr_format = image.metadata.zarr_format
+    update: dict[str, Any] = {"fill_value": 0}
+    if zarr_format == 3:
+        update["data_type"] = dtype.name
     else:
-        from pydantic_zarr.v2 import ArraySpec
-
-        update = {"dtype": dtype.str, "fill_value": 0}
+        update["dtype"] = dtype.str
     specs = []
     for array in arrays:
-        spec = ArraySpec.from_zarr(array)
-        if image.metadata.zarr_format == 3:
+        spec = array_spec_class(zarr_format).from_zarr(array)
+        if zarr_format == 3:
+            # A 1-byte image's "bytes" codec names no byte order, which wider
+            # labels need: make every one (inside shards too) little-endian.
             update["codecs"] = _with_endian(spec.codecs)
         specs.append(spec.model_copy(update=update))
     scales = {

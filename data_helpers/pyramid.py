@@ -114,6 +114,18 @@ def downsample_mode(block: np.ndarray) -> np.ndarray:
     return result.reshape(out_shape)
 
 
+def _check_target(source: Any, target: Any) -> tuple[int, ...]:
+    """The shape ``target`` must have: ``source`` downsampled 2x (else raise)."""
+    expected = level_shape(source.shape, 1)
+    if tuple(target.shape) != expected:
+        raise ValueError(
+            f"target has shape {tuple(target.shape)}, but downsampling "
+            f"{tuple(source.shape)} by 2 gives {expected}: create the target "
+            "with level_shape(source.shape, 1)."
+        )
+    return expected
+
+
 def write_downsampled(
     source: Any,
     target: Any,
@@ -129,13 +141,7 @@ def write_downsampled(
     larger than memory. ``downsample`` halves a slab: ``downsample_mean``
     for images, ``downsample_mode`` for labels.
     """
-    expected = level_shape(source.shape, 1)
-    if tuple(target.shape) != expected:
-        raise ValueError(
-            f"target has shape {tuple(target.shape)}, but downsampling "
-            f"{tuple(source.shape)} by 2 gives {expected}: create the target "
-            "with level_shape(source.shape, 1)."
-        )
+    expected = _check_target(source, target)
     if slab is None:
         slab = getattr(target, "chunks", (16,))[0]
     for start in range(0, expected[0], slab):
@@ -167,10 +173,10 @@ def write_pyramid(
     ]
     model = image_model(specs, voxel_size=voxel_size, name=name)
     group = write_image(model, store)
-    paths = [dataset.path for dataset in model.datasets[0]]
-    group[paths[0]][:] = image
-    for finer, coarser in zip(paths, paths[1:], strict=False):
-        write_downsampled(group[finer], group[coarser])
+    arrays = [group[dataset.path] for dataset in model.datasets[0]]
+    arrays[0][...] = image  # type: ignore[index]  # levels are arrays
+    for finer, coarser in zip(arrays, arrays[1:], strict=False):
+        write_downsampled(finer, coarser)
     return group
 
 
@@ -205,8 +211,9 @@ def write_label_pyramid(
         )
     model = label_model_for(image, labels.dtype, colors=colors, name=name)
     group = write_label_image(model, image, name, overwrite=overwrite)
-    paths = [dataset.path for dataset in model.ome_attributes.multiscales[0].datasets]
-    group[paths[0]][:] = labels
-    for finer, coarser in zip(paths, paths[1:], strict=False):
-        write_downsampled(group[finer], group[coarser], downsample=downsample_mode)
+    datasets = model.ome_attributes.multiscales[0].datasets
+    arrays = [group[dataset.path] for dataset in datasets]
+    arrays[0][...] = labels  # type: ignore[index]  # levels are arrays
+    for finer, coarser in zip(arrays, arrays[1:], strict=False):
+        write_downsampled(finer, coarser, downsample=downsample_mode)
     return group

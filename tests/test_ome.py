@@ -13,14 +13,13 @@ import data_helpers.ome as ome  # before pydantic_zarr.v3 (see data_helpers.ome)
 from data_helpers import HEART_VOXEL_SIZE_UM, level_shape
 
 from pydantic_zarr.v2 import ArraySpec as ArraySpecV2  # isort: skip
-from pydantic_zarr.v3 import ArraySpec as ArraySpecV3  # isort: skip
 
 SHAPE = (9, 6, 5)  # (z, y, x), odd sizes on purpose
 VOXEL = (3.0, 2.0, 0.5)
 
 
 def specs(zarr_format: int, n_levels: int = 3) -> list:
-    spec_class = ArraySpecV3 if zarr_format == 3 else ArraySpecV2
+    spec_class = ome.array_spec_class(zarr_format)
     return [
         spec_class.from_array(np.zeros(level_shape(SHAPE, k), dtype=np.uint16))
         for k in range(n_levels)
@@ -173,7 +172,7 @@ def test_numpy_voxel_sizes_are_accepted() -> None:
 
 def label_specs(zarr_format: int, dtype: str = "uint32", n_levels: int = 3) -> list:
     """Specs of label levels, from real arrays (explicit codecs in format 3)."""
-    spec_class = ArraySpecV3 if zarr_format == 3 else ArraySpecV2
+    spec_class = ome.array_spec_class(zarr_format)
     store = zarr.storage.MemoryStore()
     return [
         spec_class.from_zarr(

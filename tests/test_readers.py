@@ -88,13 +88,10 @@ def test_exemptions_name_images_that_exist() -> None:
 
 def small_image(path: Path, zarr_format: int) -> Path:
     """Write a two-level (z, y, x) image of 8 x 6 x 4 voxels with data_helpers."""
-    if zarr_format == 3:
-        from pydantic_zarr.v3 import ArraySpec
-    else:
-        from pydantic_zarr.v2 import ArraySpec
     data = np.arange(8 * 6 * 4, dtype=np.uint8).reshape(8, 6, 4)
     levels = [data, data[::2, ::2, ::2]]
-    specs = [ArraySpec.from_array(level) for level in levels]
+    spec_class = ome.array_spec_class(zarr_format)
+    specs = [spec_class.from_array(level) for level in levels]
     image = ome.image_model(specs, voxel_size=(3.0, 2.0, 1.0), name="small")
     group = ome.write_image(image, zarr.storage.LocalStore(path))
     for k, level in enumerate(levels):

@@ -301,8 +301,7 @@ def label_model_for(
     the label dtype, and the metadata repeats the image's axes, scales and
     translations, so the labels lie exactly on the image at every level.
     """
-    metadata = multiscale_metadata(image)
-    arrays = [image[dataset["path"]] for dataset in metadata["datasets"]]
+    arrays = [image[d["path"]] for d in multiscale_metadata(image)["datasets"]]
     dtype = np.dtype(dtype)
     zarr_format = image.metadata.zarr_format
     update: dict[str, Any] = {"fill_value": 0}
@@ -318,23 +317,43 @@ def label_model_for(
             # labels need: make every one (inside shards too) little-endian.
             update["codecs"] = _with_endian(spec.codecs)
         specs.append(spec.model_copy(update=update))
-    scales = {
-        t["type"]: t[t["type"]]
-        for t in metadata["datasets"][0]["coordinateTransformations"]
-    }
-    units = {axis.get("unit") for axis in metadata["axes"]}
+    voxel_size, unit = image_voxel_size(image)
     label = label_model(
-        specs,
-        voxel_size=scales["scale"],
-        colors=colors,
-        name=name,
-        unit=units.pop() if len(units) == 1 else UNIT,
+        specs, voxel_size=voxel_size, colors=colors, name=name, unit=unit
     )
-    ome = label_attributes(label)
-    found = ome.get("ome", ome)["multiscales"][0]
+    check_same_levels(image, label)
+    return label
+
+
+def image_voxel_size(image: zarr.Group) -> tuple[list[float], str]:
+    """Level 0's ``(z, y, x)`` voxel size and the unit of an OME-Zarr image."""
+    metadata = multiscale_metadata(image)
+    transforms = metadata["datasets"][0]["coordinateTransformations"]
+    scale = next(t["scale"] for t in transforms if t["type"] == "scale")
+    units = {axis.get("unit") for axis in metadata["axes"]}
+    return [float(v) for v in scale], units.pop() if len(units) == 1 else UNIT
+
+
+def check_same_levels(image: zarr.Group, label: Any) -> None:
+    """Raise ``ValueError`` unless the ``ImageLabel`` model ``label`` has the
+    axes, level paths, scales and translations of ``image``."""
+    metadata = multiscale_metadata(image)
+    attributes = label_attributes(label)
+    found = attributes.get("ome", attributes)["multiscales"][0]
     if (found["axes"], found["datasets"]) != (metadata["axes"], metadata["datasets"]):
         raise ValueError(
             f"{image.store} has levels that are not the book's 2x pyramid (axes, "
             "scales or translations differ): write the image with image_model."
         )
-    return label
+
+
+def remove_label_name(image: zarr.Group, name: str) -> None:
+    """Take ``name`` off ``image``'s list of label images (if listed)."""
+    labels = image.get("labels")
+    if not isinstance(labels, zarr.Group):
+        return
+    attributes: dict[str, Any] = dict(labels.attrs.asdict())
+    listed = attributes.get("ome", attributes)
+    if name in listed.get("labels", []):
+        listed["labels"] = [n for n in listed["labels"] if n != name]
+        labels.attrs.put(attributes)

@@ -92,7 +92,13 @@ def open_label_target(
             f"pass --zarr-format {image_format}."
         )
     datasets = multiscale_metadata(group)["datasets"]
-    shapes = [tuple(group[d["path"]].shape) for d in datasets]
+    arrays = [group.get(d["path"]) for d in datasets]
+    if not all(isinstance(array, zarr.Array) for array in arrays):
+        raise ConversionError(
+            f"{str(image)!r} lists levels it does not hold: give a complete "
+            "OME-Zarr image."
+        )
+    shapes = [tuple(array.shape) for array in arrays if isinstance(array, zarr.Array)]
     if levels is not None and levels != len(shapes):
         raise ConversionError(
             f"--levels {levels}, but {str(image)!r} has {len(shapes)} levels: labels "

@@ -156,9 +156,10 @@ def reader_problems(path: Path) -> dict[str, list[str]]:
 
 def label_names(path: Path) -> list[str]:
     """The label images listed in an image's ``labels`` group ([] if none)."""
-    if not (path / "labels").is_dir():
-        return []
-    attributes = open_group(path / "labels").attrs.asdict()
+    labels = path / "labels"
+    if not ((labels / ".zgroup").is_file() or (labels / "zarr.json").is_file()):
+        return []  # no labels group (perhaps a folder a conversion is filling)
+    attributes = open_group(labels).attrs.asdict()
     return list(attributes.get("ome", attributes).get("labels", []))
 
 

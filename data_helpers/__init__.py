@@ -7,9 +7,8 @@ HiP-CT, 19.89 um voxels; the sample's voxels are 64 times larger,
 appear.
 """
 
-# ome first: it imports the OME-Zarr models before pydantic_zarr.v3 (see there).
-from data_helpers.ome import image_model, write_image  # isort: skip
 from data_helpers.files import get_directory_contents
+from data_helpers.ome import image_model, write_image
 from data_helpers.plotting import plot_image_slice, plot_slice
 from data_helpers.pyramid import (
     downsample_mean,

@@ -7,7 +7,7 @@ One place for the rules the book follows for every OME-Zarr image it writes:
 - each level carries its own scale (voxel size times ``2**level``) and the
   translation that centres its voxels on the block of level-0 voxels they
   average: ``(2**level - 1) / 2`` level-0 voxels;
-- no optional field written as ``null`` (ome-zarr-models 1.7 writes
+- no optional field written as ``null`` (ome-zarr-models 1.8.1 writes
   ``"omero": null``, which ome-zarr-py and ngff-zarr reject).
 
 OME-Zarr 0.4 goes with Zarr format 2 (``ome_zarr_models.v04``), 0.5 with Zarr
@@ -27,12 +27,6 @@ from typing import Any
 
 import numpy as np
 import zarr
-
-# Import both OME-Zarr model versions before anything imports pydantic_zarr.v3.
-# pydantic-zarr 0.9.2 defines the same Union["GroupSpec", "ArraySpec"] in v2 and
-# v3; Python caches it as one object, so a v04 model class created after v3 was
-# imported resolves it to the v3 classes and rejects every format 2 array spec.
-# Importing data_helpers first in a notebook keeps the models right.
 from ome_zarr_models import v04, v05
 
 from data_helpers.types import ZarrFormat

@@ -7,6 +7,8 @@
 - ome-zarr-py's ``Reader`` with the matching ``fmt=FormatV04()`` or
   ``FormatV05()``,
 - ngff-zarr's ``from_ngff_zarr(..., validate=True)``,
+- ome-zarr-py's ``OMEZarrMultiscale.from_ome_zarr``, the object API that
+  napari-ome-zarr 0.11.0 reads images with (``ome_zarr_reader.py``),
 
 and returns what went wrong: an exception, a log record at WARNING or above,
 a Python warning, or levels that a reader did not find. It also checks the
@@ -18,7 +20,8 @@ in its ``labels`` group: ome-zarr-models' ``Labels`` and ``ImageLabel``,
 ome-zarr-py's ``Reader`` finding each as a label image of the image (and the
 image from the label image's ``source``), ngff-zarr opening each with
 ``validate=True``, and the book's rule that a label image has the image's
-level shapes, scales and translations and an integer dtype.
+level shapes, scales and translations, an integer dtype, and levels that are
+each the 2x2x2 mode of the level above.
 """
 
 from __future__ import annotations
@@ -30,14 +33,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import ngff_zarr
+import numpy as np
 import zarr
+from ome_zarr import OMEZarrMultiscale
 from ome_zarr.format import FormatV04, FormatV05
 from ome_zarr.io import parse_url
 from ome_zarr.reader import Label, Multiscales, Reader
 from ome_zarr_models import v04, v05
 
-import data_helpers.ome  # noqa: F401  (before pydantic_zarr.v3: see its comment)
 from data_helpers.ome import multiscale_metadata
+from data_helpers.pyramid import downsample_mode
 
 Shapes = list[tuple[int, ...]]
 # The book's rule, written out here rather than taken from data_helpers.ome so
@@ -107,10 +112,16 @@ def read_with_ngff_zarr(path: Path) -> Shapes:
     return [tuple(image.data.shape) for image in multiscales.images]
 
 
+def read_as_napari_does(path: Path) -> Shapes:
+    multiscale = OMEZarrMultiscale.from_ome_zarr(open_group(path))
+    return [tuple(image.data.shape) for image in multiscale.images]
+
+
 READERS: dict[str, Callable[[Path], Shapes]] = {
     "ome-zarr-models": read_with_ome_zarr_models,
     "ome-zarr-py": read_with_ome_zarr_py,
     "ngff-zarr": read_with_ngff_zarr,
+    "ome-zarr-py objects (napari)": read_as_napari_does,
 }
 
 
@@ -232,6 +243,13 @@ def label_problems(path: Path) -> dict[str, list[str]]:
             }
             if any(dtype.kind not in "iu" for dtype in dtypes):
                 raise ValueError(f"{name}: not an integer dtype: {dtypes}")
+            # Each level is the 2x2x2 mode of the one above: no invented label.
+            paths = [d["path"] for d in multiscale_metadata(group)["datasets"]]
+            for above, here in zip(paths, paths[1:], strict=False):
+                if not np.array_equal(
+                    group[here][...], downsample_mode(group[above][...])
+                ):
+                    raise ValueError(f"{name}: level {here} is not the mode of {above}")
 
         def by_models(group: zarr.Group = group) -> None:
             label = models.ImageLabel.from_zarr(group)

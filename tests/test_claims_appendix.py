@@ -219,9 +219,11 @@ def test_sources_named_in_the_prose_are_current(chapter) -> None:
     # ngff-zarr moved to fideus-labs (its 0.50.0 README links there)
     assert "github.com/fideus-labs/ngff-zarr" in prose
     assert "github.com/thewtex/ngff-zarr" not in prose
-    # napari-ome-zarr dropped ome-zarr-py (commit d4f035b, release 0.8.1)
+    # napari-ome-zarr dropped ome-zarr-py (commit d4f035b, release 0.8.1) and
+    # depends on it again in 0.11.0 (the wheel's metadata: ome-zarr>=0.20.1)
     assert "update both together" not in prose
     assert "d4f035b" in prose
+    assert "`ome-zarr>=0.20.1` again" in prose
     # webKnossos reads OME-Zarr 0.5 since 24.11.1 (pull request #8122)
     assert "webknossos/pull/8122" in prose
     # iohub 0.3.x needs Python >= 3.12 and zarr >= 3.1.6

@@ -142,7 +142,7 @@ def _listed(image: Path) -> list[str]:
 
 def claim_label_name(target: LabelTarget, manifest: Manifest, overwrite: bool) -> None:
     """Refuse a label name already there, unless this very conversion (to
-    resume or finished) or ``overwrite``; with ``overwrite``, unlist it."""
+    resume or finished) or ``overwrite``; make the (empty) ``labels`` folder."""
     path = target.path
     ours = finished_from(path) == manifest_hash(manifest) or (
         FolderState(path).manifest() == manifest
@@ -153,9 +153,13 @@ def claim_label_name(target: LabelTarget, manifest: Manifest, overwrite: bool) -
             f"{str(target.image)!r} already has a label image {target.name!r}: "
             "choose another --labels name, or pass --overwrite to replace it."
         )
-    if there and overwrite:
-        remove_label_name(zarr.open_group(target.image, mode="r+"), target.name)
     path.parent.mkdir(exist_ok=True)  # labels/: checked writable, nothing in it
+
+
+def unlist_label(target: LabelTarget) -> None:
+    """Take the label image off the image's list while ``--overwrite`` rewrites it."""
+    if target.name in _listed(target.image):
+        remove_label_name(zarr.open_group(target.image, mode="r+"), target.name)
 
 
 def write_label_metadata(

@@ -20,6 +20,7 @@ from data_helpers.convert.labels import (
     check_label_slices,
     claim_label_name,
     open_label_target,
+    unlist_label,
     write_label_metadata,
 )
 from data_helpers.convert.plan import Plan, TaskKey, ZarrFormat, default_levels
@@ -236,6 +237,8 @@ def convert_stack(
     if target is not None:
         claim_label_name(target, manifest, overwrite)
     resume = prepare_output(output, manifest, folder, overwrite)
+    if target is not None and overwrite:
+        unlist_label(target)  # listed again when rewritten, with its metadata
     state = FolderState(output)
     if resume == "finished":
         state.clear()  # if killed after the metadata was written

@@ -71,6 +71,10 @@ def test_segmentation(chapter) -> None:
     found = re.search(r"(\d+) very bright components, (\d+) of 20 voxels or more", text)
     assert found and int(found.group(2)) == len(deposits) < int(found.group(1))
     assert "**3 and up, deposits**" in prose(chapter)
+    # "the jar wall, two to three voxels thick"
+    found = re.search(r"each side of the row: (\d+), (\d+)", text)
+    assert found and all(2 <= int(n) <= 3 for n in found.groups())
+    assert "the jar wall, two to three voxels thick" in prose(chapter)
     assert chapter.images("claim-segment-figure") == 1
 
 
@@ -157,6 +161,16 @@ def test_ome_zarr_0_5(chapter) -> None:
 
 def test_speed_is_measured_not_claimed(chapter) -> None:
     text = chapter.text("claim-speed")
+    share = {}
     for what in ("heart labels", "random labels"):
-        assert re.search(rf"{what}: mean [\d.]+ ms, mode [\d.]+ ms", text)
+        found = re.search(
+            rf"{what} \(([\d.]+) MB, ([\d.]+)% of groups one label\): "
+            r"mean [\d.]+ ms, mode [\d.]+ ms",
+            text,
+        )
+        assert found, what
+        assert float(found.group(1)) == round(math.prod(SHAPE) * 4 / 1e6, 1)
+        share[what] = float(found.group(2))
+    # "most 2 x 2 x 2 groups hold one label only" / "almost no group does"
+    assert share["heart labels"] > 50 and share["random labels"] < 1
     assert "on the machine that built this page" in prose(chapter)

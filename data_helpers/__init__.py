@@ -24,6 +24,7 @@ from data_helpers.ome import image_model, write_image
 from data_helpers.plotting import plot_image_slice, plot_slice
 from data_helpers.pyramid import (
     downsample_mean,
+    downsample_mode,
     level_shape,
     write_downsampled,
     write_pyramid,
@@ -49,6 +50,7 @@ __all__ = [
     "ct_like_volume",
     "data_files",
     "downsample_mean",
+    "downsample_mode",
     "folder_bytes",
     "get_directory_contents",
     "image_model",

@@ -12,14 +12,20 @@ One place for the rules the book follows for every OME-Zarr image it writes:
 
 OME-Zarr 0.4 goes with Zarr format 2 (``ome_zarr_models.v04``), 0.5 with Zarr
 format 3 (``ome_zarr_models.v05``).
+
+Label images (segmentations) are multiscale images too, kept in the image's
+``labels`` group: each has the image's level shapes, scales and translations,
+an integer dtype, and ``image-label`` metadata whose ``source`` points back to
+the image (``../../``); the ``labels`` group lists them by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from numbers import Real
 from typing import Any
 
+import numpy as np
 import zarr
 from ome_zarr_models import v04, v05
 
@@ -27,6 +33,11 @@ from data_helpers.types import ZarrFormat
 
 SPATIAL_AXES = ("z", "y", "x")
 UNIT = "micrometer"
+#: Where a label image's ``source`` points: its image, two groups up
+#: (``IMAGE/labels/NAME``).
+LABEL_SOURCE = "../../"
+#: An RGBA colour, each channel 0 to 255.
+RGBA = tuple[int, int, int, int]
 
 
 def array_spec_class(zarr_format: ZarrFormat) -> Any:
@@ -160,3 +171,183 @@ def multiscale_metadata(group: zarr.Group) -> dict[str, Any]:
             "OME-Zarr image (the one whose attributes list its levels)."
         )
     return multiscales[0]
+
+
+def _version(array_specs: Sequence[Any]) -> Any:
+    """The OME-Zarr models module for these array specs: v05 for format 3."""
+    return v05 if getattr(array_specs[0], "zarr_format", 2) == 3 else v04
+
+
+def label_model(
+    array_specs: Sequence[Any],
+    *,
+    voxel_size: Sequence[float],
+    colors: Mapping[int, RGBA] | None = None,
+    name: str | None = None,
+    unit: str = UNIT,
+) -> Any:
+    """Return the OME-Zarr ``ImageLabel`` model of a pyramid of label arrays.
+
+    Like ``image_model`` (the same specs, voxel size and unit give the same
+    levels, scales and translations as the image the labels belong to), plus
+    ``image-label`` metadata: its ``version``, ``source`` pointing back to the
+    image, and ``colors`` (label value -> RGBA, 0 to 255) if given. Labels
+    must have an integer dtype.
+    """
+    image = image_model(array_specs, voxel_size=voxel_size, name=name, unit=unit)
+    dtypes = {
+        np.dtype(spec.data_type if spec.zarr_format == 3 else spec.dtype)
+        for spec in array_specs
+    }
+    if any(dtype.kind not in "iu" for dtype in dtypes):
+        names = sorted(dtype.name for dtype in dtypes)
+        raise ValueError(
+            f"Label arrays need an integer dtype (int8 to uint64), not {names}."
+        )
+    version = _version(array_specs)
+    label: dict[str, Any] = {"version": "0.5" if version is v05 else "0.4"}
+    label["source"] = {"image": LABEL_SOURCE}
+    if colors:
+        label["colors"] = [
+            {"label-value": int(value), "rgba": [int(c) for c in rgba]}
+            for value, rgba in sorted(colors.items())
+        ]
+    attributes = image.attributes.model_dump(mode="json", by_alias=True)
+    if version is v05:
+        attributes["ome"]["image-label"] = label
+    else:
+        attributes["image-label"] = label
+    return version.ImageLabel(attributes=attributes, members=image.members)
+
+
+def label_attributes(label: Any) -> dict[str, Any]:
+    """The group attributes of an ``ImageLabel`` model, as JSON, without nulls."""
+    return image_attributes(label)
+
+
+def add_label_name(image: zarr.Group, name: str) -> zarr.Group:
+    """List label image ``name`` in ``image``'s ``labels`` group; return that group.
+
+    Creates the ``labels`` group if needed; names already listed stay listed
+    (in their order), and ``name`` is added once.
+    """
+    labels = image.require_group("labels")
+    attributes: dict[str, Any] = dict(labels.attrs.asdict())
+    zarr_format = image.metadata.zarr_format
+    ome = (
+        attributes.setdefault("ome", {"version": "0.5"})
+        if zarr_format == 3
+        else attributes
+    )
+    names = list(ome.get("labels", []))
+    if name not in names:
+        names.append(name)
+    ome["labels"] = names
+    (v05 if zarr_format == 3 else v04).labels.LabelsAttrs.model_validate(ome)
+    labels.attrs.put(attributes)
+    return labels
+
+
+def write_label_image(
+    label: Any, image: zarr.Group, name: str, *, overwrite: bool = False
+) -> zarr.Group:
+    """Create label image ``name`` (an ``ImageLabel`` model) in ``image``'s labels.
+
+    Writes the group ``labels/<name>`` with its empty level arrays and its
+    metadata (no null fields), then lists it in the ``labels`` group (see
+    ``add_label_name``). A label image of that name already there is an error
+    unless ``overwrite``. Fill the arrays afterwards, like ``write_image``'s.
+    """
+    path = f"{image.path}/labels/{name}" if image.path else f"labels/{name}"
+    if not overwrite and f"labels/{name}" in image:
+        raise ValueError(
+            f"{image.store} already has a label image labels/{name}: choose "
+            "another name, or pass overwrite=True to replace it."
+        )
+    group = label.to_zarr(image.store, path=path, overwrite=overwrite)
+    group.attrs.put(label_attributes(label))
+    add_label_name(image, name)
+    return group
+
+
+def _with_endian(codecs: Any) -> Any:
+    """Format 3 codecs with every ``bytes`` codec little-endian."""
+    if isinstance(codecs, (list, tuple)):
+        return [_with_endian(codec) for codec in codecs]
+    if isinstance(codecs, Mapping):
+        codec = {key: _with_endian(value) for key, value in codecs.items()}
+        if codec.get("name") == "bytes":
+            codec["configuration"] = {"endian": "little"}
+        return codec
+    return codecs
+
+
+def label_model_for(
+    image: zarr.Group,
+    dtype: Any,
+    *,
+    colors: Mapping[int, RGBA] | None = None,
+    name: str | None = None,
+) -> Any:
+    """The ``ImageLabel`` model of a label image of ``dtype`` for ``image``.
+
+    Every level copies the image's level (shape, chunks, shards, codecs) with
+    the label dtype, and the metadata repeats the image's axes, scales and
+    translations, so the labels lie exactly on the image at every level.
+    """
+    arrays = [image[d["path"]] for d in multiscale_metadata(image)["datasets"]]
+    dtype = np.dtype(dtype)
+    zarr_format = image.metadata.zarr_format
+    update: dict[str, Any] = {"fill_value": 0}
+    if zarr_format == 3:
+        update["data_type"] = dtype.name
+    else:
+        update["dtype"] = dtype.str
+    specs = []
+    for array in arrays:
+        spec = array_spec_class(zarr_format).from_zarr(array)
+        if zarr_format == 3:
+            # A 1-byte image's "bytes" codec names no byte order, which wider
+            # labels need: make every one (inside shards too) little-endian.
+            update["codecs"] = _with_endian(spec.codecs)
+        specs.append(spec.model_copy(update=update))
+    voxel_size, unit = image_voxel_size(image)
+    label = label_model(
+        specs, voxel_size=voxel_size, colors=colors, name=name, unit=unit
+    )
+    check_same_levels(image, label)
+    return label
+
+
+def image_voxel_size(image: zarr.Group) -> tuple[list[float], str]:
+    """Level 0's ``(z, y, x)`` voxel size and the unit of an OME-Zarr image."""
+    metadata = multiscale_metadata(image)
+    transforms = metadata["datasets"][0]["coordinateTransformations"]
+    scale = next(t["scale"] for t in transforms if t["type"] == "scale")
+    units = {axis.get("unit") for axis in metadata["axes"]}
+    return [float(v) for v in scale], units.pop() if len(units) == 1 else UNIT
+
+
+def check_same_levels(image: zarr.Group, label: Any) -> None:
+    """Raise ``ValueError`` unless the ``ImageLabel`` model ``label`` has the
+    axes, level paths, scales and translations of ``image``."""
+    metadata = multiscale_metadata(image)
+    attributes = label_attributes(label)
+    found = attributes.get("ome", attributes)["multiscales"][0]
+    if (found["axes"], found["datasets"]) != (metadata["axes"], metadata["datasets"]):
+        raise ValueError(
+            f"{image.store} has levels that are not the book's 2x pyramid (axes, "
+            "scales or translations differ): write the image with image_model."
+        )
+
+
+def remove_label_name(image: zarr.Group, name: str) -> None:
+    """Take ``name`` off ``image``'s list of label images (if listed)."""
+    labels = image.get("labels")
+    if not isinstance(labels, zarr.Group):
+        return
+    attributes: dict[str, Any] = dict(labels.attrs.asdict())
+    listed = attributes.get("ome", attributes)
+    if name in listed.get("labels", []):
+        listed["labels"] = [n for n in listed["labels"] if n != name]
+        labels.attrs.put(attributes)

@@ -14,6 +14,14 @@ and returns what went wrong: an exception, a log record at WARNING or above,
 a Python warning, or levels that a reader did not find. It also checks the
 book's own rule for the spatial axes (named z, y, x in that order, in
 micrometer).
+
+``label_problems(path)`` does the same for the label images an image lists
+in its ``labels`` group: ome-zarr-models' ``Labels`` and ``ImageLabel``,
+ome-zarr-py's ``Reader`` finding each as a label image of the image (and the
+image from the label image's ``source``), ngff-zarr opening each with
+``validate=True``, and the book's rule that a label image has the image's
+level shapes, scales and translations, an integer dtype, and levels that are
+each the 2x2x2 mode of the level above.
 """
 
 from __future__ import annotations
@@ -25,14 +33,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import ngff_zarr
+import numpy as np
 import zarr
 from ome_zarr import OMEZarrMultiscale
 from ome_zarr.format import FormatV04, FormatV05
 from ome_zarr.io import parse_url
-from ome_zarr.reader import Multiscales, Reader
+from ome_zarr.reader import Label, Multiscales, Reader
 from ome_zarr_models import v04, v05
 
 from data_helpers.ome import multiscale_metadata
+from data_helpers.pyramid import downsample_mode
 
 Shapes = list[tuple[int, ...]]
 # The book's rule, written out here rather than taken from data_helpers.ome so
@@ -152,4 +162,124 @@ def reader_problems(path: Path) -> dict[str, list[str]]:
             problems[name] = found
     if rules := rule_problems(path):
         problems["book rules"] = rules
+    return problems
+
+
+def label_names(path: Path) -> list[str]:
+    """The label images listed in an image's ``labels`` group ([] if none)."""
+    labels = path / "labels"
+    if not ((labels / ".zgroup").is_file() or (labels / "zarr.json").is_file()):
+        return []  # no labels group (perhaps a folder a conversion is filling)
+    attributes = open_group(labels).attrs.asdict()
+    return list(attributes.get("ome", attributes).get("labels", []))
+
+
+def _label_nodes(path: Path) -> dict[str, list[tuple[int, ...]]]:
+    """Label images ome-zarr-py's Reader finds from the image: name -> shapes."""
+    fmt = FormatV05() if zarr_format(path) == 3 else FormatV04()
+    location = parse_url(str(path), fmt=fmt)
+    if location is None:
+        raise ValueError("parse_url found no Zarr data")
+    return {
+        node.metadata["name"]: [tuple(level.shape) for level in node.data]
+        for node in Reader(location)()
+        if any(isinstance(spec, Label) for spec in node.specs)
+    }
+
+
+def _image_from_label(path: Path) -> str:
+    """The image ome-zarr-py's Reader loads from a label image's ``source``."""
+    fmt = FormatV05() if zarr_format(path) == 3 else FormatV04()
+    location = parse_url(str(path), fmt=fmt)
+    if location is None:
+        raise ValueError("parse_url found no Zarr data")
+    nodes = list(Reader(location)())
+    parents = [n for n in nodes if not any(isinstance(s, Label) for s in n.specs)]
+    if not parents:
+        raise ValueError("the label image's source led to no image")
+    return str(Path(parents[0].zarr.path).resolve())
+
+
+def _level_metadata(group: zarr.Group) -> list[tuple]:
+    metadata = multiscale_metadata(group)
+    return [
+        (tuple(group[d["path"]].shape), d["coordinateTransformations"])
+        for d in metadata["datasets"]
+    ]
+
+
+def label_problems(path: Path) -> dict[str, list[str]]:
+    """What the readers (and the book's label rules) objected to in ``path``'s
+    label images; {} if nothing (or no labels)."""
+    names = label_names(path)
+    if not names:
+        return {}
+    problems: dict[str, list[str]] = {}
+
+    def check(reader: str, step: Callable[[], None]) -> None:
+        found: list[str] = []
+        with complaints() as logged:
+            try:
+                step()
+            except Exception as error:  # any rejection is a finding
+                first_line = (str(error).splitlines() or [""])[0]
+                found.append(f"raised {type(error).__name__}: {first_line}")
+        found += logged
+        if found:
+            problems.setdefault(reader, []).extend(found)
+
+    models = v05 if zarr_format(path) == 3 else v04
+    image = open_group(path)
+    expected = {}
+    for name in names:
+        group = open_group(path / "labels" / name)
+        expected[name] = [shape for shape, _ in _level_metadata(group)]
+
+        def rules(group: zarr.Group = group, name: str = name) -> None:
+            if _level_metadata(group) != _level_metadata(image):
+                raise ValueError(f"{name}: level shapes or transforms differ")
+            dtypes = {
+                group[d["path"]].dtype for d in multiscale_metadata(group)["datasets"]
+            }
+            if any(dtype.kind not in "iu" for dtype in dtypes):
+                raise ValueError(f"{name}: not an integer dtype: {dtypes}")
+            # Each level is the 2x2x2 mode of the one above: no invented label.
+            paths = [d["path"] for d in multiscale_metadata(group)["datasets"]]
+            for above, here in zip(paths, paths[1:], strict=False):
+                if not np.array_equal(
+                    group[here][...], downsample_mode(group[above][...])
+                ):
+                    raise ValueError(f"{name}: level {here} is not the mode of {above}")
+
+        def by_models(group: zarr.Group = group) -> None:
+            label = models.ImageLabel.from_zarr(group)
+            if label.ome_attributes.image_label is None:
+                raise ValueError("no image-label metadata")
+
+        def by_ngff_zarr(name: str = name) -> None:
+            shapes = read_with_ngff_zarr(path / "labels" / name)
+            if shapes != expected[name]:
+                raise ValueError(f"read levels {shapes}, expected {expected[name]}")
+
+        def source(name: str = name) -> None:
+            found = _image_from_label(path / "labels" / name)
+            if found != str(path.resolve()):
+                raise ValueError(f"source leads to {found}, not {path}")
+
+        check("book label rules", rules)
+        check("ome-zarr-models", by_models)
+        check("ngff-zarr", by_ngff_zarr)
+        check("ome-zarr-py", source)
+
+    def labels_group() -> None:
+        models.Labels.from_zarr(open_group(path / "labels"))
+        models.Image.from_zarr(image)
+
+    def found_by_ome_zarr_py() -> None:
+        found = _label_nodes(path)
+        if found != expected:
+            raise ValueError(f"found label images {found}, expected {expected}")
+
+    check("ome-zarr-models", labels_group)
+    check("ome-zarr-py", found_by_ome_zarr_py)
     return problems

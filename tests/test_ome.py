@@ -176,6 +176,130 @@ def test_numpy_voxel_sizes_are_accepted() -> None:
     )
 
 
+# --------------------------------------------------------------------------
+# Label images
+# --------------------------------------------------------------------------
+
+
+def label_specs(zarr_format: int, dtype: str = "uint32", n_levels: int = 3) -> list:
+    """Specs of label levels, from real arrays (explicit codecs in format 3)."""
+    spec_class = ome.array_spec_class(zarr_format)
+    store = zarr.storage.MemoryStore()
+    return [
+        spec_class.from_zarr(
+            zarr.create_array(
+                store,
+                name=str(k),
+                shape=level_shape(SHAPE, k),
+                chunks=(4, 4, 4),
+                dtype=dtype,
+                zarr_format=zarr_format,
+            )
+        )
+        for k in range(n_levels)
+    ]
+
+
+def image_group(zarr_format: int, store=None) -> zarr.Group:
+    image = ome.image_model(label_specs(zarr_format, "uint16"), voxel_size=VOXEL)
+    return ome.write_image(image, store or zarr.storage.MemoryStore())
+
+
+@pytest.mark.parametrize(("zarr_format", "version"), [(2, "0.4"), (3, "0.5")])
+def test_label_model_has_the_image_levels_and_image_label_metadata(
+    zarr_format: int, version: str
+) -> None:
+    image = ome.image_model(label_specs(zarr_format, "uint16"), voxel_size=VOXEL)
+    label = ome.label_model(
+        label_specs(zarr_format),
+        voxel_size=VOXEL,
+        colors={2: (0, 255, 0, 128), 1: (255, 0, 0, 255)},
+        name="organs",
+    )
+    assert isinstance(label, (ome.v05 if zarr_format == 3 else ome.v04).ImageLabel)
+    attributes = ome.label_attributes(label)
+    ome_attributes = attributes.get("ome", attributes)
+    assert ome_attributes["image-label"] == {
+        "version": version,
+        "source": {"image": "../../"},
+        "colors": [
+            {"label-value": 1, "rgba": [255, 0, 0, 255]},
+            {"label-value": 2, "rgba": [0, 255, 0, 128]},
+        ],
+    }
+    image_attributes = ome.image_attributes(image)
+    image_multiscale = image_attributes.get("ome", image_attributes)
+    assert (
+        ome_attributes["multiscales"][0]["datasets"]
+        == (image_multiscale["multiscales"][0]["datasets"])
+    )
+    assert (
+        ome_attributes["multiscales"][0]["axes"]
+        == (image_multiscale["multiscales"][0]["axes"])
+    )
+    assert "null" not in json.dumps(attributes)
+
+
+def test_label_model_without_colors_has_no_colors() -> None:
+    label = ome.label_model(label_specs(2), voxel_size=VOXEL)
+    assert ome.label_attributes(label)["image-label"] == {
+        "version": "0.4",
+        "source": {"image": "../../"},
+    }
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_label_model_rejects_float_arrays(dtype: str) -> None:
+    with pytest.raises(ValueError, match="integer dtype") as error:
+        ome.label_model(label_specs(2, dtype), voxel_size=VOXEL)
+    assert "\n" not in str(error.value) and dtype in str(error.value)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_write_label_image_lists_it_and_reads_back(
+    tmp_path: Path, zarr_format: int
+) -> None:
+    store = zarr.storage.LocalStore(tmp_path / "image.ome.zarr")
+    image = image_group(zarr_format, store)
+    label = ome.label_model(label_specs(zarr_format), voxel_size=VOXEL)
+    group = ome.write_label_image(label, image, "organs")
+    assert group.path == "labels/organs"
+    assert group.attrs.asdict() == ome.label_attributes(label)
+    models = ome.v05 if zarr_format == 3 else ome.v04
+    reopened = zarr.open_group(tmp_path / "image.ome.zarr", mode="r")
+    assert models.Labels.from_zarr(reopened["labels"]).attributes
+    read = models.ImageLabel.from_zarr(reopened["labels/organs"])
+    assert read.ome_attributes.image_label.source.image == "../../"
+    assert models.Image.from_zarr(reopened).labels is not None
+    assert [reopened[f"labels/organs/{k}"].shape for k in range(3)] == [
+        level_shape(SHAPE, k) for k in range(3)
+    ]
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_adding_labels_keeps_those_already_listed(zarr_format: int) -> None:
+    image = image_group(zarr_format)
+    label = ome.label_model(label_specs(zarr_format), voxel_size=VOXEL)
+    for name in ("cells", "organs", "vessels"):
+        ome.write_label_image(label, image, name)
+    with pytest.raises(ValueError, match="already has a label image labels/cells"):
+        ome.write_label_image(label, image, "cells")
+    ome.write_label_image(label, image, "cells", overwrite=True)
+    labels = image["labels"].attrs.asdict()
+    if zarr_format == 3:
+        assert labels == {
+            "ome": {"version": "0.5", "labels": ["cells", "organs", "vessels"]}
+        }
+    else:
+        assert labels == {"labels": ["cells", "organs", "vessels"]}
+    # Other attributes of the labels group stay too.
+    image["labels"].attrs["note"] = "kept"
+    ome.add_label_name(image, "nuclei")
+    assert image["labels"].attrs["note"] == "kept"
+    listed = image["labels"].attrs.asdict().get("ome", image["labels"].attrs.asdict())
+    assert listed["labels"] == ["cells", "organs", "vessels", "nuclei"]
+
+
 def test_models_do_not_depend_on_import_order() -> None:
     """pydantic-zarr 0.9.2 cached one Union["GroupSpec", "ArraySpec"] for v2 and
     v3, so an OME-Zarr 0.4 model built after ``pydantic_zarr.v3`` was imported

@@ -5,8 +5,9 @@ the images it wrote to disk, and the image groups its variables hold in memory
 (copied to disk). Each is opened with ome-zarr-models, ome-zarr-py's Reader
 and ngff-zarr (``tests/ome_readers.py``); any exception, log record at WARNING
 or above, warning or missing level fails the test, as does breaking the
-book's rule for the spatial axes (z, y, x in micrometer). New chapters are
-covered without any change here.
+book's rule for the spatial axes (z, y, x in micrometer). Label images an image lists in
+its ``labels`` group are opened as label images too (``label_problems``). New
+chapters are covered without any change here.
 
 napari-ome-zarr, the napari plugin, is not among the readers: its releases
 require napari itself (napari-ome-zarr 0.10.0: ``napari>=0.6.0``), far too much
@@ -29,7 +30,13 @@ from data_helpers.check import check_image
 from data_helpers.pyramid import downsample_mean
 from tests.notebooks import chapter_names
 from tests.ome_collector import image_folders
-from tests.ome_readers import complaints, open_group, reader_problems
+from tests.ome_readers import (
+    complaints,
+    label_names,
+    label_problems,
+    open_group,
+    reader_problems,
+)
 
 #: Images a chapter makes on purpose to show what a reader does with a broken
 #: one: (chapter, image folder name) -> why. Each must still be found, and
@@ -74,6 +81,10 @@ KNOWN_IMAGES = {
         ("disk", "cut-chunk.ome.zarr"),
         ("disk", "wrong-shape.ome.zarr"),
     },
+    "labels-and-segmentations": {
+        ("disk", "heart.ome.zarr"),
+        ("disk", "heart-0.5.ome.zarr"),
+    },
     "appendix-ome-zarr-libraries": {
         ("disk", "book.ome.zarr"),
         ("disk", "ome-zarr-py.ome.zarr"),
@@ -92,6 +103,10 @@ def test_every_image_opens_cleanly_in_every_reader(executed, name: str) -> None:
     for image in chapter.ome_images:
         label = f"{image['source']} {image['name']}"
         problems = reader_problems(Path(image["path"]))
+        problems |= {
+            f"labels: {reader}": found
+            for reader, found in label_problems(Path(image["path"])).items()
+        }
         if (name, image["name"]) in DELIBERATELY_BROKEN:
             assert problems, f"{label} is exempt as broken, but opens cleanly"
         elif problems:
@@ -268,3 +283,58 @@ def test_global_scale_is_not_read_by_every_reader(tmp_path: Path) -> None:
     level0 = node.metadata["coordinateTransformations"][0]
     assert level0[0]["scale"] == [3.0, 2.0, 1.0]  # the level's own, not x10
     assert "10.0" not in json.dumps(node.metadata["coordinateTransformations"])
+
+
+def image_with_labels(path: Path, zarr_format: int) -> Path:
+    """``small_image`` with a label image "cells" of the same levels."""
+    from data_helpers.pyramid import write_label_pyramid
+
+    small_image(path, zarr_format)
+    labels = (np.arange(8 * 6 * 4).reshape(8, 6, 4) // 50).astype(np.uint16)
+    write_label_pyramid(
+        zarr.open_group(path, mode="r+"), "cells", labels, colors={1: (0, 0, 255, 255)}
+    )
+    return path
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_label_images_open_cleanly_as_labels(tmp_path: Path, zarr_format: int) -> None:
+    path = image_with_labels(tmp_path / "small.ome.zarr", zarr_format)
+    assert label_names(path) == ["cells"]
+    assert reader_problems(path) == {}
+    assert reader_problems(path / "labels" / "cells") == {}
+    assert label_problems(path) == {}
+
+
+def edit_label(path: Path, change) -> None:
+    group = zarr.open_group(path / "labels" / "cells", mode="r+")
+    attributes = group.attrs.asdict()
+    change(attributes.get("ome", attributes))
+    group.attrs.put(attributes)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_label_problems_are_caught(tmp_path: Path, zarr_format: int) -> None:
+    # A source that leads nowhere: ome-zarr-py warns, and finds no image.
+    path = image_with_labels(tmp_path / "source.ome.zarr", zarr_format)
+    edit_label(path, lambda a: a["image-label"].update(source={"image": "../nowhere"}))
+    assert "ome-zarr-py" in label_problems(path)
+    # Transforms that differ from the image's.
+    path = image_with_labels(tmp_path / "scale.ome.zarr", zarr_format)
+    edit_label(
+        path,
+        lambda a: a["multiscales"][0]["datasets"][1]["coordinateTransformations"][
+            0
+        ].update(scale=[9.0, 9.0, 9.0]),
+    )
+    assert "book label rules" in label_problems(path)
+    # A level that is not the mode of the one above (a mean, say).
+    path = image_with_labels(tmp_path / "mean.ome.zarr", zarr_format)
+    level1 = zarr.open_group(path / "labels" / "cells", mode="r+")["1"]
+    level1[0, 0, 0] = level1[0, 0, 0] + 1
+    assert "book label rules" in label_problems(path)
+    # Listed but without image-label metadata: not a label image to ome-zarr-py.
+    path = image_with_labels(tmp_path / "plain.ome.zarr", zarr_format)
+    edit_label(path, lambda a: a.pop("image-label"))
+    problems = label_problems(path)
+    assert "ome-zarr-py" in problems and "ome-zarr-models" in problems

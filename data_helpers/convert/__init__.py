@@ -6,6 +6,8 @@ after an interruption. Use it from Python (``convert_stack``) or the shell::
     python -m data_helpers.convert SLICES_FOLDER OUTPUT.ome.zarr [--chunks N]
         [--levels N] [--workers N] [--voxel-size Z Y X] [--unit micrometer]
         [--overwrite] [--zarr-format {2,3}] [--shards N]
+    python -m data_helpers.convert LABEL_SLICES IMAGE.ome.zarr --labels NAME
+        [--color VALUE R G B A]... [--chunks N] [--workers N] [--zarr-format 3 ...]
 
 The modules, in the order of the chapter "Converting an enormous scan":
 
@@ -16,6 +18,9 @@ The modules, in the order of the chapter "Converting an enormous scan":
 - ``state``: the output's manifest, resume check and done markers (behind
   ``ConversionState``, which an object store can implement too), its arrays,
   and the OME-Zarr metadata written last;
+- ``labels``: label images (``--labels NAME``): the checks, and the
+  ``image-label`` metadata and ``labels`` list written last; their lower
+  levels are 2x2x2 modes (``downsample_mode``), the tasks those of an image;
 - ``progress``: the progress bars and the dask callback that advances them;
 - ``run``: ``convert_stack``, which builds the dask graph and runs it on a
   client, a local cluster of worker threads, or here;

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.run import convert_stack
+from data_helpers.ome import RGBA
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,7 +37,36 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--shards", type=int, default=None, help="shard length (voxels), format 3"
     )
+    parser.add_argument(
+        "--labels",
+        metavar="NAME",
+        default=None,
+        help="the slices are labels of the image OUTPUT: write OUTPUT/labels/NAME",
+    )
+    parser.add_argument(
+        "--color",
+        type=int,
+        nargs=5,
+        action="append",
+        metavar=("VALUE", "R", "G", "B", "A"),
+        help="with --labels: the colour of one label value (0-255 each; repeat)",
+    )
     return parser
+
+
+def colors(given: list[list[int]] | None) -> dict[int, RGBA] | None:
+    """``--color VALUE R G B A`` options as label value -> RGBA."""
+    if not given:
+        return None
+    found = {}
+    for value, *rgba in given:
+        if not all(0 <= c <= 255 for c in rgba):
+            raise ConversionError(
+                f"--color {value} {' '.join(map(str, rgba))}: R, G, B and A must be "
+                "0 to 255."
+            )
+        found[value] = (rgba[0], rgba[1], rgba[2], rgba[3])
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             overwrite=args.overwrite,
             zarr_format=args.zarr_format,
             shards=args.shards,
+            labels=args.labels,
+            label_colors=colors(args.color),
         )
     except ConversionError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -60,6 +60,8 @@ class Plan:
     levels: int
     zarr_format: ZarrFormat = 2
     shards: int | None = None
+    #: A label image: lower levels are 2x2x2 modes, not means.
+    labels: bool = False
 
     @property
     def unit(self) -> int:

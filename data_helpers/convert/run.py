@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +16,13 @@ from dask.delayed import Delayed
 
 from data_helpers.cluster import local_cluster
 from data_helpers.convert.errors import ConversionError
+from data_helpers.convert.labels import (
+    check_label_slices,
+    claim_label_name,
+    open_label_target,
+    unlist_label,
+    write_label_metadata,
+)
 from data_helpers.convert.plan import Plan, TaskKey, ZarrFormat, default_levels
 from data_helpers.convert.progress import Bar, TaskProgress, progress_bar
 from data_helpers.convert.slices import Slice, inspect_slices
@@ -31,6 +38,7 @@ from data_helpers.convert.state import (
 )
 from data_helpers.convert.tasks import convert_block, convert_unit
 from data_helpers.files import folder_bytes
+from data_helpers.ome import RGBA
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -51,6 +59,8 @@ class Conversion:
     bytes_written: int
     seconds: float
     nothing_to_do: bool = False
+    #: What the summary calls the output (its folder name by default).
+    name: str | None = None
 
     @property
     def input_bytes(self) -> int:
@@ -59,16 +69,17 @@ class Conversion:
 
     def summary(self) -> str:
         """One line: levels, shapes, bytes, seconds and speed."""
+        name = self.name or self.output.name
         if self.nothing_to_do:
             return (
-                f"{self.output.name} is already a finished conversion of these slices: "
+                f"{name} is already a finished conversion of these slices: "
                 "nothing to do."
             )
         shapes = ", ".join(str(s) for s in self.level_shapes)
         state = "converted" if self.finished else "stopped early, rerun to resume"
         speed = self.input_bytes / 1e9 / max(self.seconds, 1e-9)
         return (
-            f"{self.output.name}: {state}; {len(self.level_shapes)} levels {shapes} "
+            f"{name}: {state}; {len(self.level_shapes)} levels {shapes} "
             f"{self.dtype}; {self.tasks_run} tasks run, {self.tasks_skipped} already "
             f"done; {self.bytes_written / 1e6:.1f} MB on disk; {self.seconds:.1f} s; "
             f"{speed:.2g} GB/s of input"
@@ -169,6 +180,8 @@ def convert_stack(
     client: Client | None = None,
     progress: bool = True,
     max_tasks: int | None = None,
+    labels: str | None = None,
+    label_colors: Mapping[int, RGBA] | None = None,
 ) -> Conversion:
     """Convert a folder of TIFF slices into a multiscale OME-Zarr image.
 
@@ -186,19 +199,50 @@ def convert_stack(
     interruption would.
     Rerunning the same call resumes; on a finished output it does nothing.
     Raises ConversionError, with nothing written, for bad input.
+
+    With ``labels="NAME"`` the slices are a segmentation (integers) of the
+    image ``output``, and become its label image ``output/labels/NAME``: the
+    image's levels, voxel size and unit (``levels``, ``voxel_size`` and
+    ``unit`` are not used), lower levels by ``downsample_mode``, and
+    ``image-label`` metadata with ``label_colors`` (label value -> RGBA, 0 to
+    255) if given. Its name joins the image's list of label images last.
     """
     start = time.perf_counter()
     folder, output = Path(slices_folder), Path(output)
     _check_options(chunks, levels, workers, voxel_size, zarr_format, shards)
+    target = None
+    if labels is not None:
+        target = open_label_target(output, labels, zarr_format, levels)
     shape, dtype, slices = inspect_slices(folder)
+    if target is not None:
+        check_label_slices(target, shape, dtype, folder)
+        levels, voxel_size, unit = (
+            len(target.level_shapes),
+            target.voxel_size,
+            target.unit,
+        )
+        output = target.path
+    name = f"{target.image.name}/labels/{target.name}" if target else None
     levels = levels or default_levels(shape, chunks)
-    plan = Plan(shape, np.dtype(dtype).name, chunks, levels, zarr_format, shards)
+    plan = Plan(
+        shape,
+        np.dtype(dtype).name,
+        chunks,
+        levels,
+        zarr_format,
+        shards,
+        target is not None,
+    )
     manifest = manifest_of(slices, plan, voxel_size, unit)
+    if target is not None:
+        claim_label_name(target, manifest, overwrite)
     resume = prepare_output(output, manifest, folder, overwrite)
+    if target is not None and overwrite:
+        unlist_label(target)  # listed again when rewritten, with its metadata
     state = FolderState(output)
     if resume == "finished":
         state.clear()  # if killed after the metadata was written
-        return _outcome(output, plan, {}, {}, start, nothing_to_do=True)
+        return _outcome(output, plan, {}, {}, start, name, nothing_to_do=True)
     state.begin(manifest)
     arrays = create_arrays(output, plan)
     if resume == "resume":
@@ -208,9 +252,13 @@ def convert_stack(
     with progress_bar(len(to_run), progress) as bar:
         run_tasks(to_run, client, workers, bar)
     if len(to_run) == len(work):  # the metadata last: now it is a valid image
-        write_metadata(output, arrays, voxel_size, unit, manifest_hash(manifest))
+        fingerprint = manifest_hash(manifest)
+        if target is not None:
+            write_label_metadata(target, arrays, fingerprint, label_colors)
+        else:
+            write_metadata(output, arrays, voxel_size, unit, fingerprint)
         state.clear()
-    return _outcome(output, plan, work, to_run, start)
+    return _outcome(output, plan, work, to_run, start, name)
 
 
 def _outcome(
@@ -219,6 +267,7 @@ def _outcome(
     work: dict[TaskKey, Delayed],
     run: dict[TaskKey, Delayed],
     start: float,
+    name: str | None,
     nothing_to_do: bool = False,
 ) -> Conversion:
     """What a call did: ``work`` the tasks that were left, ``run`` those it ran."""
@@ -235,4 +284,5 @@ def _outcome(
         bytes_written=folder_bytes(output),
         seconds=time.perf_counter() - start,
         nothing_to_do=nothing_to_do,
+        name=name,
     )

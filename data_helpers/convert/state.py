@@ -89,7 +89,7 @@ def manifest_of(
     slices: list[Slice], plan: Plan, voxel_size: Sequence[float], unit: str
 ) -> Manifest:
     """What a conversion was made from: files, sizes, times, shape and options."""
-    return {
+    manifest: Manifest = {
         "version": MANIFEST_VERSION,
         "slices": [[Path(s.path).name, s.size, s.mtime_ns] for s in slices],
         "shape": list(plan.shape),
@@ -101,6 +101,9 @@ def manifest_of(
         "voxel_size": [float(v) for v in voxel_size],
         "unit": unit,
     }
+    if plan.labels:
+        manifest["labels"] = True
+    return manifest
 
 
 def explain_mismatch(old: Manifest, new: Manifest, output: Path, folder: Path) -> str:

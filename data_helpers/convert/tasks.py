@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import zarr
 from data_helpers.convert.plan import Plan, Region, Task
 from data_helpers.convert.slices import Slice, read_rows
 from data_helpers.convert.state import ConversionState
-from data_helpers.pyramid import downsample_mean, level_shape
+from data_helpers.pyramid import downsample_mean, downsample_mode, level_shape
 from data_helpers.shards import check_whole_units
 
 
@@ -25,6 +26,11 @@ def write_region(
 def open_level(output: str, level: int, mode: str) -> zarr.Array:
     """Level ``level`` of the output image."""
     return zarr.open_array(Path(output, str(level)), mode=mode)
+
+
+def downsampler(plan: Plan) -> Callable[[np.ndarray], np.ndarray]:
+    """How this conversion halves a level: the mode for labels, else the mean."""
+    return downsample_mode if plan.labels else downsample_mean
 
 
 def convert_block(
@@ -46,8 +52,8 @@ def convert_block(
             write_region(
                 level0, (slice(zq, zq1), slice(yq, yq1), slice(0, n_x)), piece, unit
             )
-            if lower is not None:  # pieces start at even offsets: exact block means
-                mean = downsample_mean(piece)
+            if lower is not None:  # pieces start at even offsets: exact 2x2x2 groups
+                mean = downsampler(plan)(piece)
                 a, b = (zq - z0) // 2, (yq - y0) // 2
                 lower[a : a + mean.shape[0], b : b + mean.shape[1]] = mean
             del piece
@@ -75,7 +81,7 @@ def convert_unit(
         if any(st >= n for st, n in zip(start, source.shape, strict=True)):
             continue
         part = np.asarray(source[tuple(slice(st, st + unit) for st in start)])
-        mean = downsample_mean(part)
+        mean = downsampler(plan)(part)
         offset = [st // 2 - s.start for st, s in zip(start, region, strict=True)]
         place = zip(offset, mean.shape, strict=True)
         out[tuple(slice(o, o + m) for o, m in place)] = mean

@@ -1,0 +1,186 @@
+"""Label images: convert label slices into ``IMAGE/labels/NAME``, beside the image.
+
+A label image gets the image's levels, scales and translations; its lower
+levels are 2x2x2 modes (``downsample_mode``), so they never invent a label.
+Every check runs before anything is written under ``labels/``; the label
+image's metadata, and its name in the ``labels`` list, are written last.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+
+from data_helpers.convert.errors import ConversionError
+from data_helpers.convert.state import (
+    FINGERPRINT_KEY,
+    FolderState,
+    Manifest,
+    finished_from,
+    manifest_hash,
+)
+from data_helpers.ome import (
+    RGBA,
+    add_label_name,
+    array_spec_class,
+    check_same_levels,
+    image_voxel_size,
+    label_attributes,
+    label_model,
+    multiscale_metadata,
+    remove_label_name,
+)
+from data_helpers.types import ZarrFormat
+
+#: A label image's name: one folder name, no path separators.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+@dataclass(frozen=True)
+class LabelTarget:
+    """Where a label image goes, and what it must match: the image's levels."""
+
+    image: Path
+    name: str
+    level_shapes: list[tuple[int, ...]]
+    voxel_size: list[float]
+    unit: str
+    zarr_format: ZarrFormat
+
+    @property
+    def path(self) -> Path:
+        """The label image's folder, ``IMAGE/labels/NAME``."""
+        return self.image / "labels" / self.name
+
+
+def _image_group(image: Path) -> zarr.Group:
+    """The OME-Zarr image at ``image``, opened read-only (else ConversionError)."""
+    try:
+        group = zarr.open_group(
+            zarr.storage.LocalStore(image, read_only=True), mode="r"
+        )
+        multiscale_metadata(group)
+    except (zarr.errors.BaseZarrError, FileNotFoundError, ValueError):
+        raise ConversionError(
+            f"{str(image)!r} is not an OME-Zarr image (no multiscales metadata): "
+            "give the image the labels belong to, converted first."
+        ) from None
+    return group
+
+
+def open_label_target(
+    image: Path, name: str, zarr_format: int, levels: int | None
+) -> LabelTarget:
+    """Check the image and the label name; return where the labels go."""
+    if not NAME.fullmatch(name):
+        raise ConversionError(
+            f"--labels {name!r} is not a plain name: use letters, digits, '.', '_' "
+            "or '-', e.g. --labels organs."
+        )
+    group = _image_group(image)
+    image_format = group.metadata.zarr_format
+    if zarr_format != image_format:
+        raise ConversionError(
+            f"{str(image)!r} is Zarr format {image_format}, so its labels must be too: "
+            f"pass --zarr-format {image_format}."
+        )
+    datasets = multiscale_metadata(group)["datasets"]
+    arrays = [group.get(d["path"]) for d in datasets]
+    if not all(isinstance(array, zarr.Array) for array in arrays):
+        raise ConversionError(
+            f"{str(image)!r} lists levels it does not hold: give a complete "
+            "OME-Zarr image."
+        )
+    shapes = [tuple(array.shape) for array in arrays if isinstance(array, zarr.Array)]
+    if levels is not None and levels != len(shapes):
+        raise ConversionError(
+            f"--levels {levels}, but {str(image)!r} has {len(shapes)} levels: labels "
+            "have the image's levels, so leave out --levels."
+        )
+    if not os.access(image, os.W_OK):
+        raise ConversionError(
+            f"The image {str(image)!r} cannot be written: check its permissions."
+        )
+    voxel_size, unit = image_voxel_size(group)
+    return LabelTarget(image, name, shapes, voxel_size, unit, image_format)
+
+
+def check_label_slices(
+    target: LabelTarget, shape: Sequence[int], dtype: np.dtype, folder: Path
+) -> None:
+    """Label slices must be integers, of the shape of the image's level 0."""
+    if np.dtype(dtype).kind not in "iu":
+        raise ConversionError(
+            f"The label slices in {str(folder)!r} are {np.dtype(dtype)}: labels must "
+            "be integers (int8 to uint64); save the segmentation as integer TIFFs."
+        )
+    if tuple(shape) != target.level_shapes[0]:
+        raise ConversionError(
+            f"The label slices in {str(folder)!r} make a {tuple(shape)} volume, but "
+            f"the image's level 0 is {target.level_shapes[0]}: labels need one slice "
+            "per image slice, each the size of an image slice."
+        )
+
+
+def _listed(image: Path) -> list[str]:
+    labels = image / "labels"
+    if not labels.is_dir():
+        return []
+    try:
+        attributes: dict[str, Any] = dict(zarr.open_group(labels, mode="r").attrs)
+    except (zarr.errors.BaseZarrError, FileNotFoundError):
+        return []
+    return list(attributes.get("ome", attributes).get("labels", []))
+
+
+def claim_label_name(target: LabelTarget, manifest: Manifest, overwrite: bool) -> None:
+    """Refuse a label name already there, unless this very conversion (to
+    resume or finished) or ``overwrite``; make the (empty) ``labels`` folder."""
+    path = target.path
+    ours = finished_from(path) == manifest_hash(manifest) or (
+        FolderState(path).manifest() == manifest
+    )
+    there = path.exists() or target.name in _listed(target.image)
+    if there and not ours and not overwrite:
+        raise ConversionError(
+            f"{str(target.image)!r} already has a label image {target.name!r}: "
+            "choose another --labels name, or pass --overwrite to replace it."
+        )
+    path.parent.mkdir(exist_ok=True)  # labels/: checked writable, nothing in it
+
+
+def unlist_label(target: LabelTarget) -> None:
+    """Take the label image off the image's list while ``--overwrite`` rewrites it."""
+    if target.name in _listed(target.image):
+        remove_label_name(zarr.open_group(target.image, mode="r+"), target.name)
+
+
+def write_label_metadata(
+    target: LabelTarget,
+    arrays: list[zarr.Array],
+    fingerprint: str,
+    colors: Mapping[int, RGBA] | None,
+) -> None:
+    """The label image's metadata, then its name in the ``labels`` list: last."""
+    spec_class = array_spec_class(target.zarr_format)
+    specs = [spec_class.from_zarr(a) for a in arrays]
+    label = label_model(
+        specs,
+        voxel_size=target.voxel_size,
+        colors=colors,
+        name=target.name,
+        unit=target.unit,
+    )
+    image = zarr.open_group(target.image, mode="r+")
+    check_same_levels(image, label)
+    attributes: dict[str, Any] = label_attributes(label)
+    attributes[FINGERPRINT_KEY] = {"manifest_sha256": fingerprint}
+    zarr.open_group(target.path, mode="r+").attrs.update(attributes)
+    add_label_name(image, target.name)

@@ -1,0 +1,256 @@
+"""Tests for the converter's --labels: label slices to IMAGE/labels/NAME."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zarr
+
+from data_helpers.convert import STATE_FOLDER, convert_stack, main
+from data_helpers.label_errors import pyramid_levels
+from data_helpers.ome import multiscale_metadata
+from data_helpers.pyramid import downsample_mode
+from tests.ome_readers import label_names, label_problems, reader_problems
+from tests.test_convert import chunk_files, cli, random_volume, write_slices
+
+SHAPE = (33, 47, 65)  # odd on purpose
+VOXEL = (2.0, 3.0, 4.0)
+
+
+def blob_labels(shape, seed: int = 0, dtype="uint32") -> np.ndarray:
+    """Blocks of 4 labels with a one-voxel-thin plane of label 9 through them."""
+    rng = np.random.default_rng(seed)
+    grid = [n // 4 + 1 for n in shape]
+    labels = rng.integers(0, 4, grid).repeat(4, 0).repeat(4, 1).repeat(4, 2)
+    labels = labels[: shape[0], : shape[1], : shape[2]].astype(dtype)
+    labels[:, 21, :] = 9
+    return labels
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
+    root = tmp_path_factory.mktemp("label-stacks")
+    write_slices(root / "image", random_volume(SHAPE, seed=2), rowsperstrip=4)
+    labels = blob_labels(SHAPE)
+    write_slices(root / "labels", labels, rowsperstrip=4)
+    return root / "image", root / "labels", labels
+
+
+def image_at(path: Path, stacks, **options) -> Path:
+    convert_stack(
+        stacks[0], path, chunks=16, voxel_size=VOXEL, progress=False, **options
+    )
+    return path
+
+
+def files_under(path: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(path)): p.read_bytes()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"zarr_format": 3, "shards": 32}],
+    ids=["0.4", "0.5-sharded"],
+)
+def test_label_image_has_the_image_levels_and_mode_pyramid(
+    tmp_path, stacks, options
+) -> None:
+    image = image_at(tmp_path / "image.ome.zarr", stacks, **options)
+    result = convert_stack(
+        stacks[1],
+        image,
+        chunks=16,
+        labels="cells",
+        label_colors={9: (255, 0, 0, 255)},
+        progress=False,
+        **options,
+    )
+    assert result.finished
+    assert result.summary().startswith(
+        "image.ome.zarr/labels/cells: converted; 4 levels"
+    )
+    group = zarr.open_group(image, mode="r")
+    label = group["labels/cells"]
+    image_meta, label_meta = multiscale_metadata(group), multiscale_metadata(label)
+    assert label_meta["datasets"] == image_meta["datasets"]
+    assert label_meta["axes"] == image_meta["axes"]
+    expected = pyramid_levels(stacks[2], len(label_meta["datasets"]), downsample_mode)
+    for k, dataset in enumerate(label_meta["datasets"]):
+        level = label[dataset["path"]]
+        assert level.shape == group[dataset["path"]].shape
+        assert level.shards == group[dataset["path"]].shards
+        assert level.dtype == np.uint32
+        np.testing.assert_array_equal(level[:], expected[k])
+    attributes = label.attrs.asdict()
+    image_label = attributes.get("ome", attributes)["image-label"]
+    assert image_label["source"] == {"image": "../../"}
+    assert image_label["colors"] == [{"label-value": 9, "rgba": [255, 0, 0, 255]}]
+    assert label_names(image) == ["cells"]
+    assert label_problems(image) == {}
+    assert reader_problems(image) == {}
+    assert not (image / "labels" / "cells" / STATE_FOLDER).exists()
+
+
+def test_parallel_equals_serial_and_second_label_keeps_the_first(
+    tmp_path, stacks
+) -> None:
+    image = image_at(tmp_path / "image.ome.zarr", stacks)
+    convert_stack(stacks[1], image, chunks=16, labels="a", progress=False)
+    convert_stack(stacks[1], image, chunks=16, labels="b", workers=2, progress=False)
+    assert label_names(image) == ["a", "b"]
+    a, b = (files_under(image / "labels" / name) for name in "ab")
+    assert a.keys() == b.keys()
+    assert {k: v for k, v in a.items() if k != ".zattrs"} == {
+        k: v for k, v in b.items() if k != ".zattrs"
+    }  # the same chunks (the metadata differ by name)
+    assert label_problems(image) == {}
+
+
+def test_resume_after_sigkill_gives_identical_labels(tmp_path, stacks) -> None:
+    (tmp_path / "reference").mkdir()
+    reference = image_at(tmp_path / "reference" / "image.ome.zarr", stacks)
+    convert_stack(stacks[1], reference, chunks=8, labels="cells", progress=False)
+    image = image_at(tmp_path / "image.ome.zarr", stacks)
+    before = chunk_files(image)
+    done = image / "labels" / "cells" / STATE_FOLDER / "done"
+    process = cli(
+        str(stacks[1]),
+        str(image),
+        "--labels",
+        "cells",
+        "--chunks",
+        "8",
+        env={"DATA_HELPERS_CONVERT_SLOWDOWN": "0.05"},
+    )
+    deadline = time.monotonic() + 60
+    while not (done.is_dir() and len(list(done.iterdir())) >= 2):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    # Killed: no label metadata, not listed, and the image still opens cleanly.
+    assert "image-label" not in zarr.open_group(image / "labels" / "cells").attrs
+    assert label_names(image) == []
+    assert reader_problems(image) == {}
+    assert {k: v for k, v in chunk_files(image).items() if "labels" not in k} == before
+    finished_before = len(list(done.iterdir()))
+    result = convert_stack(stacks[1], image, chunks=8, labels="cells", progress=False)
+    assert result.finished and result.tasks_skipped == finished_before
+    assert chunk_files(image / "labels") == chunk_files(reference / "labels")
+    assert label_problems(image) == {}
+
+
+# --------------------------------------------------------------------------
+# Bad input: one line, exit 2, nothing written under labels/ (nor elsewhere)
+# --------------------------------------------------------------------------
+
+
+def refused(capsys, image: Path, *args: str | Path) -> str:
+    before = files_under(image) if image.is_dir() else None
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
+    assert "Traceback" not in captured.err and captured.out == ""
+    after = files_under(image) if image.is_dir() else None
+    assert after == before, "something was written"
+    return captured.err
+
+
+@pytest.fixture(scope="module")
+def image(stacks, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bad-labels") / "image.ome.zarr"
+    image_at(path, stacks)
+    convert_stack(stacks[1], path, chunks=16, labels="cells", progress=False)
+    return path
+
+
+def test_label_slices_of_another_shape(tmp_path, capsys, image) -> None:
+    write_slices(tmp_path / "small", blob_labels((33, 47, 64)))
+    err = refused(capsys, image, tmp_path / "small", image, "--labels", "new")
+    assert "make a (33, 47, 64) volume, but the image's level 0 is (33, 47, 65)" in err
+    write_slices(tmp_path / "few", blob_labels((32, 47, 65)))
+    err = refused(capsys, image, tmp_path / "few", image, "--labels", "new")
+    assert "(32, 47, 65) volume" in err
+    assert not (image / "labels" / "new").exists()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float_label_slices(tmp_path, capsys, image, dtype) -> None:
+    write_slices(tmp_path / "float", blob_labels(SHAPE, dtype=dtype))
+    err = refused(capsys, image, tmp_path / "float", image, "--labels", "new")
+    assert f"are {dtype}: labels must be integers" in err
+
+
+def test_image_that_is_not_an_ome_zarr_image(tmp_path, capsys, stacks) -> None:
+    plain = tmp_path / "plain.zarr"
+    zarr.open_group(plain, mode="w")
+    for target in (plain, tmp_path / "missing.ome.zarr", stacks[0]):
+        err = refused(capsys, target, stacks[1], target, "--labels", "cells")
+        assert "is not an OME-Zarr image (no multiscales metadata)" in err
+    assert not (plain / "labels").exists()
+    assert not (tmp_path / "missing.ome.zarr").exists()
+
+
+def test_label_name_already_there(tmp_path, capsys, stacks, image) -> None:
+    # Another label image named "cells": the same name from other slices.
+    other = tmp_path / "other"
+    write_slices(other, blob_labels(SHAPE, seed=4))
+    err = refused(capsys, image, other, image, "--labels", "cells", "--chunks", "16")
+    assert "already has a label image 'cells'" in err and "--overwrite" in err
+    # The same conversion again is no error: it is finished, nothing to do.
+    again = convert_stack(stacks[1], image, chunks=16, labels="cells", progress=False)
+    assert again.nothing_to_do
+
+
+def test_overwrite_replaces_a_label_image(tmp_path, stacks) -> None:
+    image = image_at(tmp_path / "image.ome.zarr", stacks)
+    convert_stack(stacks[1], image, chunks=16, labels="cells", progress=False)
+    convert_stack(stacks[1], image, chunks=16, labels="keep", progress=False)
+    other = tmp_path / "other"
+    new_labels = blob_labels(SHAPE, seed=4)
+    write_slices(other, new_labels)
+    convert_stack(
+        other, image, chunks=16, labels="cells", overwrite=True, progress=False
+    )
+    np.testing.assert_array_equal(
+        zarr.open_group(image / "labels" / "cells")["0"][:], new_labels
+    )
+    assert sorted(label_names(image)) == ["cells", "keep"]
+    assert label_problems(image) == {}
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--zarr-format", "3"], "is Zarr format 2, so its labels must be too"),
+        (["--levels", "2"], "--levels 2, but"),
+        (["--labels", "a/b"], "is not a plain name"),
+        (["--color", "1", "300", "0", "0", "255"], "must be 0 to 255"),
+    ],
+)
+def test_other_bad_label_options(capsys, stacks, image, args, fragment) -> None:
+    base = ["--labels", "new"] if "--labels" not in args else []
+    err = refused(capsys, image, stacks[1], image, *base, *args)
+    assert fragment in err
+
+
+def test_command_line_exit_2_without_traceback(stacks, image) -> None:
+    process = cli(str(stacks[0]), str(image), "--labels", "new")  # uint16: fine
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "image.ome.zarr/labels/new: converted" in out
+    bad = cli(str(stacks[1]), str(image / "labels"), "--labels", "x")
+    out, err = bad.communicate(timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in err
+    assert err.startswith("error: ") and err.count("\n") == 1

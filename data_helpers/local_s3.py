@@ -21,6 +21,7 @@ __all__ = ["LocalS3", "S3Request"]
 #: Fixed credentials: moto accepts any, and they are not secret.
 ACCESS_KEY, SECRET_KEY, REGION = "book-example", "book-example-secret", "eu-west-1"
 _REQUEST_LINE = re.compile(r"(\w+) (\S+) HTTP/[\d.]+")
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # werkzeug colours some request lines
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ class _Recorder(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         args = record.args if isinstance(record.args, tuple) else ()
-        if len(args) == 3 and (match := _REQUEST_LINE.fullmatch(str(args[0]))):
+        line = _COLOUR.sub("", str(args[0])) if len(args) == 3 else ""
+        if match := _REQUEST_LINE.fullmatch(line):
             self.requests.append(S3Request(match[1], match[2], int(str(args[1]))))
 
 

@@ -16,7 +16,13 @@ import zarr
 from data_helpers.remote import open_store
 from data_helpers.serve import FolderServer, ServedRequest
 
-__all__ = ["AccessPattern", "Measurement", "access_patterns", "measure_read"]
+__all__ = [
+    "AccessPattern",
+    "Measurement",
+    "access_patterns",
+    "measure_read",
+    "open_image",
+]
 
 
 @dataclass(frozen=True)
@@ -57,12 +63,23 @@ def access_patterns(shape: tuple[int, int, int], levels: int) -> list[AccessPatt
     ]
 
 
-def open_levels(url: str, levels: int) -> list[zarr.Array]:
-    """The arrays of levels ``0 .. levels-1`` of the image at ``url``, read-only."""
-    return [
-        zarr.open_array(open_store(f"{url.rstrip('/')}/{level}"), mode="r")
-        for level in range(levels)
-    ]
+def open_image(
+    url: str, *, zarr_format: int | None = None, use_consolidated: bool | None = None
+) -> list[zarr.Array]:
+    """Open the OME-Zarr image at ``url`` as a reader does: the group, then its levels.
+
+    ``zarr_format`` and ``use_consolidated`` are passed to ``zarr.open_group``
+    (``None``: zarr finds out, by asking for the files of each format).
+    """
+    group = zarr.open_group(
+        open_store(url),
+        mode="r",
+        zarr_format=zarr_format,  # type: ignore[arg-type]
+        use_consolidated=use_consolidated,
+    )
+    attributes = group.attrs.asdict()
+    multiscale = attributes.get("ome", attributes)["multiscales"][0]  # type: ignore[index]
+    return [group[dataset["path"]] for dataset in multiscale["datasets"]]  # type: ignore[misc]
 
 
 def served_since(server: FolderServer, start: int) -> list[ServedRequest]:

@@ -12,13 +12,21 @@ fails within seconds. ``http(s)://`` URLs are read-only.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore
 
-__all__ = ["RemoteError", "is_url", "open_store", "s3_options"]
+__all__ = [
+    "RemoteError",
+    "is_url",
+    "open_store",
+    "s3_filesystem",
+    "s3_options",
+    "upload_folder",
+]
 
 #: botocore's own retries and time-outs (seconds), and s3fs's retries on top.
 CONNECT_TIMEOUT, READ_TIMEOUT, BOTOCORE_ATTEMPTS, S3FS_RETRIES = 3, 30, 2, 2
@@ -88,3 +96,21 @@ def open_store(url: str, mode: Literal["r", "w"] = "r") -> Store:
             raise RemoteError(f"{url}: a web server is read-only; write to s3://.")
         return FsspecStore.from_url(url, read_only=True)
     raise RemoteError(f"{url} is not an s3:// or http(s):// URL.")
+
+
+def s3_filesystem() -> Any:
+    """An ``s3fs.S3FileSystem`` configured like ``open_store`` (blocking calls)."""
+    import s3fs
+
+    filesystem = s3fs.S3FileSystem(**s3_options(), skip_instance_cache=True)
+    filesystem.retries = S3FS_RETRIES
+    return filesystem
+
+
+def upload_folder(folder: str | os.PathLike[str], url: str) -> int:
+    """Copy every file below ``folder`` to ``s3://bucket/prefix`` ``url``; the count."""
+    root = Path(folder)
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    remote = [f"{url.rstrip('/')}/{p.relative_to(root).as_posix()}" for p in files]
+    s3_filesystem().put([str(p) for p in files], remote)
+    return len(files)

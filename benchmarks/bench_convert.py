@@ -65,32 +65,9 @@ def quiet_cluster(workers: int):
 
 def stack_as_dask(folder: Path):
     """The slices as a (z, y, x) dask array of 128^3 chunks, read in row strips."""
-    import dask
-    import dask.array as da
+    from data_helpers.convert.slices import stack_as_dask
 
-    from data_helpers.convert import inspect_slices, read_rows
-
-    shape, dtype, slices = inspect_slices(folder)
-
-    def read(z0: int, y0: int, rows: int) -> np.ndarray:
-        piece = np.empty((min(CHUNKS, shape[0] - z0), rows, shape[2]), dtype)
-        for z in range(piece.shape[0]):
-            read_rows(piece[z], slices[z0 + z], y0)
-        return piece
-
-    blocks = [
-        [
-            da.from_delayed(
-                dask.delayed(read)(z0, y0, min(CHUNKS, shape[1] - y0)),
-                (min(CHUNKS, shape[0] - z0), min(CHUNKS, shape[1] - y0), shape[2]),
-                dtype,
-            )
-            for y0 in range(0, shape[1], CHUNKS)
-        ]
-        for z0 in range(0, shape[0], CHUNKS)
-    ]
-    array = da.block([[[b] for b in row] for row in blocks])
-    return array.rechunk((CHUNKS, CHUNKS, CHUNKS))
+    return stack_as_dask(folder, CHUNKS)
 
 
 def run_method(method: str, folder: Path, output: Path, workers: int) -> None:

@@ -19,6 +19,7 @@ from data_helpers.convert import (
     STATE_FOLDER,
     ConversionError,
     Plan,
+    Task,
     check_whole_units,
     convert_stack,
     default_levels,
@@ -244,22 +245,21 @@ def test_no_shard_file_is_written_twice(odd_stack, odd_output, tmp_path, monkeyp
 def test_every_task_writes_whole_shards_and_no_shard_twice() -> None:
     """The plan gives each unit (chunk or shard) of each level to one task."""
     plan = Plan((70, 100, 90), "uint16", chunks=8, levels=4, zarr_format=3, shards=16)
-    owners: dict[tuple, str] = {}
-    for name in plan.tasks():
-        for unit in units_written(plan, name):
-            assert unit not in owners, f"{unit} written by {owners[unit]} and {name}"
-            owners[unit] = name
+    owners: dict[tuple, Task] = {}
+    for task in plan.tasks():
+        for unit in units_written(plan, task):
+            assert unit not in owners, f"{unit} written by {owners[unit]} and {task}"
+            owners[unit] = task
     for level, shape in enumerate(plan.level_shapes()):
         grid = [-(-n // 16) for n in shape]
         assert sum(1 for u in owners if u[0] == level) == np.prod(grid)
 
 
-def units_written(plan: Plan, name: str) -> list[tuple[int, ...]]:
-    """(level, i, j, k) of every shard a task writes, from its name."""
+def units_written(plan: Plan, task: Task) -> list[tuple[int, ...]]:
+    """(level, i, j, k) of every shard a task writes."""
     unit = plan.unit
-    kind, *index = name.split("-")
-    if kind == "block":
-        i, j = (int(n) for n in index)
+    if task.level == 0:
+        i, j = task.index
         x_units = -(-plan.shape[2] // unit)
         written = [
             (0, 2 * i + a, 2 * j + b, c)
@@ -273,7 +273,7 @@ def units_written(plan: Plan, name: str) -> list[tuple[int, ...]]:
         ]
         x1 = -(-plan.level_shapes()[1][2] // unit)
         return written + [(1, i, j, c) for c in range(x1)]
-    return [(int(kind.removeprefix("level")), *(int(n) for n in index))]
+    return [(task.level, *task.index)]
 
 
 def test_write_outside_whole_units_is_refused() -> None:

@@ -1,0 +1,68 @@
+"""Convert a folder of 2-D TIFF slices into a multiscale OME-Zarr image.
+
+Works for stacks far larger than memory, in parallel on dask, and resumes
+after an interruption. Use it from Python (``convert_stack``) or the shell::
+
+    python -m data_helpers.convert SLICES_FOLDER OUTPUT.ome.zarr [--chunks N]
+        [--levels N] [--workers N] [--voxel-size Z Y X] [--unit micrometer]
+        [--overwrite] [--zarr-format {2,3}] [--shards N]
+
+The modules, in the order of the chapter "Converting an enormous scan":
+
+- ``slices``: find, check and read the slices (also as a dask array);
+- ``plan``: level shapes and the tasks (``Plan``, ``Task``), each owning
+  whole chunks or shards, and the memory a task holds (``Plan.task_bytes``);
+- ``tasks``: the work of one task (``convert_block``, ``convert_unit``);
+- ``state``: the output's manifest, resume check and done markers (behind
+  ``ConversionState``, which an object store can implement too), its arrays,
+  and the OME-Zarr metadata written last;
+- ``progress``: the progress bars and the dask callback that advances them;
+- ``run``: ``convert_stack``, which builds the dask graph and runs it on a
+  client, a local cluster of worker threads, or here;
+- ``cli`` and ``__main__``: the command line; ``errors``: ``ConversionError``.
+
+How the work is split (``U`` is the chunk length, or the shard length with
+``--shards``; every task writes whole chunks, or whole shards, only):
+
+- a *block task* owns ``2U`` slices x ``2U`` rows x the full width of level 0.
+  It reads its rows of each slice in four pieces of ``U x U x width``, writes
+  each piece as level-0 chunks and keeps only its 2x2x2 block mean, which
+  makes the block's ``U x U x width/2`` of level 1 (written at the end of the
+  task). Level 1 costs no second pass over level 0.
+- a *unit task* makes one chunk (or shard) of level ``k + 1 >= 2`` from the
+  2x2x2 chunks (shards) of level ``k`` under it.
+
+A task holds about ``1.5 U**2 x width`` (block task) or ``2 U**3`` (unit task)
+voxels: memory grows with the chunk size and the number of workers, never with
+the number of slices or rows. After writing, a task leaves an empty marker
+file in the output's hidden ``.conversion/done`` folder; a rerun skips the
+tasks with markers and redoes the others whole, so a chunk cut short by a kill
+is rewritten. The OME-Zarr metadata goes into the group last: until then the
+output is not a valid-looking image.
+"""
+
+from data_helpers.convert.cli import main
+from data_helpers.convert.errors import ConversionError
+from data_helpers.convert.plan import Plan, Task, ZarrFormat, default_levels
+from data_helpers.convert.run import Conversion, convert_stack
+from data_helpers.convert.slices import inspect_slices, natural_key, read_rows
+from data_helpers.convert.state import STATE_FOLDER
+from data_helpers.convert.tasks import check_whole_units, convert_block, convert_unit
+
+__all__ = [
+    "STATE_FOLDER",
+    "Conversion",
+    "ConversionError",
+    "Plan",
+    "Task",
+    "ZarrFormat",
+    "check_whole_units",
+    "convert_block",
+    "convert_stack",
+    "convert_unit",
+    "default_levels",
+    "inspect_slices",
+    "main",
+    "natural_key",
+    "read_rows",
+]

@@ -1,0 +1,253 @@
+"""Running a conversion: check, plan, build the dask graph, run it, write metadata."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dask
+import numpy as np
+from dask.delayed import Delayed
+
+from data_helpers.convert.errors import ConversionError
+from data_helpers.convert.plan import Plan, TaskKey, ZarrFormat, default_levels
+from data_helpers.convert.progress import Bar, TaskProgress, progress_bar
+from data_helpers.convert.slices import Slice, inspect_slices
+from data_helpers.convert.state import (
+    ConversionState,
+    FolderState,
+    create_arrays,
+    folder_bytes,
+    manifest_hash,
+    manifest_of,
+    prepare_output,
+    remove_partial_writes,
+    write_metadata,
+)
+from data_helpers.convert.tasks import convert_block, convert_unit
+
+
+@dataclass
+class Conversion:
+    """What a call of ``convert_stack`` did."""
+
+    output: Path
+    shape: tuple[int, int, int]
+    dtype: str
+    level_shapes: list[tuple[int, ...]]
+    tasks_total: int
+    tasks_run: int
+    tasks_skipped: int
+    finished: bool
+    bytes_written: int
+    seconds: float
+    nothing_to_do: bool = False
+
+    @property
+    def input_bytes(self) -> int:
+        """Bytes of the slices' voxels."""
+        return math.prod(self.shape) * np.dtype(self.dtype).itemsize
+
+    def summary(self) -> str:
+        """One line: levels, shapes, bytes, seconds and speed."""
+        if self.nothing_to_do:
+            return (
+                f"{self.output.name} is already a finished conversion of these slices: "
+                "nothing to do."
+            )
+        shapes = ", ".join(str(s) for s in self.level_shapes)
+        state = "converted" if self.finished else "stopped early, rerun to resume"
+        speed = self.input_bytes / 1e9 / max(self.seconds, 1e-9)
+        return (
+            f"{self.output.name}: {state}; {len(self.level_shapes)} levels {shapes} "
+            f"{self.dtype}; {self.tasks_run} tasks run, {self.tasks_skipped} already "
+            f"done; {self.bytes_written / 1e6:.1f} MB on disk; {self.seconds:.1f} s; "
+            f"{speed:.2g} GB/s of input"
+        )
+
+
+def _check_options(
+    chunks: int,
+    levels: int | None,
+    workers: int,
+    voxel_size: Sequence[float],
+    zarr_format: int,
+    shards: int | None,
+) -> None:
+    """Reject options that cannot work, with the fix in the message."""
+    if chunks < 2 or chunks % 2:
+        raise ConversionError(
+            f"--chunks {chunks} must be an even number of voxels, 2 or more (e.g. 128)."
+        )
+    if levels is not None and levels < 1:
+        raise ConversionError(f"--levels {levels} must be 1 or more.")
+    if workers < 1:
+        raise ConversionError(f"--workers {workers} must be 1 or more.")
+    if len(voxel_size) != 3 or not all(v > 0 for v in voxel_size):
+        raise ConversionError(
+            f"--voxel-size {list(voxel_size)} needs three positive numbers (z, y, x)."
+        )
+    if zarr_format not in (2, 3):
+        raise ConversionError(f"--zarr-format {zarr_format} must be 2 or 3.")
+    if shards is not None:
+        if zarr_format != 3:
+            raise ConversionError(
+                "--shards needs --zarr-format 3: Zarr format 2 has no shards."
+            )
+        if shards < chunks or shards % chunks:
+            raise ConversionError(
+                f"--shards {shards} is not a multiple of --chunks {chunks}: a shard "
+                f"holds whole chunks, so use e.g. --shards {chunks * 4}."
+            )
+
+
+def build_graph(
+    output: Path, plan: Plan, slices: list[Slice], state: ConversionState
+) -> dict[TaskKey, Delayed]:
+    """The tasks not yet done, as dask work keyed by task, dependencies first."""
+    done, work = state.done(), {}
+    for task in plan.tasks():
+        if task.name in done:
+            continue
+        if task.level == 0:
+            rows = slices[task.region[0]]
+            work[task.key] = dask.delayed(convert_block, pure=False)(
+                str(output), plan, rows, task, state, dask_key_name=task.key
+            )
+        else:
+            pending = [work[d] for d in task.deps if d in work]
+            work[task.key] = dask.delayed(convert_unit, pure=False)(
+                str(output), plan, task, state, *pending, dask_key_name=task.key
+            )
+    return work
+
+
+def local_cluster(workers: int) -> Any:
+    """A quiet ``LocalCluster`` of ``workers`` worker threads in this process.
+
+    Workers as threads start at once, and the work (reading, block means,
+    Blosc) runs in NumPy and C code that releases the GIL. Measured on a
+    512 MiB stack on 2 cores: 8.9 s, against 14.1 s plus 5.6 s of start-up
+    for worker processes.
+    """
+    import logging
+
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",  # any free port: no clash with others
+        silence_logs=logging.ERROR,
+    )
+
+
+def run_tasks(
+    targets: dict[TaskKey, Delayed], client: Any, workers: int, bar: Bar
+) -> None:
+    """Compute the ``targets`` on ``client``, a new local cluster, or here."""
+    if client is None and workers > 1:
+        from distributed import Client
+
+        with local_cluster(workers) as cluster, Client(cluster) as new_client:
+            return run_tasks(targets, new_client, workers, bar)
+    if client is None:
+        with TaskProgress(targets.keys(), bar):
+            dask.compute(*targets.values(), scheduler="synchronous")
+        return None
+    from distributed import as_completed
+
+    for future in as_completed(client.compute(list(targets.values()))):
+        future.result()  # raises a task's error here
+        bar.update(1)
+    return None
+
+
+def convert_stack(
+    slices_folder: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    chunks: int = 128,
+    levels: int | None = None,
+    workers: int = 1,
+    voxel_size: Sequence[float] = (1.0, 1.0, 1.0),
+    unit: str = "micrometer",
+    overwrite: bool = False,
+    zarr_format: ZarrFormat = 2,
+    shards: int | None = None,
+    client: Any = None,
+    progress: bool = True,
+    max_tasks: int | None = None,
+) -> Conversion:
+    """Convert a folder of TIFF slices into a multiscale OME-Zarr image.
+
+    Slices are ``*.tif``/``*.tiff`` files in natural order of their names;
+    slice number ``z`` becomes plane ``z`` of level 0. Each level halves the
+    one above (2x2x2 block mean, as ``downsample_mean``); ``levels`` defaults
+    to as many as it takes for the smallest to fit in one chunk. Chunks are
+    ``chunks`` voxels along each axis. ``zarr_format=3`` writes OME-Zarr 0.5,
+    with shards of ``shards`` voxels along each axis when given.
+
+    Tasks run on dask: on ``client`` if given, else on a new local cluster of
+    ``workers`` worker threads in this process, else (one worker) here. ``progress`` is
+    True (a bar on stderr, or in a Jupyter notebook a line of text updated
+    in place) or False. ``max_tasks`` stops after that many tasks, as an
+    interruption would.
+    Rerunning the same call resumes; on a finished output it does nothing.
+    Raises ConversionError, with nothing written, for bad input.
+    """
+    start = time.perf_counter()
+    folder, output = Path(slices_folder), Path(output)
+    _check_options(chunks, levels, workers, voxel_size, zarr_format, shards)
+    shape, dtype, slices = inspect_slices(folder)
+    levels = levels or default_levels(shape, chunks)
+    plan = Plan(shape, np.dtype(dtype).name, chunks, levels, zarr_format, shards)
+    manifest = manifest_of(slices, plan, voxel_size, unit)
+    resume = prepare_output(output, manifest, folder, overwrite)
+    state, total = FolderState(output), len(plan.tasks())
+    if resume == "finished":
+        state.clear()  # if killed after the metadata was written
+        return Conversion(
+            output,
+            shape,
+            plan.dtype,
+            plan.level_shapes(),
+            total,
+            0,
+            total,
+            True,
+            folder_bytes(output),
+            time.perf_counter() - start,
+            nothing_to_do=True,
+        )
+    state.begin(manifest)
+    arrays = create_arrays(output, plan)
+    if resume == "resume":
+        remove_partial_writes(output)
+    work = build_graph(output, plan, slices, state)
+    to_run = dict(list(work.items())[:max_tasks])
+    with progress_bar(len(to_run), progress) as bar:
+        if to_run:
+            run_tasks(to_run, client, workers, bar)
+    finished = len(to_run) == len(work)
+    if finished:  # the metadata last: only now is it a valid-looking image
+        write_metadata(output, arrays, voxel_size, unit, manifest_hash(manifest))
+        state.clear()
+    return Conversion(
+        output,
+        shape,
+        plan.dtype,
+        plan.level_shapes(),
+        total,
+        len(to_run),
+        total - len(work),
+        finished,
+        folder_bytes(output),
+        time.perf_counter() - start,
+    )

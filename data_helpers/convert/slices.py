@@ -1,0 +1,150 @@
+"""The input: finding, checking and reading a folder of 2-D TIFF slices."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask
+import dask.array as da
+import numpy as np
+import tifffile
+
+from data_helpers.convert.errors import ConversionError
+
+SLICE_SUFFIXES = (".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One slice file, with what it takes to read rows of it quickly."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    #: Byte offset of the pixels when stored uncompressed in one contiguous
+    #: run (rows can then be read directly); None when tifffile must decode.
+    offset: int | None
+    byteorder: str
+
+
+def natural_key(name: str) -> list[int | str]:
+    """Sort key putting ``slice_2`` before ``slice_10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def find_slices(folder: str | os.PathLike[str]) -> list[Path]:
+    """The ``*.tif``/``*.tiff`` files in ``folder``, in natural order of names."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConversionError(
+            f"The slices folder {str(folder)!r} does not exist: give the folder "
+            "that holds the *.tif slices."
+        )
+    paths = [
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in SLICE_SUFFIXES and p.is_file()
+    ]
+    if not paths:
+        raise ConversionError(
+            f"The slices folder {str(folder)!r} holds no *.tif or *.tiff files: "
+            "give the folder that holds the slices."
+        )
+    return sorted(paths, key=lambda p: natural_key(p.name))
+
+
+def inspect_slice(path: Path) -> tuple[tuple[int, int], np.dtype, Slice]:
+    """Shape, dtype and read layout of one slice file (reads its header only)."""
+    stat = path.stat()
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            shape, dtype = tuple(page.shape), np.dtype(page.dtype)
+            contiguous = page.is_contiguous and page.compression == 1
+            offset = int(page.dataoffsets[0]) if contiguous else None
+            byteorder = tif.byteorder
+            pages = len(tif.pages)
+    except Exception as error:  # tifffile raises many kinds of errors
+        raise ConversionError(
+            f"{str(path)!r} is not a readable TIFF file ({error}): remove it from "
+            "the folder or replace it with the right slice."
+        ) from None
+    if len(shape) != 2 or pages != 1:
+        raise ConversionError(
+            f"{str(path)!r} is not a single 2-D greyscale image (shape {shape}, "
+            f"{pages} pages): every file must hold one slice."
+        )
+    return (
+        (shape[0], shape[1]),
+        dtype,
+        Slice(str(path), stat.st_size, stat.st_mtime_ns, offset, byteorder),
+    )
+
+
+def inspect_slices(
+    folder: str | os.PathLike[str],
+) -> tuple[tuple[int, int, int], np.dtype, list[Slice]]:
+    """Check every slice in ``folder``; return the (z, y, x) shape and dtype."""
+    paths = find_slices(folder)
+    shape, dtype, first = inspect_slice(paths[0])
+    slices = [first]
+    for path in paths[1:]:
+        other_shape, other_dtype, info = inspect_slice(path)
+        if (other_shape, other_dtype) != (shape, dtype):
+            raise ConversionError(
+                f"{str(path)!r} is {other_shape} {other_dtype}, but the first slice "
+                f"{paths[0].name!r} is {shape} {dtype}: every slice must have the "
+                "same shape and dtype."
+            )
+        slices.append(info)
+    return (len(slices), *shape), dtype, slices
+
+
+def read_rows(piece: np.ndarray, source: Slice, y0: int) -> None:
+    """Fill ``piece`` (rows x width) with rows ``y0:`` of one slice file."""
+    rows, width = piece.shape
+    if source.offset is not None:  # uncompressed: read just these bytes
+        dtype = piece.dtype.newbyteorder(source.byteorder)
+        start = source.offset + y0 * width * dtype.itemsize
+        data = np.fromfile(source.path, dtype=dtype, count=rows * width, offset=start)
+        piece[:] = data.reshape(rows, width)
+    else:  # compressed or tiled: tifffile decodes only the strips/tiles needed
+        piece[:] = tifffile.imread(source.path, selection=(slice(y0, y0 + rows), ...))
+
+
+def read_block(
+    slices: list[Slice], dtype: np.dtype, width: int, y0: int, rows: int
+) -> np.ndarray:
+    """Rows ``y0 : y0 + rows`` of each of ``slices``, as one (z, y, x) block."""
+    block = np.empty((len(slices), rows, width), dtype)
+    for plane, source in zip(block, slices, strict=True):
+        read_rows(plane, source, y0)
+    return block
+
+
+def stack_as_dask(folder: str | os.PathLike[str], chunks: int) -> da.Array:
+    """The slices as a (z, y, x) dask array of ``chunks``-voxel cubes.
+
+    Each dask block reads ``chunks`` rows of ``chunks`` slices (full width,
+    only the strips it needs), then the array is cut along x too.
+    """
+    shape, dtype, slices = inspect_slices(folder)
+    n_z, n_y, n_x = shape
+    rows = [
+        [
+            da.from_delayed(
+                dask.delayed(read_block)(
+                    slices[z0 : z0 + chunks], dtype, n_x, y0, min(chunks, n_y - y0)
+                ),
+                (min(chunks, n_z - z0), min(chunks, n_y - y0), n_x),
+                dtype,
+            )
+            for y0 in range(0, n_y, chunks)
+        ]
+        for z0 in range(0, n_z, chunks)
+    ]
+    array = da.block([[[block] for block in row] for row in rows])
+    return array.rechunk((chunks, chunks, chunks))

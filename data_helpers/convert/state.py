@@ -1,0 +1,280 @@
+"""The output's state: manifest, resume check, done markers, arrays, metadata last."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import zarr
+
+from data_helpers.convert.errors import ConversionError
+from data_helpers.convert.plan import Plan
+from data_helpers.convert.slices import Slice
+from data_helpers.ome import image_attributes, image_model
+
+STATE_FOLDER = ".conversion"  # in the output: manifest.json and done/ markers
+#: Group attribute of a finished output: a fingerprint of what it was made from.
+FINGERPRINT_KEY = "data_helpers_conversion"
+MANIFEST_VERSION = 1
+#: What to do with an output: start it, finish an interrupted one, or nothing.
+ResumeState = Literal["new", "resume", "finished"]
+Manifest = dict[str, Any]
+
+
+class ConversionState(Protocol):
+    """Where a conversion keeps its manifest and done markers while it runs.
+
+    ``FolderState`` keeps them as files; an object store can keep them as
+    objects beside the image.
+    """
+
+    def manifest(self) -> Manifest | None:
+        """The manifest of the conversion under way, or None."""
+        ...
+
+    def begin(self, manifest: Manifest) -> None:
+        """Record the manifest, and make room for done markers."""
+        ...
+
+    def done(self) -> set[str]:
+        """Names of the tasks that wrote all their chunks."""
+        ...
+
+    def mark_done(self, name: str) -> None:
+        """Record that task ``name`` wrote all its chunks (after they are written)."""
+        ...
+
+    def clear(self) -> None:
+        """Forget manifest and markers: the conversion is finished."""
+        ...
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """The state as files in the output's hidden ``.conversion`` folder."""
+
+    output: Path
+
+    @property
+    def folder(self) -> Path:
+        return self.output / STATE_FOLDER
+
+    def manifest(self) -> Manifest | None:
+        path = self.folder / "manifest.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def begin(self, manifest: Manifest) -> None:
+        (self.folder / "done").mkdir(parents=True, exist_ok=True)
+        (self.folder / "manifest.json").write_text(json.dumps(manifest))
+
+    def done(self) -> set[str]:
+        folder = self.folder / "done"
+        return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+    def mark_done(self, name: str) -> None:
+        (self.folder / "done" / name).touch()
+
+    def clear(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def manifest_of(
+    slices: list[Slice], plan: Plan, voxel_size: Sequence[float], unit: str
+) -> Manifest:
+    """What a conversion was made from: files, sizes, times, shape and options."""
+    return {
+        "version": MANIFEST_VERSION,
+        "slices": [[Path(s.path).name, s.size, s.mtime_ns] for s in slices],
+        "shape": list(plan.shape),
+        "dtype": plan.dtype,
+        "chunks": plan.chunks,
+        "levels": plan.levels,
+        "zarr_format": plan.zarr_format,
+        "shards": plan.shards,
+        "voxel_size": [float(v) for v in voxel_size],
+        "unit": unit,
+    }
+
+
+def explain_mismatch(old: Manifest, new: Manifest, output: Path, folder: Path) -> str:
+    """Why an existing output cannot be resumed with this input."""
+    old_files = {name: (size, t) for name, size, t in old.get("slices", [])}
+    new_files = {name: (size, t) for name, size, t in new["slices"]}
+    same_options = all(
+        old.get(k) == new[k] for k in new if k not in ("slices", "shape")
+    )
+    if same_options and old_files.keys() >= new_files.keys():
+        for name in old_files:
+            if name not in new_files:
+                return (
+                    f"Slice {str(folder / name)!r} is missing, but the conversion into "
+                    f"{str(output)!r} started with it: put it back, or pass "
+                    "--overwrite to start again."
+                )
+    if same_options and old_files.keys() == new_files.keys():
+        for name, value in new_files.items():
+            if old_files[name] != value:
+                return (
+                    f"Slice {str(folder / name)!r} changed (size or modification time) "
+                    f"since the conversion into {str(output)!r} started: pass "
+                    "--overwrite to start again from the current slices."
+                )
+    return (
+        f"{str(output)!r} already holds a conversion of other slices or with other "
+        "options: choose another output, or pass --overwrite to replace it."
+    )
+
+
+def manifest_hash(manifest: Manifest) -> str:
+    """A short fingerprint of a manifest, kept in a finished output's attributes."""
+    text = json.dumps(manifest, sort_keys=True).encode()
+    return hashlib.sha256(text).hexdigest()
+
+
+def finished_from(output: Path) -> str | None:
+    """The manifest fingerprint a finished output records, if any."""
+    for name, key in ((".zattrs", None), ("zarr.json", "attributes")):
+        if (output / name).is_file():
+            attrs = json.loads((output / name).read_text())
+            attrs = attrs.get(key, {}) if key else attrs
+            return attrs.get(FINGERPRINT_KEY, {}).get("manifest_sha256")
+    return None
+
+
+def removable(output: Path) -> bool:
+    """Whether ``--overwrite`` may delete ``output`` (only Zarr data or nothing)."""
+    names = {p.name for p in output.iterdir()}
+    return not names or bool(names & {".zgroup", ".zarray", "zarr.json", STATE_FOLDER})
+
+
+def prepare_output(
+    output: Path, manifest: Manifest, folder: Path, overwrite: bool
+) -> ResumeState:
+    """Check ``output``; return ``"new"``, ``"resume"`` or ``"finished"``.
+
+    Raises ConversionError, having written nothing, when the output cannot be
+    used. Deletes an old output only when ``overwrite`` is set.
+    """
+    if output.exists() and not output.is_dir():
+        raise ConversionError(
+            f"The output {str(output)!r} exists and is a file: choose a folder name "
+            "such as image.ome.zarr."
+        )
+    if output.is_dir():
+        if not os.access(output, os.W_OK):
+            raise ConversionError(
+                f"The output {str(output)!r} cannot be written: check its permissions."
+            )
+        old = FolderState(output).manifest()
+        made_from = finished_from(output)
+        if made_from == manifest_hash(manifest) and not overwrite:
+            return "finished"
+        if old == manifest and not overwrite:
+            return "resume"
+        if overwrite:
+            if not removable(output):
+                raise ConversionError(
+                    f"Refusing to delete {str(output)!r} for --overwrite: it holds "
+                    "files that are not Zarr data. Choose another output."
+                )
+            shutil.rmtree(output)
+        elif old is not None:
+            raise ConversionError(explain_mismatch(old, manifest, output, folder))
+        elif made_from is not None:
+            raise ConversionError(explain_mismatch({}, manifest, output, folder))
+        elif any(output.iterdir()):
+            raise ConversionError(
+                f"The output {str(output)!r} exists and is not a conversion of these "
+                "slices: choose another output, or pass --overwrite to replace it."
+            )
+    parent = output.absolute().parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise ConversionError(
+            f"The output {str(output)!r} cannot be written: its folder {str(parent)!r} "
+            "does not exist or is not writable."
+        )
+    return "new"
+
+
+def compressor(zarr_format: int) -> Any:
+    """Blosc with zstd level 3 and byte shuffle, in each format's spelling."""
+    if zarr_format == 2:
+        from numcodecs import Blosc
+
+        return Blosc(cname="zstd", clevel=3, shuffle=Blosc.SHUFFLE)
+    return zarr.codecs.BloscCodec(cname="zstd", clevel=3, shuffle="shuffle")
+
+
+def create_arrays(output: Path, plan: Plan) -> list[zarr.Array]:
+    """Create the group and its empty level arrays (or open them on resume)."""
+    group = zarr.open_group(output, mode="a", zarr_format=plan.zarr_format)
+    arrays = []
+    for level, shape in enumerate(plan.level_shapes()):
+        if str(level) in group:
+            arrays.append(group[str(level)])
+            continue
+        options: dict[str, Any] = {
+            "chunk_key_encoding": {"name": "v2", "separator": "/"}
+        }
+        if plan.zarr_format == 3:
+            options = {
+                "dimension_names": ("z", "y", "x"),
+                "shards": plan.shards and (plan.shards,) * 3,
+            }
+        arrays.append(
+            group.create_array(
+                str(level),
+                shape=shape,
+                dtype=plan.dtype,
+                chunks=(plan.chunks,) * 3,
+                compressors=compressor(plan.zarr_format),
+                fill_value=0,
+                **options,
+            )
+        )
+    return arrays
+
+
+def remove_partial_writes(output: Path) -> None:
+    """Delete what a kill left of zarr's chunk writes (``NAME.<id>.partial``).
+
+    zarr-python's local store writes a chunk to a ``.partial`` file, then
+    renames it: a kill can leave these behind.
+    """
+    for leftover in output.rglob("*.partial"):
+        leftover.unlink()
+
+
+def write_metadata(
+    output: Path,
+    arrays: list[zarr.Array],
+    voxel_size: Sequence[float],
+    unit: str,
+    fingerprint: str,
+) -> None:
+    """Write the OME-Zarr multiscales metadata: the last step of a conversion.
+
+    Beside it goes the fingerprint of the input and options, so that a rerun
+    of the same conversion knows there is nothing left to do.
+    """
+    if arrays[0].metadata.zarr_format == 3:
+        from pydantic_zarr.v3 import ArraySpec
+    else:
+        from pydantic_zarr.v2 import ArraySpec
+    specs = [ArraySpec.from_zarr(a) for a in arrays]
+    name = output.name.removesuffix(".zarr").removesuffix(".ome")
+    image = image_model(specs, voxel_size=voxel_size, unit=unit, name=name)
+    attributes = image_attributes(image)
+    attributes[FINGERPRINT_KEY] = {"manifest_sha256": fingerprint}
+    zarr.open_group(output, mode="r+").attrs.update(attributes)
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes in all files under ``folder``."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())

@@ -1,0 +1,105 @@
+"""The tasks: a block of level 0 (and level 1 under it), or one unit of a level."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from data_helpers.convert.plan import Plan, Region, Task
+from data_helpers.convert.slices import Slice, read_rows
+from data_helpers.convert.state import ConversionState
+from data_helpers.pyramid import downsample_mean, level_shape
+
+#: Seconds to sleep after each level-0 piece; only for tests that kill a run.
+SLOWDOWN_VARIABLE = "DATA_HELPERS_CONVERT_SLOWDOWN"
+
+
+def check_whole_units(region: Sequence[slice], shape: Sequence[int], unit: int) -> None:
+    """Refuse a write that does not cover whole chunks (shards) of edge ``unit``.
+
+    Two tasks writing parts of one shard would each rewrite the whole shard
+    and one would lose the other's data; with whole units they never meet.
+    """
+    for s, n in zip(region, shape, strict=True):
+        if s.start % unit or (s.stop % unit and s.stop != n):
+            raise RuntimeError(
+                f"Write {tuple(region)} does not cover whole {unit}-voxel units of an "
+                f"array of shape {tuple(shape)}: tasks must own whole chunks/shards."
+            )
+
+
+def write_region(
+    array: zarr.Array, region: Region, data: np.ndarray, unit: int
+) -> None:
+    """Write ``data`` at ``region`` after checking it covers whole units."""
+    check_whole_units(region, array.shape, unit)
+    array[region] = data
+
+
+def open_level(output: str, level: int, mode: str) -> zarr.Array:
+    """Level ``level`` of the output image."""
+    return zarr.open_array(Path(output, str(level)), mode=mode)
+
+
+def convert_block(
+    output: str, plan: Plan, slices: list[Slice], task: Task, state: ConversionState
+) -> str:
+    """Block task: level 0 of ``2U`` slices x ``2U`` rows, and level 1 below it."""
+    unit, n_x = plan.unit, plan.shape[2]
+    (z0, z1), (y0, y1) = ((s.start, s.stop) for s in task.region[:2])
+    level0 = open_level(output, 0, "r+")
+    lower = None
+    if plan.levels > 1:
+        lower = np.empty(level_shape((z1 - z0, y1 - y0, n_x), 1), plan.dtype)
+    delay = float(os.environ.get(SLOWDOWN_VARIABLE, 0))
+    for zq in range(z0, z1, unit):
+        for yq in range(y0, y1, unit):
+            zq1, yq1 = min(zq + unit, z1), min(yq + unit, y1)
+            piece = np.empty((zq1 - zq, yq1 - yq, n_x), plan.dtype)
+            for z in range(zq, zq1):
+                read_rows(piece[z - zq], slices[z - z0], yq)
+            write_region(
+                level0, (slice(zq, zq1), slice(yq, yq1), slice(0, n_x)), piece, unit
+            )
+            if lower is not None:  # pieces start at even offsets: exact block means
+                mean = downsample_mean(piece)
+                a, b = (zq - z0) // 2, (yq - y0) // 2
+                lower[a : a + mean.shape[0], b : b + mean.shape[1]] = mean
+            del piece
+            time.sleep(delay)
+    if lower is not None:
+        level1 = open_level(output, 1, "r+")
+        starts = (z0 // 2, y0 // 2, 0)
+        region = tuple(
+            slice(s, s + n) for s, n in zip(starts, lower.shape, strict=True)
+        )
+        write_region(level1, region, lower, unit)
+    state.mark_done(task.name)
+    return task.name
+
+
+def convert_unit(
+    output: str, plan: Plan, task: Task, state: ConversionState, *deps: str
+) -> str:
+    """Unit task: one chunk (shard) of level ``k`` from the 2x2x2 of level ``k - 1``."""
+    unit, region = plan.unit, task.region
+    source = open_level(output, task.level - 1, "r")
+    target = open_level(output, task.level, "r+")
+    out = np.empty([s.stop - s.start for s in region], plan.dtype)
+    for a, b, c in np.ndindex(2, 2, 2):  # the source units under this one
+        start = [2 * s.start + o * unit for s, o in zip(region, (a, b, c), strict=True)]
+        if any(st >= n for st, n in zip(start, source.shape, strict=True)):
+            continue
+        part = source[tuple(slice(st, st + unit) for st in start)]
+        mean = downsample_mean(part)
+        offset = [st // 2 - s.start for st, s in zip(start, region, strict=True)]
+        place = zip(offset, mean.shape, strict=True)
+        out[tuple(slice(o, o + m) for o, m in place)] = mean
+    write_region(target, region, out, unit)
+    state.mark_done(task.name)
+    return task.name

@@ -3,13 +3,14 @@
 ``LocalS3`` runs moto's ``ThreadedMotoServer`` in a background thread on a
 free port, gives the standard AWS environment variables that point a client at
 it, and records every HTTP request it answers (method, path, status). Nothing
-leaves the machine; the buckets live in memory until the process ends.
+leaves the machine; the buckets live in memory while the server runs.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import urllib.request
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -88,10 +89,21 @@ class LocalS3:
         self._logger.propagate = False
         self._logger.addHandler(self._recorder)
         self._server.start()
+        self.reset()
         return self
 
+    def reset(self) -> None:
+        """Delete every bucket: moto keeps them per process, across servers."""
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/moto-api/reset", method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+        self.requests.clear()
+
     def stop(self) -> None:
-        """Stop the server and free its port."""
+        """Stop the server, free its port and forget its buckets."""
+        self.reset()
         self._server.stop()
         self._logger.removeHandler(self._recorder)
 

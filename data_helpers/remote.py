@@ -11,6 +11,8 @@ fails within seconds. ``http(s)://`` URLs are read-only.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +31,9 @@ __all__ = [
 ]
 
 #: botocore's own retries and time-outs (seconds), and s3fs's retries on top.
-CONNECT_TIMEOUT, READ_TIMEOUT, BOTOCORE_ATTEMPTS, S3FS_RETRIES = 3, 30, 2, 2
+#: With these, an endpoint that refuses connections fails in a few seconds, and
+#: one that accepts but never answers in about half a minute.
+CONNECT_TIMEOUT, READ_TIMEOUT, BOTOCORE_ATTEMPTS, S3FS_RETRIES = 3, 10, 3, 1
 TRUE = {"1", "true", "yes", "on"}
 
 
@@ -99,10 +103,18 @@ def open_store(url: str, mode: Literal["r", "w"] = "r") -> Store:
 
 
 def s3_filesystem() -> Any:
-    """An ``s3fs.S3FileSystem`` configured like ``open_store`` (blocking calls)."""
+    """An ``s3fs.S3FileSystem`` configured like ``open_store`` (blocking calls).
+
+    One per configuration (endpoint, credentials, region), made once.
+    """
+    return _filesystem(json.dumps(s3_options(), sort_keys=True))
+
+
+@functools.cache
+def _filesystem(options: str) -> Any:
     import s3fs
 
-    filesystem = s3fs.S3FileSystem(**s3_options(), skip_instance_cache=True)
+    filesystem = s3fs.S3FileSystem(**json.loads(options), skip_instance_cache=True)
     filesystem.retries = S3FS_RETRIES
     return filesystem
 

@@ -9,34 +9,39 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dask
 import numpy as np
 from dask.delayed import Delayed
 
 from data_helpers.convert.errors import ConversionError
+from data_helpers.convert.object_state import ObjectState, prepare_remote_output
 from data_helpers.convert.plan import Plan, TaskKey, ZarrFormat, default_levels
 from data_helpers.convert.progress import Bar, TaskProgress, progress_bar
 from data_helpers.convert.slices import Slice, inspect_slices
 from data_helpers.convert.state import (
     ConversionState,
     FolderState,
+    Output,
     create_arrays,
     folder_bytes,
     manifest_hash,
     manifest_of,
+    output_name,
     prepare_output,
     remove_partial_writes,
     write_metadata,
 )
 from data_helpers.convert.tasks import convert_block, convert_unit
+from data_helpers.remote import is_url
 
 
 @dataclass
 class Conversion:
     """What a call of ``convert_stack`` did."""
 
-    output: Path
+    output: Output
     shape: tuple[int, int, int]
     dtype: str
     level_shapes: list[tuple[int, ...]]
@@ -57,16 +62,18 @@ class Conversion:
         """One line: levels, shapes, bytes, seconds and speed."""
         if self.nothing_to_do:
             return (
-                f"{self.output.name} is already a finished conversion of these slices: "
-                "nothing to do."
+                f"{output_name(self.output)} is already a finished conversion of these "
+                "slices: nothing to do."
             )
         shapes = ", ".join(str(s) for s in self.level_shapes)
         state = "converted" if self.finished else "stopped early, rerun to resume"
         speed = self.input_bytes / 1e9 / max(self.seconds, 1e-9)
+        where = "stored" if isinstance(self.output, str) else "on disk"
         return (
-            f"{self.output.name}: {state}; {len(self.level_shapes)} levels {shapes} "
+            f"{output_name(self.output)}: {state}; {len(self.level_shapes)} levels "
+            f"{shapes} "
             f"{self.dtype}; {self.tasks_run} tasks run, {self.tasks_skipped} already "
-            f"done; {self.bytes_written / 1e6:.1f} MB on disk; {self.seconds:.1f} s; "
+            f"done; {self.bytes_written / 1e6:.1f} MB {where}; {self.seconds:.1f} s; "
             f"{speed:.2g} GB/s of input"
         )
 
@@ -107,7 +114,7 @@ def _check_options(
 
 
 def build_graph(
-    output: Path, plan: Plan, slices: list[Slice], state: ConversionState
+    output: Output, plan: Plan, slices: list[Slice], state: ConversionState
 ) -> dict[TaskKey, Delayed]:
     """The tasks not yet done, as dask work keyed by task, dependencies first."""
     done, work = state.done(), {}
@@ -203,14 +210,27 @@ def convert_stack(
     Raises ConversionError, with nothing written, for bad input.
     """
     start = time.perf_counter()
-    folder, output = Path(slices_folder), Path(output)
+    remote = isinstance(output, str) and is_url(output)  # never made a local Path
+    folder = Path(slices_folder)
+    output = output.rstrip("/") if remote else Path(output)  # type: ignore[union-attr]
+    if remote and urlsplit(str(output)).scheme != "s3":
+        raise ConversionError(
+            f"{output} is a web address, which is read-only: write to a folder "
+            "or to s3://BUCKET/NAME.ome.zarr."
+        )
     _check_options(chunks, levels, workers, voxel_size, zarr_format, shards)
     shape, dtype, slices = inspect_slices(folder)
     levels = levels or default_levels(shape, chunks)
     plan = Plan(shape, np.dtype(dtype).name, chunks, levels, zarr_format, shards)
     manifest = manifest_of(slices, plan, voxel_size, unit)
-    resume = prepare_output(output, manifest, folder, overwrite)
-    state, total = FolderState(output), len(plan.tasks())
+    state: ConversionState
+    if isinstance(output, str):
+        resume = prepare_remote_output(output, manifest, folder, overwrite)
+        state = ObjectState(output)
+    else:
+        resume = prepare_output(output, manifest, folder, overwrite)
+        state = FolderState(output)
+    total = len(plan.tasks())
     if resume == "finished":
         state.clear()  # if killed after the metadata was written
         return Conversion(
@@ -228,7 +248,7 @@ def convert_stack(
         )
     state.begin(manifest)
     arrays = create_arrays(output, plan)
-    if resume == "resume":
+    if resume == "resume" and isinstance(output, Path):
         remove_partial_writes(output)
     work = build_graph(output, plan, slices, state)
     to_run = dict(list(work.items())[:max_tasks])

@@ -8,8 +8,9 @@ import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 import zarr
 
@@ -17,6 +18,7 @@ from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.plan import Plan
 from data_helpers.convert.slices import Slice
 from data_helpers.ome import image_attributes, image_model
+from data_helpers.remote import is_url, open_store, s3_filesystem
 
 STATE_FOLDER = ".conversion"  # in the output: manifest.json and done/ markers
 #: Group attribute of a finished output: a fingerprint of what it was made from.
@@ -211,9 +213,37 @@ def compressor(zarr_format: int) -> Any:
     return zarr.codecs.BloscCodec(cname="zstd", clevel=3, shuffle="shuffle")
 
 
-def create_arrays(output: Path, plan: Plan) -> list[zarr.Array]:
+Output = Path | str  # a folder, or an s3:// URL (a str, never made a Path)
+
+
+def output_store(output: Output, mode: str = "r+") -> Any:
+    """What zarr opens for ``output``: the folder itself, or a store for a URL."""
+    if isinstance(output, str) and is_url(output):
+        return open_store(output, "r" if mode == "r" else "w")
+    return output
+
+
+def output_child(output: Output, name: str) -> Output:
+    """``output/name``, for a folder or a URL."""
+    if isinstance(output, str) and is_url(output):
+        return f"{output.rstrip('/')}/{name}"
+    return Path(output, name)
+
+
+def output_name(output: Output) -> str:
+    """The last part of the folder or URL: ``image.ome.zarr``."""
+    return (
+        PurePosixPath(urlsplit(str(output)).path).name
+        if is_url(str(output))
+        else (Path(output).name)
+    )
+
+
+def create_arrays(output: Output, plan: Plan) -> list[zarr.Array]:
     """Create the group and its empty level arrays (or open them on resume)."""
-    group = zarr.open_group(output, mode="a", zarr_format=plan.zarr_format)
+    group = zarr.open_group(
+        output_store(output), mode="a", zarr_format=plan.zarr_format
+    )
     arrays = []
     for level, shape in enumerate(plan.level_shapes()):
         if str(level) in group:
@@ -252,7 +282,7 @@ def remove_partial_writes(output: Path) -> None:
 
 
 def write_metadata(
-    output: Path,
+    output: Output,
     arrays: list[zarr.Array],
     voxel_size: Sequence[float],
     unit: str,
@@ -268,13 +298,18 @@ def write_metadata(
     else:
         from pydantic_zarr.v2 import ArraySpec
     specs = [ArraySpec.from_zarr(a) for a in arrays]
-    name = output.name.removesuffix(".zarr").removesuffix(".ome")
+    name = output_name(output).removesuffix(".zarr").removesuffix(".ome")
     image = image_model(specs, voxel_size=voxel_size, unit=unit, name=name)
     attributes = image_attributes(image)
     attributes[FINGERPRINT_KEY] = {"manifest_sha256": fingerprint}
-    zarr.open_group(output, mode="r+").attrs.update(attributes)
+    zarr.open_group(output_store(output), mode="r+").attrs.update(attributes)
 
 
-def folder_bytes(folder: Path) -> int:
-    """Bytes in all files under ``folder``."""
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+def folder_bytes(folder: Output) -> int:
+    """Bytes in all files (objects) under ``folder`` (an s3:// URL too)."""
+    if isinstance(folder, str) and is_url(folder):
+        fs = s3_filesystem()
+        fs.invalidate_cache()
+        parts = urlsplit(folder)
+        return int(fs.du(f"{parts.netloc}/{parts.path.strip('/')}"))
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from botocore.exceptions import BotoCoreError
-
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.state import (
     FINGERPRINT_KEY,
@@ -94,6 +92,8 @@ def finished_from(fs: Any, prefix: str) -> str | None:
 
 def _check_reachable(fs: Any, url: str, bucket: str) -> None:
     """Fail with one line unless ``bucket`` exists and the credentials are accepted."""
+    from botocore.exceptions import BotoCoreError  # s3fs's client: only for s3://
+
     endpoint = fs.client_kwargs.get("endpoint_url") or fs.endpoint_url or "AWS"
     try:
         fs.info(bucket)

@@ -202,7 +202,7 @@ def test_format_3_consolidated_metadata_warns() -> None:
 def test_versions_and_s3fs_default() -> None:
     assert importlib.metadata.version("moto") == "5.2.5"
     assert s3fs.__version__ == "2026.9.0"
-    default = inspect.signature(s3fs.S3FileSystem).parameters["max_concurrency"]
+    default = inspect.signature(s3fs.S3FileSystem.__init__).parameters["max_concurrency"]
     assert default.default == 10
 
 
@@ -236,6 +236,6 @@ def test_conversion_into_the_bucket(chapter) -> None:
     text = chapter.text("claim-convert")
     lines = text.splitlines()
     assert lines[0] == "heart.ome.zarr: converted"
-    assert "levels read back from S3, equal to the local conversion: True" in text
+    assert "levels read back from S3, equal to the local copy: True" in text
     assert "nothing to do" in text
     assert "the rerun wrote 0 objects" in text

@@ -202,7 +202,9 @@ def test_format_3_consolidated_metadata_warns() -> None:
 def test_versions_and_s3fs_default() -> None:
     assert importlib.metadata.version("moto") == "5.2.5"
     assert s3fs.__version__ == "2026.9.0"
-    default = inspect.signature(s3fs.S3FileSystem.__init__).parameters["max_concurrency"]
+    default = inspect.signature(s3fs.S3FileSystem.__init__).parameters[
+        "max_concurrency"
+    ]
     assert default.default == 10
 
 

@@ -156,3 +156,15 @@ def test_delay_and_mounts(tmp_path: Path) -> None:
 def test_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError, match="not a folder"):
         FolderServer(tmp_path / "missing")
+
+
+def test_wait_idle_waits_for_the_log(served: FolderServer) -> None:
+    """A client has its answer before the server logs it: wait_idle bridges that."""
+    served.delay = 0.0
+    for _ in range(20):
+        start = len(served.requests)
+        response, _ = request(served, "GET", "/image.zarr/chunk", Range="bytes=0-9")
+        served.wait_idle()
+        assert len(served.requests) == start + 1
+        assert served.requests[-1].nbytes == 10
+    served.wait_idle(timeout=0.1)  # nothing in flight: returns at once

@@ -1,12 +1,20 @@
-"""Open a Zarr store from a URL: ``s3://`` (standard AWS variables) or ``http(s)://``.
+"""Open a zarr store on a local path, an ``http(s)://`` URL or an ``s3://`` URL.
 
-``s3://bucket/prefix`` is opened with zarr's ``FsspecStore`` over s3fs, which
-reads the standard AWS environment variables: ``AWS_ENDPOINT_URL`` (for MinIO,
-Ceph, a local test server...), ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``
-and ``AWS_REGION`` or ``AWS_DEFAULT_REGION``. A plain-HTTP endpoint is used only
-with ``AWS_ALLOW_HTTP=true``, as in the Rust ``object_store`` crate (and so
-obstore). Retries and time-outs are bounded, so an endpoint that does not answer
-fails within seconds. ``http(s)://`` URLs are read-only.
+Remote data are read with zarr-python's own ``FsspecStore`` (fsspec's HTTP
+file system, which asks for byte ranges, and s3fs for S3), never with a
+client of our own. An ``s3://`` URL takes its endpoint and credentials from
+the standard AWS environment variables, so the same command works against
+AWS, MinIO, Ceph or a local test server:
+
+- ``AWS_ENDPOINT_URL``: the S3 endpoint (AWS itself when unset);
+- ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY``: the credentials;
+- ``AWS_REGION`` (or ``AWS_DEFAULT_REGION``): the region;
+- ``AWS_ALLOW_HTTP=true``: needed for a plain ``http://`` endpoint, such as a
+  test server on 127.0.0.1.
+
+Retries and time-outs are bounded (``TRANSFER_OPTIONS``), so an endpoint that
+refuses connections fails within seconds, one that never answers within about
+half a minute; and every chunk is one ``GET`` (no ``HEAD`` first).
 """
 
 from __future__ import annotations
@@ -14,92 +22,96 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from zarr.abc.store import Store
-from zarr.storage import FsspecStore
+from zarr.storage import FsspecStore, LocalStore
 
-__all__ = [
-    "RemoteError",
-    "is_url",
-    "open_store",
-    "s3_filesystem",
-    "s3_options",
-    "upload_folder",
-]
-
-#: botocore's own retries and time-outs (seconds), and s3fs's retries on top.
-#: With these, an endpoint that refuses connections fails in a few seconds, and
-#: one that accepts but never answers in about half a minute.
-CONNECT_TIMEOUT, READ_TIMEOUT, BOTOCORE_ATTEMPTS, S3FS_RETRIES = 3, 10, 3, 1
-TRUE = {"1", "true", "yes", "on"}
+REMOTE_SCHEMES = ("http://", "https://", "s3://")
+#: How s3fs talks to the endpoint, added to ``s3_options``. s3fs reads one
+#: object in parallel parts if ``max_concurrency`` > 1 (its default is 10),
+#: asking for the object's size first: one ``HEAD`` more per chunk. zarr
+#: already reads many chunks at once, so one ``GET`` each. botocore's time-outs
+#: (seconds) and attempts bound how long an endpoint that does not answer holds
+#: a command up; s3fs's own retries (``S3FS_RETRIES``) come on top.
+TRANSFER_OPTIONS: dict[str, Any] = {
+    "max_concurrency": 1,
+    "config_kwargs": {
+        "connect_timeout": 3,
+        "read_timeout": 10,
+        "retries": {"max_attempts": 3, "mode": "standard"},
+    },
+}
+S3FS_RETRIES = 1  # s3fs's class default is 5, each after a longer wait
 
 
 class RemoteError(ValueError):
     """A URL or remote configuration that cannot work, with what to do instead."""
 
 
-def is_url(target: str | os.PathLike[str]) -> bool:
-    """Whether ``target`` is an object-store or web URL rather than a local path."""
-    return isinstance(target, str) and urlsplit(target).scheme in {
-        "s3",
-        "http",
-        "https",
-    }
+def is_remote(location: str | os.PathLike[str]) -> bool:
+    """Whether ``location`` is an ``http(s)://`` or ``s3://`` URL (not a path)."""
+    return isinstance(location, str) and location.lower().startswith(REMOTE_SCHEMES)
 
 
-def s3_options(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """s3fs options from the AWS environment variables (``os.environ`` by default)."""
+def s3_options(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """s3fs options from the standard AWS environment variables.
+
+    Raises ``ValueError`` for a plain-HTTP endpoint without ``AWS_ALLOW_HTTP``.
+    """
     env = os.environ if environ is None else environ
-    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
-    if endpoint and urlsplit(endpoint).scheme == "http":
-        if env.get("AWS_ALLOW_HTTP", "").lower() not in TRUE:
-            raise RemoteError(
-                f"AWS_ENDPOINT_URL={endpoint} is plain HTTP: set AWS_ALLOW_HTTP=true "
-                "to use it (a local test server), or give an https:// endpoint."
-            )
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-    options: dict[str, Any] = {
-        # s3fs reads one object in parallel parts if max_concurrency > 1 (its
-        # default is 10), asking for the object's size first: one HEAD more per
-        # chunk. zarr already reads many chunks at once, so one GET each.
-        "max_concurrency": 1,
-        "client_kwargs": {"region_name": region},
-        "config_kwargs": {
-            "connect_timeout": CONNECT_TIMEOUT,
-            "read_timeout": READ_TIMEOUT,
-            "retries": {"max_attempts": BOTOCORE_ATTEMPTS, "mode": "standard"},
-        },
-    }
+    options: dict[str, Any] = {}
+    client: dict[str, Any] = {}
+    endpoint = env.get("AWS_ENDPOINT_URL")
     if endpoint:
-        options["endpoint_url"] = endpoint
-    if env.get("AWS_ACCESS_KEY_ID"):
+        allow_http = env.get("AWS_ALLOW_HTTP", "").lower() in ("true", "1", "yes")
+        if endpoint.lower().startswith("http://") and not allow_http:
+            raise RemoteError(
+                f"AWS_ENDPOINT_URL {endpoint!r} is plain HTTP: set "
+                "AWS_ALLOW_HTTP=true to use it (a local test server), or use https."
+            )
+        client["endpoint_url"] = endpoint
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if region:
+        client["region_name"] = region
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
         options["key"] = env["AWS_ACCESS_KEY_ID"]
-        options["secret"] = env.get("AWS_SECRET_ACCESS_KEY", "")
+        options["secret"] = env["AWS_SECRET_ACCESS_KEY"]
+    if client:
+        options["client_kwargs"] = client
     return options
 
 
-def open_store(url: str, mode: Literal["r", "w"] = "r") -> Store:
-    """A zarr store for ``url`` (``s3://bucket/prefix`` or ``http(s)://...``).
+def open_store(
+    location: str | os.PathLike[str], mode: Literal["r", "w"] = "r"
+) -> Store:
+    """A zarr store for ``location``: read-only with ``mode="r"``, writable with "w".
 
-    ``mode="r"`` opens it read-only, ``"w"`` writable (``s3://`` only).
+    A local path gives a ``LocalStore``; an ``http(s)://`` URL an
+    ``FsspecStore`` over HTTP (read only); an ``s3://`` URL an ``FsspecStore``
+    on s3fs configured from the AWS environment variables (see ``s3_options``).
     """
-    scheme = urlsplit(url).scheme
-    if scheme == "s3":
-        if not urlsplit(url).netloc:
+    if mode not in ("r", "w"):
+        raise ValueError(f"mode must be 'r' or 'w', not {mode!r}.")
+    read_only = mode == "r"
+    if not is_remote(location):
+        return LocalStore(Path(location), read_only=read_only)
+    url = str(location).rstrip("/")
+    if url.lower().startswith("s3://"):
+        if not url[len("s3://") :].split("/")[0]:
             raise RemoteError(f"{url} names no bucket: write s3://BUCKET/PREFIX.")
         store = FsspecStore.from_url(
-            url, storage_options=s3_options(), read_only=mode == "r"
+            url,
+            storage_options={**s3_options(), **TRANSFER_OPTIONS},
+            read_only=read_only,
         )
-        store.fs.retries = S3FS_RETRIES  # s3fs's own retries (a class default of 5)
+        store.fs.retries = S3FS_RETRIES
         return store
-    if scheme in {"http", "https"}:
-        if mode != "r":
-            raise RemoteError(f"{url}: a web server is read-only; write to s3://.")
-        return FsspecStore.from_url(url, read_only=True)
-    raise RemoteError(f"{url} is not an s3:// or http(s):// URL.")
+    if not read_only:
+        raise RemoteError(f"{url} is an HTTP URL: it can be read, not written.")
+    return FsspecStore.from_url(url, read_only=True)
 
 
 def s3_filesystem() -> Any:
@@ -107,7 +119,7 @@ def s3_filesystem() -> Any:
 
     One per configuration (endpoint, credentials, region), made once.
     """
-    return _filesystem(json.dumps(s3_options(), sort_keys=True))
+    return _filesystem(json.dumps({**s3_options(), **TRANSFER_OPTIONS}, sort_keys=True))
 
 
 @functools.cache
@@ -120,7 +132,10 @@ def _filesystem(options: str) -> Any:
 
 
 def upload_folder(folder: str | os.PathLike[str], url: str) -> int:
-    """Copy every file below ``folder`` to ``s3://bucket/prefix`` ``url``; the count."""
+    """Copy every file below ``folder`` to ``url`` (``s3://bucket/prefix``).
+
+    Returns how many files were copied.
+    """
     root = Path(folder)
     files = sorted(p for p in root.rglob("*") if p.is_file())
     remote = [f"{url.rstrip('/')}/{p.relative_to(root).as_posix()}" for p in files]

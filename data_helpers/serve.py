@@ -188,6 +188,9 @@ class FolderServer:
 class _Handler(BaseHTTPRequestHandler):
     owner: FolderServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without this, Nagle's algorithm
+    # holds the body until the client's delayed ACK (~40 ms per request).
+    disable_nagle_algorithm = True
     _counted = False
 
     def parse_request(self) -> bool:

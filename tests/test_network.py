@@ -11,8 +11,8 @@ import zarr
 from data_helpers.local_s3 import LocalS3
 from data_helpers.network_reads import AccessPattern, measure_read, open_image
 from data_helpers.remote import (
+    TRANSFER_OPTIONS,
     RemoteError,
-    is_url,
     open_store,
     s3_filesystem,
     s3_options,
@@ -20,42 +20,15 @@ from data_helpers.remote import (
 from data_helpers.serve import FolderServer
 
 
-def test_s3_options_from_the_standard_variables() -> None:
-    env = {
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
-        "AWS_ALLOW_HTTP": "true",
-        "AWS_ACCESS_KEY_ID": "key",
-        "AWS_SECRET_ACCESS_KEY": "secret",
-        "AWS_REGION": "eu-north-1",
-        "AWS_DEFAULT_REGION": "us-west-2",
-    }
-    options = s3_options(env)
-    assert options["endpoint_url"] == "http://127.0.0.1:9000"
-    assert (options["key"], options["secret"]) == ("key", "secret")
-    assert options["client_kwargs"]["region_name"] == "eu-north-1"  # AWS_REGION first
-    del env["AWS_REGION"]
-    assert s3_options(env)["client_kwargs"]["region_name"] == "us-west-2"
-    assert s3_options({})["client_kwargs"]["region_name"] == "us-east-1"
-    assert "endpoint_url" not in s3_options({}) and "key" not in s3_options({})
-    assert options["max_concurrency"] == 1  # one GET per chunk, no HEAD first
-
-
-def test_plain_http_endpoint_needs_allow_http() -> None:
-    with pytest.raises(RemoteError, match="set AWS_ALLOW_HTTP=true"):
-        s3_options({"AWS_ENDPOINT_URL": "http://127.0.0.1:9000"})
-    s3_options({"AWS_ENDPOINT_URL": "https://s3.example.org"})  # fine
-
-
-def test_urls_and_paths() -> None:
-    assert is_url("s3://bucket/x") and is_url("https://host/x")
-    assert not is_url("/data/x.ome.zarr") and not is_url("image.ome.zarr")
-    assert not is_url(Path("s3://bucket/x"))  # a Path is a local path, always
-    with pytest.raises(RemoteError, match="read-only"):
-        open_store("https://example.org/x.zarr", mode="w")
-    with pytest.raises(RemoteError, match="not an s3"):
-        open_store("/local/x.zarr")
+def test_transfer_options() -> None:
+    """One GET per chunk (no HEAD first) and bounded retries, for every s3 store."""
+    assert TRANSFER_OPTIONS["max_concurrency"] == 1
+    store = open_store("s3://bucket/x.zarr")
+    assert store.fs.max_concurrency == 1 and store.fs.retries == 1
     with pytest.raises(RemoteError, match="names no bucket"):
         open_store("s3:///x.zarr")
+    with pytest.raises(RemoteError, match="set AWS_ALLOW_HTTP=true"):
+        s3_options({"AWS_ENDPOINT_URL": "http://127.0.0.1:9000"})
 
 
 def test_local_s3_round_trip_and_request_log(monkeypatch) -> None:

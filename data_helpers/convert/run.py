@@ -34,7 +34,7 @@ from data_helpers.convert.state import (
     write_metadata,
 )
 from data_helpers.convert.tasks import convert_block, convert_unit
-from data_helpers.remote import is_url
+from data_helpers.remote import is_remote
 
 
 @dataclass
@@ -210,7 +210,7 @@ def convert_stack(
     Raises ConversionError, with nothing written, for bad input.
     """
     start = time.perf_counter()
-    remote = isinstance(output, str) and is_url(output)  # never made a local Path
+    remote = isinstance(output, str) and is_remote(output)  # never made a local Path
     folder = Path(slices_folder)
     output = output.rstrip("/") if remote else Path(output)  # type: ignore[union-attr]
     if remote and urlsplit(str(output)).scheme != "s3":

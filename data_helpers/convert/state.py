@@ -18,7 +18,7 @@ from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.plan import Plan
 from data_helpers.convert.slices import Slice
 from data_helpers.ome import image_attributes, image_model
-from data_helpers.remote import is_url, open_store, s3_filesystem
+from data_helpers.remote import is_remote, open_store, s3_filesystem
 
 STATE_FOLDER = ".conversion"  # in the output: manifest.json and done/ markers
 #: Group attribute of a finished output: a fingerprint of what it was made from.
@@ -218,14 +218,14 @@ Output = Path | str  # a folder, or an s3:// URL (a str, never made a Path)
 
 def output_store(output: Output, mode: str = "r+") -> Any:
     """What zarr opens for ``output``: the folder itself, or a store for a URL."""
-    if isinstance(output, str) and is_url(output):
+    if isinstance(output, str) and is_remote(output):
         return open_store(output, "r" if mode == "r" else "w")
     return output
 
 
 def output_child(output: Output, name: str) -> Output:
     """``output/name``, for a folder or a URL."""
-    if isinstance(output, str) and is_url(output):
+    if isinstance(output, str) and is_remote(output):
         return f"{output.rstrip('/')}/{name}"
     return Path(output, name)
 
@@ -234,7 +234,7 @@ def output_name(output: Output) -> str:
     """The last part of the folder or URL: ``image.ome.zarr``."""
     return (
         PurePosixPath(urlsplit(str(output)).path).name
-        if is_url(str(output))
+        if is_remote(str(output))
         else (Path(output).name)
     )
 
@@ -307,7 +307,7 @@ def write_metadata(
 
 def folder_bytes(folder: Output) -> int:
     """Bytes in all files (objects) under ``folder`` (an s3:// URL too)."""
-    if isinstance(folder, str) and is_url(folder):
+    if isinstance(folder, str) and is_remote(folder):
         fs = s3_filesystem()
         fs.invalidate_cache()
         parts = urlsplit(folder)

@@ -99,10 +99,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Check code style with ruff and spelling with codespell."""
+    """Check code style with ruff, types with mypy and spelling with codespell."""
+    install_book(session)  # mypy reads the libraries' types
     session.install("-r", "requirements-test.txt")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", *PYTHON_PATHS)
+    session.run("mypy")  # on data_helpers: see [tool.mypy] in pyproject.toml
     session.run("codespell", "README.md", "book", *PYTHON_PATHS)
 
 
@@ -143,7 +145,7 @@ def launch(session: nox.Session) -> None:
     pins = Path("requirements.txt").read_text(encoding="utf-8").splitlines()
     constraints.write_text("\n".join(p for p in pins if not p.startswith("-e")))
     session.env["PIP_CONSTRAINT"] = str(constraints)
-    session.install("nbclient", "ipykernel")
+    session.install("nbclient", "ipykernel", "pyyaml")  # pyyaml reads _toc.yml
     requirement = f"data_helpers[book] @ file://localhost{Path.cwd()}"
     session.run("python", "scripts/run_launch_notebooks.py", requirement)
 

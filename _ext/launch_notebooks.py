@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jupytext
 import nbformat
 import yaml
-from sphinx.application import Sphinx
-from sphinx.config import Config
-from sphinx.errors import ExtensionError
+
+if TYPE_CHECKING:  # Sphinx and jupytext are imported where used: the launch
+    # script imports chapter_sources in an environment without them.
+    from sphinx.application import Sphinx
+    from sphinx.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK_DIR = "book"
@@ -54,12 +55,15 @@ def repository() -> tuple[str, str]:
 
 
 def chapter_sources(repo: Path = REPO) -> list[Path]:
-    """Every chapter notebook in ``book/``: MyST markdown with a kernelspec."""
-    return sorted(
-        path
-        for path in (repo / BOOK_DIR).glob("*.md")
-        if "kernelspec:" in path.read_text(encoding="utf-8")[:600]
-    )
+    """Every chapter's MyST source, in the order of ``_toc.yml``.
+
+    The one list of chapters: the build, the notebook copies, the tests and
+    ``scripts/run_launch_notebooks.py`` all read it here. The root page
+    (``book/index``) is not a chapter.
+    """
+    toc = yaml.safe_load((repo / "_toc.yml").read_text(encoding="utf-8"))
+    entries = [entry for part in toc["parts"] for entry in part["chapters"]]
+    return [repo / f"{entry['file']}.md" for entry in entries]
 
 
 def notebook_path(chapter: Path) -> str:
@@ -82,6 +86,8 @@ def launch_notebook(chapter: Path) -> nbformat.NotebookNode:
         " by `nox -s notebooks`; edit that file, not this one. The next cell"
         " installs the book's helpers where they are missing (Colab, JupyterHub).*"
     )
+    import jupytext
+
     chapter_nb = jupytext.read(chapter)
     notebook = nbformat.v4.new_notebook(
         metadata={"kernelspec": chapter_nb.metadata["kernelspec"]}
@@ -116,6 +122,8 @@ def write_notebooks(repo: Path = REPO) -> list[Path]:
 
 def add_jupyterhub(app: Sphinx, config: Config) -> None:
     """Set the theme's ``jupyterhub_url`` from ``BOOK_JUPYTERHUB_URL`` if set."""
+    from sphinx.errors import ExtensionError
+
     hub = os.environ.get(JUPYTERHUB_ENV, "").strip()
     if hub:
         if not hub.startswith(("https://", "http://")):
@@ -135,6 +143,8 @@ def retarget_launch_buttons(
     doctree: Any,
 ) -> None:
     """Point each launch button of a chapter at ``notebooks/<chapter>.ipynb``."""
+    from sphinx.errors import ExtensionError
+
     groups = [
         group
         for group in context.get("header_buttons", [])

@@ -8,8 +8,14 @@ Methods, all writing 3 levels of 128^3 chunks with Blosc zstd 3:
 - ``book``: ``data_helpers.convert.convert_stack`` (Zarr 2, OME-Zarr 0.4);
 - ``book-sharded``: the same with Zarr 3 / OME-Zarr 0.5, shards of 256^3;
 - ``ome-zarr-py``: ``write_image`` on a dask array, ``local_mean``, z too;
-- ``ngff-zarr``: ``to_multiscales`` (dask bin shrink) + ``to_ngff_zarr``, on
-  dask's threaded scheduler (its graph does not serialise to worker processes).
+- ``ngff-zarr``: ``to_multiscales`` (dask bin shrink) + ``to_ngff_zarr``.
+
+Every method runs on the same kind of scheduler, worker threads of one
+process: the book's converter and ome-zarr-py on ``data_helpers.cluster``'s
+``local_cluster`` (a distributed ``LocalCluster`` of worker threads), ngff-zarr
+on dask's threaded scheduler with as many threads (its graph does not
+serialise to distributed workers). Reports before 2026-12 ran ome-zarr-py on
+worker processes.
 
 Each run is a subprocess; the peak memory of its whole process tree is
 sampled with psutil. Repetitions are interleaved (method by method, then
@@ -31,6 +37,9 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+from report import OUT, markdown_table, write_report  # benchmarks/report.py
+
+from data_helpers.files import folder_bytes
 
 SIZES = {
     "64MiB": (128, 512, 512),
@@ -41,7 +50,6 @@ SIZES = {
 DEFAULT_SIZES = ("2GiB", "8GiB")
 METHODS = ("floor", "book", "book-sharded", "ome-zarr-py", "ngff-zarr")
 CHUNKS, LEVELS, SHARDS = 128, 3, 256
-OUT = Path("_build/bench")
 
 
 # --------------------------------------------------------------------------
@@ -50,16 +58,12 @@ OUT = Path("_build/bench")
 
 
 def quiet_cluster(workers: int):
-    import logging
+    """The converter's own kind of cluster: worker threads of this process."""
+    from distributed import Client
 
-    from distributed import Client, LocalCluster
+    from data_helpers.cluster import local_cluster
 
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-    )
+    cluster = local_cluster(workers)
     return cluster, Client(cluster)
 
 
@@ -71,8 +75,7 @@ def stack_as_dask(folder: Path):
 
 
 def run_method(method: str, folder: Path, output: Path, workers: int) -> None:
-    from numcodecs import Blosc
-
+    from data_helpers.codec_names import DEFAULT_CODEC, make_codec
     from data_helpers.convert import convert_stack
 
     start = time.perf_counter()
@@ -102,7 +105,7 @@ def run_method(method: str, folder: Path, output: Path, workers: int) -> None:
                 axes="zyx",
                 storage_options={
                     "chunks": (CHUNKS,) * 3,
-                    "compressor": Blosc("zstd", 3, Blosc.SHUFFLE),
+                    "compressor": make_codec(DEFAULT_CODEC),
                 },
             )
     elif method == "ngff-zarr":
@@ -124,7 +127,7 @@ def run_method(method: str, folder: Path, output: Path, workers: int) -> None:
                 str(output),
                 multiscales,
                 version="0.4",
-                compressor=Blosc("zstd", 3, Blosc.SHUFFLE),
+                compressor=make_codec(DEFAULT_CODEC),
             )
     else:
         raise SystemExit(f"unknown method {method!r}; choose from {METHODS}")
@@ -180,7 +183,7 @@ def measure(method: str, folder: Path, output: Path, workers: int) -> dict:
     if child.returncode:
         raise SystemExit(f"{method} failed with exit status {child.returncode}")
     wall = json.loads(out.strip().splitlines()[-1])["wall_s"]
-    size = sum(p.stat().st_size for p in output.rglob("*") if p.is_file())
+    size = folder_bytes(output)
     return {
         "method": method,
         "wall_s": wall,
@@ -190,11 +193,13 @@ def measure(method: str, folder: Path, output: Path, workers: int) -> dict:
 
 
 def level_paths(output: Path) -> list[str]:
+    """The paths of an image's levels, from its multiscales metadata."""
     import zarr
 
-    attrs = zarr.open_group(output, mode="r").attrs.asdict()
-    multiscales = attrs.get("ome", attrs)["multiscales"][0]
-    return [d["path"] for d in multiscales["datasets"]]
+    from data_helpers.ome import multiscale_metadata
+
+    group = zarr.open_group(output, mode="r")
+    return [d["path"] for d in multiscale_metadata(group)["datasets"]]
 
 
 def level1_error(output: Path) -> float:
@@ -259,26 +264,35 @@ def summarise(results: list[dict]) -> list[dict]:
     return rows
 
 
-def write_report(results: list[dict], workers: int) -> None:
+def report(results: list[dict], workers: int) -> None:
+    """Write results.json, results.md (printed too) and results.png."""
     rows = summarise(results)
+    header = ["size", "method", "runs", "best s", "median s", "GB/s (best)"]
+    header += ["peak RSS GiB", "output GB", "level-1 mean abs. diff."]
     lines = [
         f"Benchmark of {time.strftime('%Y-%m-%d %H:%M')}, {workers} workers, "
         f"{psutil.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.1f} GiB "
         "RAM.",
         "",
-        "| size | method | runs | best s | median s | GB/s (best) | peak RSS GiB "
-        "| output GB | level-1 mean abs. diff. |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *markdown_table(
+            header,
+            (
+                [
+                    r["size"],
+                    r["method"],
+                    r["runs"],
+                    f"{r['best_s']:.1f}",
+                    f"{r['median_s']:.1f}",
+                    f"{r['gb_per_s']:.3f}",
+                    f"{r['peak_rss_gib']:.2f}",
+                    f"{r['output_gb']:.3f}",
+                    "" if r["level1_mad"] is None else f"{r['level1_mad']:.3f}",
+                ]
+                for r in rows
+            ),
+        ),
     ]
-    for r in rows:
-        mad = "" if r["level1_mad"] is None else f"{r['level1_mad']:.3f}"
-        lines.append(
-            f"| {r['size']} | {r['method']} | {r['runs']} | {r['best_s']:.1f} | "
-            f"{r['median_s']:.1f} | {r['gb_per_s']:.3f} | {r['peak_rss_gib']:.2f} | "
-            f"{r['output_gb']:.3f} | {mad} |"
-        )
-    (OUT / "results.md").write_text("\n".join(lines) + "\n")
-    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+    write_report("results", results, lines)
     plot(rows)
     print("\n".join(lines))
 
@@ -349,8 +363,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(json.dumps(result), flush=True)
                 results.append(result)
                 shutil.rmtree(output, ignore_errors=True)
-            write_report(results, args.workers)
-    write_report(results, args.workers)
+            report(results, args.workers)
+    report(results, args.workers)
 
 
 if __name__ == "__main__":

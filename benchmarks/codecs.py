@@ -12,11 +12,11 @@ Usage: python benchmarks/codecs.py [--shape Z Y X] [--sample-chunks N] [--quick]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import asdict
-from pathlib import Path
+
+from report import markdown_table, write_report  # benchmarks/report.py
 
 from data_helpers.codec_choice import (
     measure_chunk_shapes,
@@ -24,8 +24,6 @@ from data_helpers.codec_choice import (
     pareto_front,
 )
 from data_helpers.synthetic import ct_like_volume
-
-OUT = Path("_build/bench")
 
 
 def candidates(quick: bool) -> list[str]:
@@ -77,7 +75,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     seconds = time.perf_counter() - start
 
-    OUT.mkdir(parents=True, exist_ok=True)
     report = {
         "shape": shape,
         "codec_chunks": (codec,) * 3,
@@ -90,31 +87,43 @@ def main(argv: list[str] | None = None) -> int:
         "pareto_front": [r.candidate for r in pareto_front(codec_results)],
         "chunk_shapes": [asdict(r) for r in chunk_results],
     }
-    (OUT / "codecs.json").write_text(json.dumps(report, indent=1))
+    front = set(report["pareto_front"])
     lines = [
         f"# Codec and chunk benchmark, volume {shape} uint16",
         "",
         f"Codec sample: {args.sample_chunks} chunks of {codec}³; {seconds:.0f} s.",
         "",
-        "| setting | ratio | write MB/s | read MB/s | Pareto front |",
-        "| --- | ---: | ---: | ---: | --- |",
+        *markdown_table(
+            ["setting", "ratio", "write MB/s", "read MB/s", "Pareto front"],
+            (
+                [
+                    r.candidate,
+                    f"{r.ratio:.3f}",
+                    f"{r.write_mb_s:.1f}",
+                    f"{r.read_mb_s:.1f}",
+                    "yes" if r.candidate in front else "",
+                ]
+                for r in codec_results
+            ),
+            align="-rrr",
+        ),
+        "",
+        *markdown_table(
+            ["chunks", "files", "ratio", "write s", *patterns],
+            (
+                [
+                    r.chunks,
+                    r.n_chunks,
+                    f"{r.ratio:.3f}",
+                    f"{r.write_s:.2f}",
+                    *(f"{1000 * r.read_s[name]:.1f} ms" for name in patterns),
+                ]
+                for r in chunk_results
+            ),
+        ),
     ]
-    front = set(report["pareto_front"])
-    for r in codec_results:
-        mark = "yes" if r.candidate in front else ""
-        lines.append(
-            f"| {r.candidate} | {r.ratio:.3f} | {r.write_mb_s:.1f} "
-            f"| {r.read_mb_s:.1f} | {mark} |"
-        )
-    lines += ["", "| chunks | files | ratio | write s | " + " | ".join(patterns) + " |"]
-    lines.append("| --- " * (4 + len(patterns)) + "|")
-    for r in chunk_results:
-        reads = " | ".join(f"{1000 * r.read_s[name]:.1f} ms" for name in patterns)
-        lines.append(
-            f"| {r.chunks} | {r.n_chunks} | {r.ratio:.3f} | {r.write_s:.2f} | {reads} |"
-        )
-    (OUT / "codecs.md").write_text("\n".join(lines) + "\n")
-    print(f"Wrote {OUT / 'codecs.json'} and {OUT / 'codecs.md'} in {seconds:.0f} s")
+    json_path, md_path = write_report("codecs", report, lines)
+    print(f"Wrote {json_path} and {md_path} in {seconds:.0f} s")
     return 0
 
 

@@ -1,13 +1,8 @@
 """Measure compression ratio and read/write speed of codec and chunk settings.
 
-A setting is named by a short string (a *candidate*):
-
-- ``"blosc-<cname>-<level>-<shuffle>"``: Blosc with an inner compressor
-  (``lz4``, ``zstd``, ...), a level from 0 to 9 and a shuffle of
-  ``noshuffle``, ``shuffle`` (byte shuffle) or ``bitshuffle``;
-- ``"zstd-<level>"``: Zstandard on its own, level 1 to 22;
-- ``"gzip-<level>"``: GZip, level 0 to 9;
-- ``"none"``: no compression.
+A codec setting is named by a short string (a *candidate*, see
+``data_helpers.codec_names``): ``"blosc-zstd-3-shuffle"``, ``"zstd-3"``,
+``"gzip-6"`` or ``"none"``.
 
 :func:`measure_codecs` times each candidate on a seeded random sample of full
 chunks of your array, so you can run the test on your own data.
@@ -23,74 +18,16 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numcodecs
 import numpy as np
 import zarr
-import zarr.codecs
-from numcodecs import Blosc, GZip, Zstd
 
-SHUFFLES = {
-    "noshuffle": Blosc.NOSHUFFLE,
-    "shuffle": Blosc.SHUFFLE,
-    "bitshuffle": Blosc.BITSHUFFLE,
-}
-LEVELS = {"blosc": range(0, 10), "zstd": range(1, 23), "gzip": range(0, 10)}
-EXAMPLES = "'blosc-zstd-3-shuffle', 'zstd-3', 'gzip-6' or 'none'"
-#: Files that hold metadata rather than chunks (Zarr formats 2 and 3).
-METADATA_FILES = {".zarray", ".zattrs", ".zgroup", "zarr.json"}
-
-
-def _level(candidate: str, kind: str, text: str) -> int:
-    allowed = LEVELS[kind]
-    if not text.isdigit() or int(text) not in allowed:
-        raise ValueError(
-            f"level {text!r} in candidate {candidate!r} is not valid: {kind} levels "
-            f"are {allowed.start} to {allowed.stop - 1}."
-        )
-    return int(text)
-
-
-def make_codec(candidate: str, zarr_format: int = 2) -> Any:
-    """The compressor a candidate names, for Zarr format 2 or 3 (None: none)."""
-    if zarr_format not in (2, 3):
-        raise ValueError(f"zarr_format must be 2 or 3, not {zarr_format!r}.")
-    kind, *parts = candidate.split("-")
-    if kind == "none" and not parts:
-        return None
-    if kind == "blosc" and len(parts) == 3:
-        cname, level_text, shuffle = parts
-        if cname not in numcodecs.blosc.list_compressors():
-            raise ValueError(
-                f"unknown Blosc compressor {cname!r} in candidate {candidate!r}: "
-                f"use one of {numcodecs.blosc.list_compressors()}."
-            )
-        if shuffle not in SHUFFLES:
-            raise ValueError(
-                f"unknown shuffle {shuffle!r} in candidate {candidate!r}: "
-                f"use one of {list(SHUFFLES)}."
-            )
-        level = _level(candidate, kind, level_text)
-        if zarr_format == 2:
-            return Blosc(cname=cname, clevel=level, shuffle=SHUFFLES[shuffle])
-        return zarr.codecs.BloscCodec(cname=cname, clevel=level, shuffle=shuffle)
-    if kind in ("zstd", "gzip") and len(parts) == 1:
-        level = _level(candidate, kind, parts[0])
-        if zarr_format == 2:
-            return Zstd(level=level) if kind == "zstd" else GZip(level=level)
-        if kind == "zstd":
-            return zarr.codecs.ZstdCodec(level=level)
-        return zarr.codecs.GzipCodec(level=level)
-    if kind in ("blosc", "zstd", "gzip", "none"):
-        raise ValueError(
-            f"candidate {candidate!r} has the wrong number of parts: write it like "
-            f"{EXAMPLES}."
-        )
-    raise ValueError(
-        f"unknown codec {kind!r} in candidate {candidate!r}: use {EXAMPLES}."
-    )
+from data_helpers.codec_names import make_codec
+from data_helpers.files import folder_bytes
+from data_helpers.types import ZarrFormat
 
 
 @dataclass(frozen=True)
@@ -121,11 +58,7 @@ class CodecResult:
 
 def stored_bytes(path: Path) -> int:
     """Total size of the chunk files under ``path`` (metadata files left out)."""
-    return sum(
-        p.stat().st_size
-        for p in path.rglob("*")
-        if p.is_file() and p.name not in METADATA_FILES
-    )
+    return folder_bytes(path, metadata=False)
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -189,6 +122,34 @@ def sample_chunks_of(
     return np.concatenate(blocks, axis=0)
 
 
+def _check_measure_codecs(
+    array: Any,
+    candidates: Sequence[str],
+    chunks: Sequence[int] | None,
+    sample_chunks: int,
+    repeats: int,
+) -> tuple[int, ...]:
+    """Reject arguments ``measure_codecs`` cannot use; return the chunk shape."""
+    shape = tuple(array.shape)
+    if math.prod(shape) == 0:
+        raise ValueError(f"the array is empty (shape {shape}): nothing to measure.")
+    if chunks is None:
+        chunks = getattr(array, "chunks", None)
+        if chunks is None or not all(isinstance(c, int) for c in chunks):
+            raise ValueError(
+                "this array has no regular chunk shape: pass chunks=(...) to say "
+                "which chunk shape to measure."
+            )
+    if isinstance(candidates, str) or not candidates:
+        raise ValueError(
+            f"candidates must be a non-empty list of names such as ['zstd-3'], not "
+            f"{candidates!r}."
+        )
+    if sample_chunks < 1 or repeats < 1:
+        raise ValueError("sample_chunks and repeats must be at least 1.")
+    return _check_chunks(shape, chunks)
+
+
 def measure_codecs(
     array: Any,
     candidates: Sequence[str],
@@ -198,7 +159,7 @@ def measure_codecs(
     repeats: int = 3,
     max_seconds: float = 1.0,
     seed: int = 0,
-    zarr_format: int = 2,
+    zarr_format: ZarrFormat = 2,
     directory: str | Path | None = None,
 ) -> list[CodecResult]:
     """Measure each candidate codec on a random sample of ``array``'s chunks.
@@ -210,40 +171,17 @@ def measure_codecs(
     and read back. Write and read speeds are in MB/s of uncompressed data, each
     the best of up to ``repeats`` runs (see :func:`best_time`).
     """
-    shape = tuple(array.shape)
-    if math.prod(shape) == 0:
-        raise ValueError(f"the array is empty (shape {shape}): nothing to measure.")
-    if chunks is None:
-        chunks = getattr(array, "chunks", None)
-        if chunks is None or not all(isinstance(c, int) for c in chunks):
-            raise ValueError(
-                "this array has no regular chunk shape: pass chunks=(...) to say "
-                "which chunk shape to measure."
-            )
-    chunks = _check_chunks(shape, chunks)
-    if isinstance(candidates, str) or not candidates:
-        raise ValueError(
-            f"candidates must be a non-empty list of names such as ['zstd-3'], not "
-            f"{candidates!r}."
-        )
-    if sample_chunks < 1 or repeats < 1:
-        raise ValueError("sample_chunks and repeats must be at least 1.")
+    chunks = _check_measure_codecs(array, candidates, chunks, sample_chunks, repeats)
     codecs = {c: make_codec(c, zarr_format) for c in candidates}  # check all first
     sample = sample_chunks_of(array, chunks, sample_chunks, seed)
 
-    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+    best = partial(best_time, repeats=repeats, max_seconds=max_seconds)
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:  # a folder per codec
         return [
             _measure_codec(
-                sample,
-                chunks,
-                candidate,
-                codec,
-                Path(tmp, str(number)),
-                repeats=repeats,
-                max_seconds=max_seconds,
-                zarr_format=zarr_format,
+                sample, chunks, name, codec, Path(tmp, str(n)), best, zarr_format
             )
-            for number, (candidate, codec) in enumerate(codecs.items())
+            for n, (name, codec) in enumerate(codecs.items())
         ]
 
 
@@ -252,7 +190,7 @@ def _new_array(
     like: np.ndarray,
     chunks: tuple[int, ...],
     codec: Any,
-    zarr_format: int,
+    zarr_format: ZarrFormat,
 ) -> zarr.Array:
     """An empty Zarr array shaped like ``like`` in a new folder (emptied first)."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -274,10 +212,8 @@ def _measure_codec(
     candidate: str,
     codec: Any,
     folder: Path,
-    *,
-    repeats: int,
-    max_seconds: float,
-    zarr_format: int,
+    best: Callable[[Callable[[], float]], float],
+    zarr_format: ZarrFormat,
 ) -> CodecResult:
     """Write ``sample`` with one codec into ``folder``, read it back, time both."""
 
@@ -285,9 +221,9 @@ def _measure_codec(
         array = _new_array(folder, sample, chunks, codec, zarr_format)  # not timed
         return timed(lambda: array.__setitem__(..., sample))
 
-    write_s = best_time(write, repeats, max_seconds)
+    write_s = best(write)
     written = zarr.open_array(zarr.storage.LocalStore(folder), mode="r")
-    read_s = best_time(lambda: timed(lambda: written[...]), repeats, max_seconds)
+    read_s = best(lambda: timed(lambda: written[...]))
     if not np.array_equal(written[...], sample):
         raise RuntimeError(f"{candidate} did not give back the data written.")
     result = CodecResult(
@@ -355,7 +291,7 @@ def measure_chunk_shapes(
     candidate: str,
     repeats: int = 3,
     max_seconds: float = 1.0,
-    zarr_format: int = 2,
+    zarr_format: ZarrFormat = 2,
     directory: str | Path | None = None,
 ) -> list[ChunkShapeResult]:
     """Write ``volume`` once per chunk shape and time reading each pattern.
@@ -370,19 +306,13 @@ def measure_chunk_shapes(
         raise ValueError(f"the volume is empty (shape {volume.shape}).")
     codec = make_codec(candidate, zarr_format)
     shapes = [_check_chunks(volume.shape, c) for c in chunk_shapes]
-    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+    best = partial(best_time, repeats=repeats, max_seconds=max_seconds)
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:  # a folder per shape
         return [
             _measure_chunk_shape(
-                volume,
-                chunks,
-                codec,
-                patterns,
-                Path(tmp, str(number)),
-                repeats=repeats,
-                max_seconds=max_seconds,
-                zarr_format=zarr_format,
+                volume, chunks, codec, patterns, Path(tmp, str(n)), best, zarr_format
             )
-            for number, chunks in enumerate(shapes)
+            for n, chunks in enumerate(shapes)
         ]
 
 
@@ -392,21 +322,18 @@ def _measure_chunk_shape(
     codec: Any,
     patterns: Mapping[str, tuple[slice | int, ...]],
     folder: Path,
-    *,
-    repeats: int,
-    max_seconds: float,
-    zarr_format: int,
+    best: Callable[[Callable[[], float]], float],
+    zarr_format: ZarrFormat,
 ) -> ChunkShapeResult:
     """Write ``volume`` in ``chunks`` into ``folder``; time it and each read."""
     array = _new_array(folder, volume, chunks, codec, zarr_format)
     write_s = timed(lambda: array.__setitem__(..., volume))
     reader = zarr.open_array(zarr.storage.LocalStore(folder), mode="r")
-    read_s = {
-        name: best_time(
-            lambda s=selection: timed(lambda: reader[s]), repeats, max_seconds
-        )
-        for name, selection in patterns.items()
-    }
+
+    def read(selection: tuple[slice | int, ...]) -> Callable[[], float]:
+        return lambda: timed(lambda: reader[selection])
+
+    read_s = {name: best(read(selection)) for name, selection in patterns.items()}
     result = ChunkShapeResult(
         chunks=chunks,
         n_chunks=math.prod(reader.cdata_shape),

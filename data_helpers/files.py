@@ -1,4 +1,4 @@
-"""Small file-system helpers used by the chapters."""
+"""Small file-system helpers: folder listings, Zarr data files and their bytes."""
 
 from __future__ import annotations
 
@@ -23,3 +23,21 @@ def get_directory_contents(path: str | os.PathLike[str]) -> list[str]:
             "Pass the folder that contains it instead."
         )
     return sorted(entry.name for entry in directory.iterdir())
+
+
+#: Files that hold Zarr metadata rather than chunks (Zarr formats 2 and 3).
+METADATA_FILES = frozenset({".zarray", ".zattrs", ".zgroup", "zarr.json"})
+
+
+def data_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The chunk or shard files below ``path`` (every file but Zarr metadata)."""
+    files = (p for p in Path(path).rglob("*") if p.is_file())
+    return [p for p in files if p.name not in METADATA_FILES]
+
+
+def folder_bytes(path: str | os.PathLike[str], *, metadata: bool = True) -> int:
+    """Bytes in the files under ``path``; with ``metadata=False``, chunks only."""
+    files = (p for p in Path(path).rglob("*") if p.is_file())
+    return sum(
+        p.stat().st_size for p in files if metadata or p.name not in METADATA_FILES
+    )

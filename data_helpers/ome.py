@@ -7,7 +7,7 @@ One place for the rules the book follows for every OME-Zarr image it writes:
 - each level carries its own scale (voxel size times ``2**level``) and the
   translation that centres its voxels on the block of level-0 voxels they
   average: ``(2**level - 1) / 2`` level-0 voxels;
-- no optional field written as ``null`` (ome-zarr-models 1.7 writes
+- no optional field written as ``null`` (ome-zarr-models 1.8.1 writes
   ``"omero": null``, which ome-zarr-py and ngff-zarr reject).
 
 OME-Zarr 0.4 goes with Zarr format 2 (``ome_zarr_models.v04``), 0.5 with Zarr
@@ -21,16 +21,23 @@ from numbers import Real
 from typing import Any
 
 import zarr
-
-# Import both OME-Zarr model versions before anything imports pydantic_zarr.v3.
-# pydantic-zarr 0.9.2 defines the same Union["GroupSpec", "ArraySpec"] in v2 and
-# v3; Python caches it as one object, so a v04 model class created after v3 was
-# imported resolves it to the v3 classes and rejects every format 2 array spec.
-# Importing data_helpers first in a notebook keeps the models right.
 from ome_zarr_models import v04, v05
+
+from data_helpers.types import ZarrFormat
 
 SPATIAL_AXES = ("z", "y", "x")
 UNIT = "micrometer"
+
+
+def array_spec_class(zarr_format: ZarrFormat) -> Any:
+    """pydantic-zarr's ``ArraySpec`` for Zarr format 2 (``v2``) or 3 (``v3``)."""
+    if zarr_format == 3:
+        from pydantic_zarr.v3 import ArraySpec as ArraySpecV3
+
+        return ArraySpecV3
+    from pydantic_zarr.v2 import ArraySpec as ArraySpecV2
+
+    return ArraySpecV2
 
 
 def level_scale(level: int, voxel_size: Sequence[float]) -> list[float]:
@@ -52,24 +59,8 @@ def level_translation(level: int, voxel_size: Sequence[float]) -> list[float]:
     return [float(size) * (2**level - 1) / 2 for size in voxel_size]
 
 
-def image_model(
-    array_specs: Sequence[Any],
-    *,
-    voxel_size: Sequence[float],
-    name: str | None = None,
-    paths: Sequence[str] | None = None,
-    unit: str = UNIT,
-) -> Any:
-    """Return the OME-Zarr ``Image`` model of a pyramid of ``(z, y, x)`` arrays.
-
-    ``array_specs`` are pydantic-zarr array specifications, level 0 first, each
-    level half the size of the one above. Format 2 specifications
-    (``pydantic_zarr.v2``) give an OME-Zarr 0.4 model, format 3 ones
-    (``pydantic_zarr.v3``) an OME-Zarr 0.5 model, with the arrays'
-    ``dimension_names`` set to ``z, y, x``. ``voxel_size`` is level 0's
-    ``(z, y, x)`` voxel size in ``unit`` (a UDUNITS-2 name, micrometres by
-    default).
-    """
+def _check_image(array_specs: Sequence[Any], voxel_size: Sequence[float]) -> None:
+    """Reject what ``image_model`` cannot describe, saying what to pass instead."""
     if not array_specs:
         raise ValueError("An image needs at least one level: pass one array spec.")
     if isinstance(voxel_size, str) or len(voxel_size) != len(SPATIAL_AXES):
@@ -88,16 +79,36 @@ def image_model(
         raise ValueError(
             f"Every level must be a 3-D (z, y, x) array; got {sorted(ndims)} dims."
         )
+
+
+def image_model(
+    array_specs: Sequence[Any],
+    *,
+    voxel_size: Sequence[float],
+    name: str | None = None,
+    paths: Sequence[str] | None = None,
+    unit: str = UNIT,
+) -> Any:
+    """Return the OME-Zarr ``Image`` model of a pyramid of ``(z, y, x)`` arrays.
+
+    ``array_specs`` are pydantic-zarr array specifications, level 0 first, each
+    level half the size of the one above. Format 2 specifications
+    (``pydantic_zarr.v2``) give an OME-Zarr 0.4 model, format 3 ones
+    (``pydantic_zarr.v3``) an OME-Zarr 0.5 model, with the arrays'
+    ``dimension_names`` set to ``z, y, x``. ``voxel_size`` is level 0's
+    ``(z, y, x)`` voxel size in ``unit`` (a UDUNITS-2 name, micrometres by
+    default).
+    """
+    _check_image(array_specs, voxel_size)
     zarr_format = getattr(array_specs[0], "zarr_format", 2)
+    models = v05 if zarr_format == 3 else v04
+    Image, Axis = models.Image, models.axes.Axis
     if zarr_format == 3:
-        Image, Axis = v05.Image, v05.axes.Axis
         # OME-Zarr 0.5 asks each array to name its dimensions like the axes.
         array_specs = [
             spec.model_copy(update={"dimension_names": SPATIAL_AXES})
             for spec in array_specs
         ]
-    else:
-        Image, Axis = v04.Image, v04.axes.Axis
     levels = range(len(array_specs))
     return Image.new(
         array_specs=list(array_specs),
@@ -141,7 +152,7 @@ def multiscale_metadata(group: zarr.Group) -> dict[str, Any]:
     OME-Zarr 0.4 keeps it in the group attributes, 0.5 under their ``"ome"``
     key; this reads either, as plain JSON (axes, datasets, ...).
     """
-    attributes = group.attrs.asdict()
+    attributes: dict[str, Any] = group.attrs.asdict()
     multiscales = attributes.get("ome", attributes).get("multiscales")
     if not multiscales:
         raise ValueError(

@@ -69,11 +69,11 @@ def plot_slice(
 
     if ax is None:
         _, ax = plt.subplots()
-    limits: dict[str, float] = {}
+    vmin = vmax = None
     if np.issubdtype(image.dtype, np.integer):
         info = np.iinfo(image.dtype)
-        limits = {"vmin": info.min, "vmax": info.max}
-    ax.imshow(image, cmap="gray", **limits)
+        vmin, vmax = info.min, info.max
+    ax.imshow(image, cmap="gray", vmin=vmin, vmax=vmax)
     ax.set_title(f"Slice z = {int(z_idx) % n_z}")
     ax.set_axis_off()
     return ax

@@ -51,6 +51,18 @@ def downsample_mean(block: np.ndarray) -> np.ndarray:
     return mean.astype(block.dtype)
 
 
+def _check_target(source: Any, target: Any) -> tuple[int, ...]:
+    """The shape ``target`` must have: ``source`` downsampled 2x (else raise)."""
+    expected = level_shape(source.shape, 1)
+    if tuple(target.shape) != expected:
+        raise ValueError(
+            f"target has shape {tuple(target.shape)}, but downsampling "
+            f"{tuple(source.shape)} by 2 gives {expected}: create the target "
+            "with level_shape(source.shape, 1)."
+        )
+    return expected
+
+
 def write_downsampled(source: Any, target: Any, *, slab: int | None = None) -> None:
     """Fill ``target`` with ``source`` downsampled 2x, one slab at a time.
 
@@ -59,13 +71,7 @@ def write_downsampled(source: Any, target: Any, *, slab: int | None = None) -> N
     target's chunk length along the first axis), so this works for images much
     larger than memory.
     """
-    expected = level_shape(source.shape, 1)
-    if tuple(target.shape) != expected:
-        raise ValueError(
-            f"target has shape {tuple(target.shape)}, but downsampling "
-            f"{tuple(source.shape)} by 2 gives {expected}: create the target "
-            "with level_shape(source.shape, 1)."
-        )
+    expected = _check_target(source, target)
     if slab is None:
         slab = getattr(target, "chunks", (16,))[0]
     for start in range(0, expected[0], slab):
@@ -97,8 +103,8 @@ def write_pyramid(
     ]
     model = image_model(specs, voxel_size=voxel_size, name=name)
     group = write_image(model, store)
-    paths = [dataset.path for dataset in model.datasets[0]]
-    group[paths[0]][:] = image
-    for finer, coarser in zip(paths, paths[1:], strict=False):
-        write_downsampled(group[finer], group[coarser])
+    arrays = [group[dataset.path] for dataset in model.datasets[0]]
+    arrays[0][...] = image  # type: ignore[index]  # levels are arrays
+    for finer, coarser in zip(arrays, arrays[1:], strict=False):
+        write_downsampled(finer, coarser)
     return group

@@ -121,4 +121,4 @@ def load_heart_data(array_type: str = "numpy") -> np.ndarray | zarr.Array:
     array = zarr.open_array(store=store, mode="r", zarr_format=2)
     if array_type == "zarr":
         return array
-    return array[:]
+    return np.asarray(array[:])

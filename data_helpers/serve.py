@@ -113,7 +113,7 @@ class FolderServer:
     def url(self) -> str:
         """Base URL of the served folder, ending in a slash."""
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host!s}:{port}/"
 
     def start(self) -> FolderServer:
         """Start answering requests in a background thread."""

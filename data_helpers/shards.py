@@ -4,7 +4,9 @@ A shard is one stored object holding many chunks; zarr-python writes it whole.
 Writing part of a shard means reading the shard, changing it and writing all
 of it back, so two tasks writing different chunks of one shard at the same time
 can each undo the other's write (zarr-python issue 3682). The rule is simple:
-every task owns whole shards. ``check_whole_shards`` enforces it.
+every task owns whole shards. ``check_whole_shards`` enforces it on dask
+blocks, ``check_whole_units`` on one write (the converter's tasks); both apply
+``inside_units`` and raise ``SplitShardError``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,26 @@ from typing import Any
 import dask.array as da
 
 
+class SplitShardError(ValueError, RuntimeError):
+    """A write would cover part of a shard (or chunk) and so share it with another.
+
+    A ``ValueError`` (bad blocks passed in) that is also a ``RuntimeError``,
+    which the converter raised before the two checks shared one rule.
+    """
+
+
+def inside_units(edges: Sequence[int], unit: int, size: int) -> list[int]:
+    """The ``edges`` of writes along one axis that fall inside a unit of ``unit``.
+
+    An edge is fine at a multiple of ``unit`` or at the array's end, ``size``.
+    """
+    return [edge for edge in edges if edge % unit and edge != size]
+
+
 def check_whole_shards(
     blocks: Sequence[Sequence[int]], shards: Sequence[int], shape: Sequence[int]
 ) -> None:
-    """Raise ``ValueError`` unless every block covers whole shards.
+    """Raise ``SplitShardError`` unless every block covers whole shards.
 
     ``blocks`` are dask chunks (a tuple of block lengths per axis), ``shards``
     the zarr array's shard shape and ``shape`` its shape. Each block must start
@@ -38,13 +56,26 @@ def check_whole_shards(
                 f"array is {size} long: pass the chunks of an array of shape "
                 f"{tuple(shape)}."
             )
-        ends = list(accumulate(lengths))[:-1]  # the last block ends at the edge
-        split = [end for end in ends if end % shard]
+        split = inside_units(list(accumulate(lengths)), shard, size)
         if split:
-            raise ValueError(
+            raise SplitShardError(
                 f"Blocks along axis {axis} end at {split}, inside shards of length "
                 f"{shard}, so two tasks would write the same shard: rechunk to a "
                 f"multiple of the shard shape, e.g. array.rechunk({tuple(shards)})."
+            )
+
+
+def check_whole_units(region: Sequence[slice], shape: Sequence[int], unit: int) -> None:
+    """Refuse a write that does not cover whole chunks (shards) of edge ``unit``.
+
+    Two tasks writing parts of one shard would each rewrite the whole shard
+    and one would lose the other's data; with whole units they never meet.
+    """
+    for s, n in zip(region, shape, strict=True):
+        if inside_units((s.start, s.stop), unit, n):
+            raise SplitShardError(
+                f"Write {tuple(region)} does not cover whole {unit}-voxel units of an "
+                f"array of shape {tuple(shape)}: tasks must own whole chunks/shards."
             )
 
 

@@ -1,4 +1,4 @@
-"""Run notebooks/*.ipynb the way Colab or a JupyterHub does (``nox -s launch``).
+"""Run notebooks/*.ipynb, in the order of _toc.yml, as Colab or a JupyterHub would.
 
 Run it in an environment that has only a kernel (ipykernel) and nbclient, not
 the book's requirements: the first cell of the first notebook must then install
@@ -21,6 +21,9 @@ import nbformat
 from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # for _ext.launch_notebooks: the list of chapters
+from _ext.launch_notebooks import chapter_sources, notebook_path  # noqa: E402
+
 GITHUB_REQUIREMENT = "data_helpers[book] @ git+https://github.com/"
 
 
@@ -68,9 +71,10 @@ def main() -> None:
             "data_helpers is installed in this environment already, so the "
             "setup cell would not be tested: run this in a fresh environment."
         )
-    notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
-    if not notebooks:
-        sys.exit("No notebooks in notebooks/: run `nox -s notebooks` first.")
+    notebooks = [REPO / notebook_path(chapter) for chapter in chapter_sources()]
+    missing = [path.name for path in notebooks if not path.is_file()]
+    if not notebooks or missing:
+        sys.exit(f"Missing in notebooks/: {missing}; run `nox -s notebooks` first.")
     with tempfile.TemporaryDirectory() as folder:
         for path in notebooks:
             seconds = run(path, requirement, Path(folder))

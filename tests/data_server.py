@@ -3,51 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from data_helpers.serve import FolderServer, ServedRequest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-class DataServer:
-    """Serve ``root`` on 127.0.0.1 in a background thread, recording requests."""
+class DataServer(FolderServer):
+    """Serve ``root`` on 127.0.0.1 in a background thread.
+
+    ``requests`` holds the URL path of every ``GET``, as the sample-data tests
+    count downloads.
+    """
 
     def __init__(self, root: Path) -> None:
+        super().__init__(root)
         self.root = Path(root)
-        self.requests: list[str] = []
-        handler = functools.partial(_Handler, self, directory=str(self.root))
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self.requests: list[str] = []  # type: ignore[assignment]
 
-    @property
-    def url(self) -> str:
-        """Base URL of the served folder, ending in a slash."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/"
-
-    def __enter__(self) -> DataServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
-
-
-class _Handler(SimpleHTTPRequestHandler):
-    def __init__(self, server_state: DataServer, *args, **kwargs) -> None:
-        self._state = server_state
-        super().__init__(*args, **kwargs)
-
-    def do_GET(self) -> None:  # noqa: N802 (name fixed by http.server)
-        self._state.requests.append(self.path)
-        super().do_GET()
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
+    def record(self, request: ServedRequest) -> None:
+        if request.method == "GET":
+            with self._lock:
+                self.requests.append("/" + request.key)
 
 
 def main() -> None:

@@ -87,7 +87,7 @@ def cell_text(cell: nbformat.NotebookNode) -> str:
 
 
 def chapter_names() -> list[str]:
-    """Names of every chapter notebook (MyST markdown with a kernel) in book/."""
+    """Names of every chapter, in the order of _toc.yml."""
     return [path.stem for path in chapter_sources()]
 
 

@@ -7,6 +7,8 @@
 - ome-zarr-py's ``Reader`` with the matching ``fmt=FormatV04()`` or
   ``FormatV05()``,
 - ngff-zarr's ``from_ngff_zarr(..., validate=True)``,
+- ome-zarr-py's ``OMEZarrMultiscale.from_ome_zarr``, the object API that
+  napari-ome-zarr 0.11.0 reads images with (``ome_zarr_reader.py``),
 
 and returns what went wrong: an exception, a log record at WARNING or above,
 a Python warning, or levels that a reader did not find. It also checks the
@@ -24,12 +26,12 @@ from pathlib import Path
 
 import ngff_zarr
 import zarr
+from ome_zarr import OMEZarrMultiscale
 from ome_zarr.format import FormatV04, FormatV05
 from ome_zarr.io import parse_url
 from ome_zarr.reader import Multiscales, Reader
 from ome_zarr_models import v04, v05
 
-import data_helpers.ome  # noqa: F401  (before pydantic_zarr.v3: see its comment)
 from data_helpers.ome import multiscale_metadata
 
 Shapes = list[tuple[int, ...]]
@@ -100,10 +102,16 @@ def read_with_ngff_zarr(path: Path) -> Shapes:
     return [tuple(image.data.shape) for image in multiscales.images]
 
 
+def read_as_napari_does(path: Path) -> Shapes:
+    multiscale = OMEZarrMultiscale.from_ome_zarr(open_group(path))
+    return [tuple(image.data.shape) for image in multiscale.images]
+
+
 READERS: dict[str, Callable[[Path], Shapes]] = {
     "ome-zarr-models": read_with_ome_zarr_models,
     "ome-zarr-py": read_with_ome_zarr_py,
     "ngff-zarr": read_with_ngff_zarr,
+    "ome-zarr-py objects (napari)": read_as_napari_does,
 }
 
 

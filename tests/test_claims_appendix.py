@@ -9,6 +9,7 @@ import re
 import pytest
 
 from data_helpers import HEART_VOXEL_SIZE_UM, level_shape, load_heart_data
+from tests.claims import comma_floats
 
 CHAPTER = "appendix-ome-zarr-libraries"
 VOXEL_UM = HEART_VOXEL_SIZE_UM
@@ -43,10 +44,6 @@ def level_rows(chapter) -> dict[tuple[str, int], dict[str, str]]:
         row = dict(zip(header, re.split(r"\s{2,}", line.strip()), strict=True))
         rows[(row["writer"], int(row["level"]))] = row
     return rows
-
-
-def numbers(text: str) -> list[float]:
-    return [float(x) for x in text.split(",")]
 
 
 def test_appendix_runs_quickly(chapter) -> None:
@@ -85,10 +82,10 @@ def test_book_pyramid_matches_the_chapter_recipe(level_rows, heart_shape) -> Non
         assert ast.literal_eval(row["shape"]) == level_shape(heart_shape, d)
         assert ast.literal_eval(row["chunks"]) == (32, 32, 32)
         assert row["compressor"] == "zstd level 5"
-        assert numbers(row["scale (µm)"]) == pytest.approx(
+        assert comma_floats(row["scale (µm)"]) == pytest.approx(
             [VOXEL_UM * 2**d] * 3, abs=0.01
         )
-        assert numbers(row["translation (µm)"]) == pytest.approx(
+        assert comma_floats(row["translation (µm)"]) == pytest.approx(
             [VOXEL_UM * (2**d - 1) / 2] * 3, abs=0.01
         )
 
@@ -129,21 +126,21 @@ def test_voxel_sizes_and_half_voxel_translations(level_rows, heart_shape) -> Non
     z_size = heart_shape[0]
     assert z_size % 2 == 1
     row = level_rows[("ome-zarr-py", 1)]
-    z_scale = numbers(row["scale (µm)"])[0]
+    z_scale = comma_floats(row["scale (µm)"])[0]
     assert z_scale == pytest.approx(VOXEL_UM * z_size / (z_size // 2), abs=0.01)
     assert z_scale > 2 * VOXEL_UM
-    z_shift = numbers(row["translation (µm)"])[0]
+    z_shift = comma_floats(row["translation (µm)"])[0]
     assert z_shift == pytest.approx((z_scale - VOXEL_UM) / 2, abs=0.01)
     # ngff-zarr keeps exact powers of two.
-    assert numbers(level_rows[("ngff-zarr", 1)]["scale (µm)"]) == pytest.approx(
+    assert comma_floats(level_rows[("ngff-zarr", 1)]["scale (µm)"]) == pytest.approx(
         [2 * VOXEL_UM] * 3, abs=0.01
     )
     # All three shift level 1 by half a level-0 voxel, level 2 by one and a half,
     # along y and x (the numbers the prose gives).
     for writer in WRITERS:
-        assert numbers(level_rows[(writer, 0)]["translation (µm)"]) == [0, 0, 0]
+        assert comma_floats(level_rows[(writer, 0)]["translation (µm)"]) == [0, 0, 0]
         for d, voxels in [(1, 0.5), (2, 1.5)]:
-            shift = numbers(level_rows[(writer, d)]["translation (µm)"])
+            shift = comma_floats(level_rows[(writer, d)]["translation (µm)"])
             assert shift[1:] == pytest.approx([VOXEL_UM * voxels] * 2, abs=0.01)
     assert round(VOXEL_UM / 2, 2) == 636.48 and round(VOXEL_UM * 1.5, 2) == 1909.44
 
@@ -222,9 +219,11 @@ def test_sources_named_in_the_prose_are_current(chapter) -> None:
     # ngff-zarr moved to fideus-labs (its 0.50.0 README links there)
     assert "github.com/fideus-labs/ngff-zarr" in prose
     assert "github.com/thewtex/ngff-zarr" not in prose
-    # napari-ome-zarr dropped ome-zarr-py (commit d4f035b, release 0.8.1)
+    # napari-ome-zarr dropped ome-zarr-py (commit d4f035b, release 0.8.1) and
+    # depends on it again in 0.11.0 (the wheel's metadata: ome-zarr>=0.20.1)
     assert "update both together" not in prose
     assert "d4f035b" in prose
+    assert "`ome-zarr>=0.20.1` again" in prose
     # webKnossos reads OME-Zarr 0.5 since 24.11.1 (pull request #8122)
     assert "webknossos/pull/8122" in prose
     # iohub 0.3.x needs Python >= 3.12 and zarr >= 3.1.6

@@ -12,6 +12,8 @@ import re
 import numpy as np
 import pytest
 
+from tests.claims import ints_after
+
 CHAPTER = "chunked-storage"
 
 # Human Organ Atlas, LADAF-2020-27 heart, complete organ at 19.89 um: "shape" in
@@ -35,10 +37,6 @@ def heart(chapter) -> np.ndarray:
     return load_heart_data("numpy")
 
 
-def _int_after(label: str, text: str) -> list[int]:
-    return [int(m) for m in re.findall(rf"{re.escape(label)}\s*(\d+)", text)]
-
-
 def test_chapter_runs_quickly(chapter) -> None:
     assert chapter.seconds < 60
 
@@ -47,8 +45,8 @@ def test_nbytes_is_shape_times_itemsize(chapter, heart) -> None:
     out = chapter.text("claim-nbytes")
     assert "dtype: uint8" in out
     assert f"shape: {heart.shape}" in out
-    assert _int_after("nbytes:", out) == [math.prod(heart.shape) * 1]
-    assert _int_after("voxels:", out) == [120 * 120 * 139]
+    assert ints_after("nbytes:", out) == [math.prod(heart.shape) * 1]
+    assert ints_after("voxels:", out) == [120 * 120 * 139]
 
 
 def test_bits_of_first_values(chapter, heart) -> None:
@@ -64,7 +62,7 @@ def test_uint16_doubles_size(chapter, heart) -> None:
 
 def test_raw_file_is_as_large_as_the_array(chapter, heart) -> None:
     out = chapter.text("claim-raw-file")
-    assert _int_after("raw file size:", out) == [heart.nbytes]
+    assert ints_after("raw file size:", out) == [heart.nbytes]
     assert "equal to nbytes: True" in out
 
 
@@ -158,18 +156,18 @@ def test_lossy_encodings(chapter, heart) -> None:
     # "keeps 17 grey levels": 0, 16, ..., 240 and 255
     levels = np.unique(np.clip(np.round(np.arange(256) / 16) * 16, 0, 255))
     assert len(levels) == 17
-    assert _int_after("grey levels after rounding:", out) == [17]
+    assert ints_after("grey levels after rounding:", out) == [17]
     assert "keeps 17 grey levels" in chapter.markdown()
     lines = [line for line in out.splitlines() if "bytes, ratio" in line]
     assert len(lines) == 2
     for line in lines:
         assert "smaller than best lossless: True" in line
-        assert _int_after("max error", line)[0] > 0  # lossy really loses something
+        assert ints_after("max error", line)[0] > 0  # lossy really loses something
     # rounding to a multiple of 16 is off by at most 8 grey levels
     quantised = np.clip(np.round(heart / 16) * 16, 0, 255).astype(np.uint8)
     expected = int(np.abs(quantised.astype(int) - heart.astype(int)).max())
     assert expected == 8
-    assert _int_after("max error", lines[0]) == [expected]
+    assert ints_after("max error", lines[0]) == [expected]
 
 
 def test_jpeg_is_mostly_exact_in_flat_regions(chapter) -> None:

@@ -14,6 +14,7 @@ import pytest
 import scipy.ndimage
 
 from data_helpers import HEART_VOXEL_SIZE_UM
+from tests.claims import comma_floats, grid, lists, tuples
 
 CHAPTER = "creating-chunked-datasets"
 HEART_SHAPE = (120, 120, 139)  # documented in ../shared/data/README.md, (x, y, z)
@@ -26,25 +27,11 @@ def chapter(executed):
     return executed(CHAPTER)
 
 
-def tuples(text: str) -> list[tuple[int, ...]]:
-    """Every tuple of integers printed in ``text``, in order."""
-    return [ast.literal_eval(t) for t in re.findall(r"\(\d+(?:, \d+)+\)", text)]
-
-
-def lists(text: str) -> list[list[str]]:
-    """Every printed Python list of strings in ``text``, in order."""
-    return [ast.literal_eval(t) for t in re.findall(r"\[[^\[\]]*\]", text)]
-
-
 def png_pixels(chapter, tag: str) -> np.ndarray:
     outputs = [o for o in chapter.cell(tag).outputs if "image/png" in o.get("data", {})]
     assert len(outputs) == 1
     data = base64.b64decode(outputs[0]["data"]["image/png"])
     return matplotlib.image.imread(io.BytesIO(data), format="png")
-
-
-def grid_shape(shape, chunks) -> tuple[int, ...]:
-    return tuple(math.ceil(n / c) for n, c in zip(shape, chunks, strict=True))
 
 
 def test_heart_is_loaded_and_shown(chapter):
@@ -92,7 +79,7 @@ def test_empty_slice_is_uniform_and_filled_slice_is_not(chapter):
 
 
 def test_fill_value_and_chunk_counts(chapter):
-    n_chunks = math.prod(grid_shape(HEART_SHAPE, CHUNKS))
+    n_chunks = math.prod(grid(HEART_SHAPE, CHUNKS))
     lines = chapter.text("claim-fill-value").splitlines()
     assert lines[0].strip() == "0"
     assert f"chunks stored so far: 0 of {n_chunks}" in lines[1]
@@ -105,16 +92,16 @@ def test_directory_listing_matches_prose(chapter):
     before, created, written = lists(chapter.text("claim-directory"))
     assert before == []
     assert created == [".zarray", ".zattrs"]
-    first_axis = grid_shape(HEART_SHAPE, CHUNKS)[0]
+    first_axis = grid(HEART_SHAPE, CHUNKS)[0]
     assert first_axis == 4  # "120 voxels in chunks of 32 need 4 chunks"
     assert written == [".zarray", ".zattrs"] + [str(i) for i in range(first_axis)]
 
 
 def test_chunk_files_are_nested_by_index(chapter):
     text = chapter.text("claim-chunk-files")
-    grid = grid_shape(HEART_SHAPE, CHUNKS)
-    assert f"chunk grid: {grid}, {math.prod(grid)} chunks in all" in text
-    assert f"chunk files on disk: {math.prod(grid)}" in text
+    chunk_grid = grid(HEART_SHAPE, CHUNKS)
+    assert f"chunk grid: {chunk_grid}, {math.prod(chunk_grid)} chunks in all" in text
+    assert f"chunk files on disk: {math.prod(chunk_grid)}" in text
     assert "'0/0/0'" in text and '"dimension_separator": "/"' in text
 
 
@@ -146,10 +133,6 @@ def test_level_shapes_round_up(chapter):
     assert pyramid == expected
 
 
-def floats(text: str) -> list[float]:
-    return [float(x) for x in text.split(",")]
-
-
 def test_scales_and_translations_per_level(chapter):
     text = chapter.text("claim-multiscale-metadata")
     rows = re.findall(
@@ -157,9 +140,9 @@ def test_scales_and_translations_per_level(chapter):
     )
     assert [int(path) for path, _, _ in rows] == [0, 1, 2]
     for d, (_, scale, translation) in enumerate(rows):
-        assert floats(scale) == pytest.approx([HEART_VOXEL_SIZE_UM * 2**d] * 3)
+        assert comma_floats(scale) == pytest.approx([HEART_VOXEL_SIZE_UM * 2**d] * 3)
         shift = HEART_VOXEL_SIZE_UM * (2**d - 1) / 2
-        assert floats(translation) == pytest.approx([shift] * 3)
+        assert comma_floats(translation) == pytest.approx([shift] * 3)
     # the note's numbers: half a voxel at level 1, one and a half at level 2
     note = chapter.markdown()
     assert f"({HEART_VOXEL_SIZE_UM / 2:.2f} µm)" in note

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from data_helpers import level_shape
+from tests.claims import grid, ints
 
 CHAPTER = "zarr-v3-ome-zarr-0-5-and-sharding"
 SAMPLE_SHAPE_ZYX = (139, 120, 120)  # ../shared/data/README.md, stored (x, y, z)
@@ -35,16 +36,8 @@ def chapter(executed):
     return executed(CHAPTER)
 
 
-def grid(shape, edge: int) -> tuple[int, ...]:
-    return tuple(math.ceil(n / edge) for n in shape)
-
-
 def count(shape, edge: int) -> int:
     return math.prod(grid(shape, edge))
-
-
-def ints(text: str) -> list[int]:
-    return [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", text)]
 
 
 def test_chapter_runs_quickly_and_quietly(chapter) -> None:

@@ -48,7 +48,7 @@ def test_format_2_codecs(candidate, expected) -> None:
 def test_format_3_codecs() -> None:
     blosc = make_codec("blosc-zstd-3-shuffle", zarr_format=3)
     assert isinstance(blosc, zarr.codecs.BloscCodec)
-    assert (blosc.cname.value, blosc.clevel, blosc.shuffle.value) == (
+    assert (blosc.cname, blosc.clevel, blosc.shuffle) == (  # strings since zarr 3.3
         "zstd",
         3,
         "shuffle",

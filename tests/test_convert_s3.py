@@ -31,7 +31,7 @@ from data_helpers.convert import (
 )
 from data_helpers.local_s3 import LocalS3
 from data_helpers.remote import open_store, s3_filesystem
-from tests.test_convert import chunk_files, random_volume, write_slices
+from tests.test_convert import SLOW_COMMAND, chunk_files, random_volume, write_slices
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPE = (40, 48, 36)
@@ -64,11 +64,15 @@ def objects(url: str) -> dict[str, bytes]:
     return {k.removeprefix(prefix + "/"): fs.cat_file(k) for k in sorted(keys)}
 
 
-def cli(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
-    """The command line in a new process, with this process's (AWS) environment."""
-    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+def cli(*args: str, slow: bool = False, **kwargs) -> subprocess.Popen:
+    """The command line in a new process, with this process's (AWS) environment.
+
+    ``slow``: 0.05 s after each write, so that a test can kill it part-way.
+    """
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = ["-c", SLOW_COMMAND] if slow else ["-m", "data_helpers.convert"]
     return subprocess.Popen(
-        [sys.executable, "-m", "data_helpers.convert", *args],
+        [sys.executable, *command, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -132,7 +136,7 @@ def test_resume_after_sigkill_gives_identical_output(s3, stack, tmp_path) -> Non
         url,
         "--chunks",
         "8",
-        env={"DATA_HELPERS_CONVERT_SLOWDOWN": "0.05"},
+        slow=True,
         cwd=tmp_path,
     )
     deadline = time.monotonic() + 60

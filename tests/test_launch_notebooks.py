@@ -220,3 +220,19 @@ def test_jupyterhub_variable_must_be_a_url(monkeypatch) -> None:
     config = SimpleNamespace(html_theme_options={})
     with pytest.raises(ExtensionError, match="is not a URL"):
         ln.add_jupyterhub(None, config)
+
+
+def test_chapters_are_the_ones_toc_lists_in_its_order(tmp_path: Path) -> None:
+    """The list of chapters is _toc.yml's, not every notebook-like file."""
+    (tmp_path / "book").mkdir()
+    for name in ("b-second", "a-first", "draft"):
+        (tmp_path / "book" / f"{name}.md").write_text("---\nkernelspec: {}\n---\n")
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/index\nparts:\n"
+        "  - caption: Chapters\n    chapters:\n      - file: book/b-second\n"
+        "  - caption: Appendices\n    chapters:\n      - file: book/a-first\n"
+    )
+    assert ln.chapter_sources(tmp_path) == [
+        tmp_path / "book" / "b-second.md",
+        tmp_path / "book" / "a-first.md",
+    ]

@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import zarr
+from pydantic_zarr.v2 import ArraySpec as ArraySpecV2
 
-import data_helpers.ome as ome  # before pydantic_zarr.v3 (see data_helpers.ome)
+import data_helpers.ome as ome
 from data_helpers import HEART_VOXEL_SIZE_UM, level_shape
-
-from pydantic_zarr.v2 import ArraySpec as ArraySpecV2  # isort: skip
-from pydantic_zarr.v3 import ArraySpec as ArraySpecV3  # isort: skip
 
 SHAPE = (9, 6, 5)  # (z, y, x), odd sizes on purpose
 VOXEL = (3.0, 2.0, 0.5)
 
 
+# pydantic-zarr 0.10.0 gives a NumPy array the codec {"name": "bytes"} without
+# "endian", which zarr-python 3.3 and later refuse for uint16 (fixed after 0.10.0:
+# zarr-developers/pydantic-zarr#178), so format 3 specs name it.
+BYTES_LITTLE_ENDIAN = {"name": "bytes", "configuration": {"endian": "little"}}
+
+
+def spec(data: np.ndarray, zarr_format: int):
+    options = {"codecs": [BYTES_LITTLE_ENDIAN]} if zarr_format == 3 else {}
+    return ome.array_spec_class(zarr_format).from_array(data, **options)
+
+
 def specs(zarr_format: int, n_levels: int = 3) -> list:
-    spec_class = ArraySpecV3 if zarr_format == 3 else ArraySpecV2
     return [
-        spec_class.from_array(np.zeros(level_shape(SHAPE, k), dtype=np.uint16))
+        spec(np.zeros(level_shape(SHAPE, k), dtype=np.uint16), zarr_format)
         for k in range(n_levels)
     ]
 
@@ -164,3 +174,23 @@ def test_numpy_voxel_sizes_are_accepted() -> None:
         transforms(image.ome_attributes.multiscales[0].datasets[0])["scale"]
         == [1.5] * 3
     )
+
+
+def test_models_do_not_depend_on_import_order() -> None:
+    """pydantic-zarr 0.9.2 cached one Union["GroupSpec", "ArraySpec"] for v2 and
+    v3, so an OME-Zarr 0.4 model built after ``pydantic_zarr.v3`` was imported
+    rejected format 2 specs and the book imported ``data_helpers.ome`` first;
+    0.10.0 no longer does (checked in a fresh interpreter)."""
+    code = (
+        "import pydantic_zarr.v3, numpy as np\n"
+        "from pydantic_zarr.v2 import ArraySpec\n"
+        "import data_helpers.ome as ome\n"
+        "spec = ArraySpec.from_array(np.zeros((4, 4, 4), dtype='uint8'))\n"
+        "image = ome.image_model([spec], voxel_size=(1, 1, 1))\n"
+        "print(image.ome_zarr_version)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0.4"

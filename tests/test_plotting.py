@@ -214,13 +214,10 @@ def write_ome_image(zarr_format: int, volume: np.ndarray) -> zarr.Group:
     import data_helpers.ome as ome
     from data_helpers import downsample_mean
 
-    if zarr_format == 3:
-        from pydantic_zarr.v3 import ArraySpec
-    else:
-        from pydantic_zarr.v2 import ArraySpec
     levels = [volume.transpose(2, 1, 0)]
     levels.append(downsample_mean(levels[0]))
-    specs = [ArraySpec.from_array(level) for level in levels]
+    spec_class = ome.array_spec_class(zarr_format)
+    specs = [spec_class.from_array(level) for level in levels]
     image = ome.image_model(specs, voxel_size=(1.0, 1.0, 1.0))
     group = ome.write_image(image, zarr.storage.MemoryStore())
     for k, level in enumerate(levels):

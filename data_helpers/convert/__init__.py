@@ -47,7 +47,8 @@ from data_helpers.convert.plan import Plan, Task, ZarrFormat, default_levels
 from data_helpers.convert.run import Conversion, convert_stack
 from data_helpers.convert.slices import inspect_slices, natural_key, read_rows
 from data_helpers.convert.state import STATE_FOLDER
-from data_helpers.convert.tasks import check_whole_units, convert_block, convert_unit
+from data_helpers.convert.tasks import convert_block, convert_unit
+from data_helpers.shards import check_whole_units
 
 __all__ = [
     "STATE_FOLDER",

@@ -17,12 +17,13 @@ from urllib.parse import urlsplit
 
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.state import (
-    FINGERPRINT_KEY,
     STATE_FOLDER,
     Manifest,
     ResumeState,
     explain_mismatch,
+    finished_from,
     manifest_hash,
+    output_store,
 )
 from data_helpers.remote import RemoteError, s3_filesystem
 
@@ -78,18 +79,6 @@ def top_level_names(fs: Any, prefix: str) -> set[str]:
         return set()
 
 
-def finished_from(fs: Any, prefix: str) -> str | None:
-    """The manifest fingerprint a finished output under ``prefix`` records, if any."""
-    for name, key in ((".zattrs", None), ("zarr.json", "attributes")):
-        try:
-            attrs = json.loads(fs.cat_file(f"{prefix}/{name}"))
-        except FileNotFoundError:
-            continue
-        attrs = attrs.get(key, {}) if key else attrs
-        return attrs.get(FINGERPRINT_KEY, {}).get("manifest_sha256")
-    return None
-
-
 def _check_reachable(fs: Any, url: str, bucket: str) -> None:
     """Fail with one line unless ``bucket`` exists and the credentials are accepted."""
     from botocore.exceptions import BotoCoreError  # s3fs's client: only for s3://
@@ -140,7 +129,7 @@ def prepare_remote_output(
     names = top_level_names(fs, state.prefix)
     if not names:
         return "new"
-    made_from = finished_from(fs, state.prefix)
+    made_from = finished_from(output_store(url, "r"))
     if made_from == manifest_hash(manifest) and not overwrite:
         return "finished"
     old = state.manifest()

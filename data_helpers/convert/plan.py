@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from data_helpers.pyramid import level_shape
+from data_helpers.types import ZarrFormat
 
-ZarrFormat = Literal[2, 3]
 #: A dask key: ``("block", i, j)`` or ``("level2", i, j, k)``.
 TaskKey = tuple[str | int, ...]
 Region = tuple[slice, ...]

@@ -13,6 +13,7 @@ import numpy as np
 import tifffile
 
 from data_helpers.convert.errors import ConversionError
+from data_helpers.types import ByteOrder
 
 SLICE_SUFFIXES = (".tif", ".tiff")
 
@@ -27,7 +28,7 @@ class Slice:
     #: Byte offset of the pixels when stored uncompressed in one contiguous
     #: run (rows can then be read directly); None when tifffile must decode.
     offset: int | None
-    byteorder: str
+    byteorder: ByteOrder
 
 
 def natural_key(name: str) -> list[int | str]:
@@ -65,7 +66,7 @@ def inspect_slice(path: Path) -> tuple[tuple[int, int], np.dtype, Slice]:
             shape, dtype = tuple(page.shape), np.dtype(page.dtype)
             contiguous = page.is_contiguous and page.compression == 1
             offset = int(page.dataoffsets[0]) if contiguous else None
-            byteorder = tif.byteorder
+            byteorder: ByteOrder = "<" if tif.byteorder == "<" else ">"
             pages = len(tif.pages)
     except Exception as error:  # tifffile raises many kinds of errors
         raise ConversionError(

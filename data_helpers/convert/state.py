@@ -13,11 +13,14 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import zarr
+from zarr.abc.store import Store
 
+from data_helpers.codec_names import DEFAULT_CODEC, make_codec
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.plan import Plan
 from data_helpers.convert.slices import Slice
-from data_helpers.ome import image_attributes, image_model
+from data_helpers.files import folder_bytes
+from data_helpers.ome import array_spec_class, image_attributes, image_model
 from data_helpers.remote import is_remote, open_store, s3_filesystem
 
 STATE_FOLDER = ".conversion"  # in the output: manifest.json and done/ markers
@@ -139,14 +142,14 @@ def manifest_hash(manifest: Manifest) -> str:
     return hashlib.sha256(text).hexdigest()
 
 
-def finished_from(output: Path) -> str | None:
+def finished_from(output: Path | Store) -> str | None:
     """The manifest fingerprint a finished output records, if any."""
-    for name, key in ((".zattrs", None), ("zarr.json", "attributes")):
-        if (output / name).is_file():
-            attrs = json.loads((output / name).read_text())
-            attrs = attrs.get(key, {}) if key else attrs
-            return attrs.get(FINGERPRINT_KEY, {}).get("manifest_sha256")
-    return None
+    try:
+        attributes: dict[str, Any] = zarr.open_group(output, mode="r").attrs.asdict()
+    except (zarr.errors.BaseZarrError, FileNotFoundError):  # no group (yet)
+        return None
+    fingerprint: dict[str, str] = attributes.get(FINGERPRINT_KEY, {})
+    return fingerprint.get("manifest_sha256")
 
 
 def removable(output: Path) -> bool:
@@ -204,15 +207,6 @@ def prepare_output(
     return "new"
 
 
-def compressor(zarr_format: int) -> Any:
-    """Blosc with zstd level 3 and byte shuffle, in each format's spelling."""
-    if zarr_format == 2:
-        from numcodecs import Blosc
-
-        return Blosc(cname="zstd", clevel=3, shuffle=Blosc.SHUFFLE)
-    return zarr.codecs.BloscCodec(cname="zstd", clevel=3, shuffle="shuffle")
-
-
 Output = Path | str  # a folder, or an s3:// URL (a str, never made a Path)
 
 
@@ -232,11 +226,19 @@ def output_child(output: Output, name: str) -> Output:
 
 def output_name(output: Output) -> str:
     """The last part of the folder or URL: ``image.ome.zarr``."""
-    return (
-        PurePosixPath(urlsplit(str(output)).path).name
-        if is_remote(str(output))
-        else (Path(output).name)
-    )
+    if isinstance(output, str) and is_remote(output):
+        return PurePosixPath(urlsplit(output).path).name
+    return Path(output).name
+
+
+def output_bytes(output: Output) -> int:
+    """Bytes in all files (objects) under ``output``, a folder or an s3:// URL."""
+    if isinstance(output, str) and is_remote(output):
+        fs = s3_filesystem()
+        fs.invalidate_cache()
+        parts = urlsplit(output)
+        return int(fs.du(f"{parts.netloc}/{parts.path.strip('/')}"))
+    return folder_bytes(output)
 
 
 def create_arrays(output: Output, plan: Plan) -> list[zarr.Array]:
@@ -246,8 +248,9 @@ def create_arrays(output: Output, plan: Plan) -> list[zarr.Array]:
     )
     arrays = []
     for level, shape in enumerate(plan.level_shapes()):
-        if str(level) in group:
-            arrays.append(group[str(level)])
+        existing = group.get(str(level))
+        if isinstance(existing, zarr.Array):  # on resume
+            arrays.append(existing)
             continue
         options: dict[str, Any] = {
             "chunk_key_encoding": {"name": "v2", "separator": "/"}
@@ -263,7 +266,7 @@ def create_arrays(output: Output, plan: Plan) -> list[zarr.Array]:
                 shape=shape,
                 dtype=plan.dtype,
                 chunks=(plan.chunks,) * 3,
-                compressors=compressor(plan.zarr_format),
+                compressors=make_codec(DEFAULT_CODEC, plan.zarr_format),
                 fill_value=0,
                 **options,
             )
@@ -293,23 +296,10 @@ def write_metadata(
     Beside it goes the fingerprint of the input and options, so that a rerun
     of the same conversion knows there is nothing left to do.
     """
-    if arrays[0].metadata.zarr_format == 3:
-        from pydantic_zarr.v3 import ArraySpec
-    else:
-        from pydantic_zarr.v2 import ArraySpec
-    specs = [ArraySpec.from_zarr(a) for a in arrays]
+    spec_class = array_spec_class(arrays[0].metadata.zarr_format)
+    specs = [spec_class.from_zarr(a) for a in arrays]
     name = output_name(output).removesuffix(".zarr").removesuffix(".ome")
     image = image_model(specs, voxel_size=voxel_size, unit=unit, name=name)
     attributes = image_attributes(image)
     attributes[FINGERPRINT_KEY] = {"manifest_sha256": fingerprint}
     zarr.open_group(output_store(output), mode="r+").attrs.update(attributes)
-
-
-def folder_bytes(folder: Output) -> int:
-    """Bytes in all files (objects) under ``folder`` (an s3:// URL too)."""
-    if isinstance(folder, str) and is_remote(folder):
-        fs = s3_filesystem()
-        fs.invalidate_cache()
-        parts = urlsplit(folder)
-        return int(fs.du(f"{parts.netloc}/{parts.path.strip('/')}"))
-    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())

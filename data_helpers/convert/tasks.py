@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Sequence
-
 import numpy as np
 import zarr
 
@@ -13,23 +9,7 @@ from data_helpers.convert.plan import Plan, Region, Task
 from data_helpers.convert.slices import Slice, read_rows
 from data_helpers.convert.state import ConversionState, output_child, output_store
 from data_helpers.pyramid import downsample_mean, level_shape
-
-#: Seconds to sleep after each level-0 piece; only for tests that kill a run.
-SLOWDOWN_VARIABLE = "DATA_HELPERS_CONVERT_SLOWDOWN"
-
-
-def check_whole_units(region: Sequence[slice], shape: Sequence[int], unit: int) -> None:
-    """Refuse a write that does not cover whole chunks (shards) of edge ``unit``.
-
-    Two tasks writing parts of one shard would each rewrite the whole shard
-    and one would lose the other's data; with whole units they never meet.
-    """
-    for s, n in zip(region, shape, strict=True):
-        if s.start % unit or (s.stop % unit and s.stop != n):
-            raise RuntimeError(
-                f"Write {tuple(region)} does not cover whole {unit}-voxel units of an "
-                f"array of shape {tuple(shape)}: tasks must own whole chunks/shards."
-            )
+from data_helpers.shards import check_whole_units
 
 
 def write_region(
@@ -60,7 +40,6 @@ def convert_block(
     lower = None
     if plan.levels > 1:
         lower = np.empty(level_shape((z1 - z0, y1 - y0, n_x), 1), plan.dtype)
-    delay = float(os.environ.get(SLOWDOWN_VARIABLE, 0))
     for zq in range(z0, z1, unit):
         for yq in range(y0, y1, unit):
             zq1, yq1 = min(zq + unit, z1), min(yq + unit, y1)
@@ -75,7 +54,6 @@ def convert_block(
                 a, b = (zq - z0) // 2, (yq - y0) // 2
                 lower[a : a + mean.shape[0], b : b + mean.shape[1]] = mean
             del piece
-            time.sleep(delay)
     if lower is not None:
         level1 = open_level(output, 1, "r+", plan.zarr_format)
         starts = (z0 // 2, y0 // 2, 0)
@@ -99,7 +77,7 @@ def convert_unit(
         start = [2 * s.start + o * unit for s, o in zip(region, (a, b, c), strict=True)]
         if any(st >= n for st, n in zip(start, source.shape, strict=True)):
             continue
-        part = source[tuple(slice(st, st + unit) for st in start)]
+        part = np.asarray(source[tuple(slice(st, st + unit) for st in start)])
         mean = downsample_mean(part)
         offset = [st // 2 - s.start for st, s in zip(start, region, strict=True)]
         place = zip(offset, mean.shape, strict=True)

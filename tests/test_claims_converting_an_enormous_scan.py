@@ -54,7 +54,15 @@ def test_memory_arithmetic(chapter) -> None:
     )
     prose = chapter.markdown()
     assert f"down to {block:.2f} GB" in prose
-    assert f"about {block:.1f} GB per task" in prose
+    assert f"about {block:.2f} GB per task with 128³ chunks" in prose
+    # stack-to-chunk: a job holds a slab (memory_per_slab_process, v2.3.1), and
+    # a level-0 shard spans whole slices, one chunk deep
+    assert f"(one per slab: {math.ceil(n_z / C)} at level 0 of the full heart)" in (
+        " ".join(prose.split())
+    )
+    assert f'the "slab of 128 slices" of the arithmetic above, {slab:.1f} GB' in (
+        " ".join(prose.split())
+    )
     files = math.prod(math.ceil(n / C) for n in FULL)
     assert f"{files:,} objects at level 0" in prose
 
@@ -124,6 +132,62 @@ def test_benchmark_report_is_the_one_the_prose_describes(chapter) -> None:
         assert all(row[2] == "3" for row in found.values()), "three runs each"
         # the book's levels are exact block means
         assert float(found["book"][-1]) == 0.0
+
+
+def block_gb(width: int, unit: int) -> float:
+    """A block task: a unit x unit x width piece and its share of level 1."""
+    return (unit * unit * width + unit * unit * math.ceil(width / 2)) * ITEMSIZE / 1e9
+
+
+def benchmark_peaks() -> dict[str, float]:
+    report = (BOOK_DIR.parent / "benchmarks" / "results-2026-11-28.md").read_text()
+    peaks = {}
+    for line in report.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if cells[0] == "8GiB":
+            peaks[cells[1]] = float(cells[6])
+    return peaks
+
+
+def test_memory_per_worker(chapter) -> None:
+    text = chapter.text("claim-cluster-memory")
+    widths = {"full heart": FULL[2], "8 GiB stack of the benchmark": 2048}
+    for label, width in widths.items():
+        for unit in (128, 256, 512):
+            expected = f"{label}, unit {unit}: {block_gb(width, unit):.2f} GB per task"
+            assert expected in text
+    prose = " ".join(chapter.markdown().split())
+    assert f"about {block_gb(FULL[2], 512):.2f} GB with `--shards 512`" in prose
+    assert block_gb(FULL[2], 512) > 6  # "well over 6 GB per worker"
+    peaks = benchmark_peaks()
+    assert (
+        f"peaked at {peaks['book']:.2f} GiB for the whole process tree with 2 "
+        f"workers whose tasks hold {block_gb(2048, 128):.2f} GB" in prose
+    )
+    assert (
+        f"at {peaks['book-sharded']:.2f} GiB with 256³ shards "
+        f"({block_gb(2048, 256):.2f} GB each)" in prose
+    )
+    assert "(1024 × 2048 × 2048)" in prose  # the 8 GiB stack is 2048 wide
+    # 'a few times the voxels of its task': what the benchmark shows
+    assert 2 * block_gb(2048, 128) < peaks["book"] * 2**30 / 1e9
+    # the SLURM example: 8 GB for 4 worker processes
+    assert 'processes=4, memory="8GB"' in chapter.markdown()
+    assert "more than the 2 GB per worker of the example above" in prose
+
+
+def test_voxel_centres(chapter) -> None:
+    prose = " ".join(chapter.markdown().split())
+    assert f"half a level-0 voxel ({1272.96 / 2:.2f} µm)" in prose
+    assert f"{SHAPE[0]} slices make {LEVELS[1][0]} at level 1" in prose
+    assert f"averages slice {SHAPE[0] - 1} alone" in prose
+
+
+def test_opening_and_closing(chapter) -> None:
+    prose = chapter.markdown()
+    assert "**Time to run** under a minute" in prose
+    assert chapter.seconds < 60
+    assert prose.index("## Summary") < prose.index("## Where to go next")
 
 
 def test_check_of_the_output(chapter) -> None:

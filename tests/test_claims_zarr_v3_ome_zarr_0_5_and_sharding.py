@@ -77,6 +77,18 @@ def test_zarr_json_shows_format_3_fields(chapter) -> None:
     assert document["dimension_names"] == ["z", "y", "x"]
     assert document["chunk_grid"]["configuration"]["chunk_shape"] == [CHUNK] * 3
     assert "compressor" not in document  # replaced by the codec pipeline
+    # "our specification gave zstd only its level ... zarr-python 3.4.2 writes
+    # "checksum": false into zarr.json anyway"
+    source = chapter.cell("claim-specs")["source"]
+    assert 'zstd_codec = {"name": "zstd", "configuration": {"level": 5}}' in source
+    assert document["codecs"][1]["configuration"] == {"level": 5, "checksum": False}
+
+
+def test_dimension_names_optional_in_format_3_required_in_0_5(chapter) -> None:
+    prose = " ".join(chapter.markdown().split())
+    assert "If `dimension_names` is not specified, all dimensions are unnamed" in prose
+    assert "MUST be included in the `zarr.json` of the Zarr array" in prose
+    assert "can give each axis a name in `dimension_names`" in prose
 
 
 def check_three_readers(text: str) -> None:
@@ -192,6 +204,11 @@ def test_writing_one_chunk_rewrites_the_shard(chapter) -> None:
     n_written, bytes_written = ints(re.search(r"written: .*", text)[0])
     assert n_read == n_written == 1
     assert bytes_read == shard  # the whole shard
+    # ... of a copy of level 0: the pyramid keeps consistent levels (see also
+    # tests/test_readers.py, which checks every level of every image)
+    source = chapter.cell("claim-write-one-chunk")["source"]
+    assert "shutil.copytree(level0_path" in source
+    assert "LocalStore(scratch_level0)" in source
     assert 0.5e6 < bytes_written < 2e6  # "about a megabyte each way"
     assert abs(bytes_written - shard) < 100
 
@@ -347,3 +364,15 @@ def test_full_size_figure_is_drawn(chapter) -> None:
     titles = [ax["title"] for figure in chapter.figures for ax in figure["axes"]]
     title = "Files per level of the full-size heart (8839 × 7641 × 7641 voxels)"
     assert title in titles
+
+
+def test_race_paragraph_names_versions(chapter) -> None:
+    prose = " ".join(chapter.markdown().split())
+    assert (
+        "since dask 2025.11.0, `dask.array.to_zarr` into an existing sharded" in prose
+    )
+    assert "is not in dask 2026.8.0, the version this book runs" in prose
+    from importlib.metadata import version
+
+    assert version("dask") == "2026.8.0"
+    assert '"overwrites all but the last object written"' in prose

@@ -16,6 +16,7 @@ bioio plugin system and xarray for a reader built on zarr-python, as here.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -24,9 +25,10 @@ import pytest
 import zarr
 
 import data_helpers.ome as ome
+from data_helpers.pyramid import downsample_mean
 from tests.notebooks import chapter_names
 from tests.ome_collector import image_folders
-from tests.ome_readers import complaints, reader_problems
+from tests.ome_readers import complaints, open_group, reader_problems
 
 #: Images a chapter makes on purpose to show what a reader does with a broken
 #: one: (chapter, image folder name) -> why. Each must still be found, and
@@ -36,6 +38,15 @@ DELIBERATELY_BROKEN = {
         'written with ome-zarr-models\' own to_zarr, to show what "omero": null '
         "does to ome-zarr-py"
     ),
+}
+
+#: Images another library wrote, shown as that library makes them (the appendix
+#: compares them): each level is filtered and resampled from the level above
+#: (ome-zarr-py's resize with anti-aliasing, ngff-zarr's Gaussian), with the odd
+#: edge dropped, so it is a smoothed copy, not the book's exact block mean.
+OTHER_WRITERS = {
+    ("appendix-ome-zarr-libraries", "ome-zarr-py.ome.zarr"): "ome-zarr-py",
+    ("appendix-ome-zarr-libraries", "ngff-zarr.ome.zarr"): "ngff-zarr",
 }
 
 #: Images the book's chapters are known to make, so the collector is known to
@@ -72,15 +83,92 @@ def test_every_image_opens_cleanly_in_every_reader(executed, name: str) -> None:
 
 
 def test_exemptions_name_images_that_exist() -> None:
-    for chapter, image in DELIBERATELY_BROKEN:
+    for chapter, image in [*DELIBERATELY_BROKEN, *OTHER_WRITERS]:
         assert chapter in chapter_names()
         assert (("disk", image)) in KNOWN_IMAGES[chapter]
 
 
-def small_image(path: Path, zarr_format: int) -> Path:
-    """Write a two-level (z, y, x) image of 8 x 6 x 4 voxels with data_helpers."""
-    data = np.arange(8 * 6 * 4, dtype=np.uint8).reshape(8, 6, 4)
-    levels = [data, data[::2, ::2, ::2]]
+def level_problems(path: Path, *, exact: bool = True) -> list[str]:
+    """Levels that are not a downsampled copy of the level above.
+
+    ``exact``: each level is the block mean of the level above
+    (``downsample_mean``), voxel for voxel. Otherwise, for another library's
+    filters: a level may be one voxel shorter at an odd edge, and must follow
+    the block mean closely (correlation 0.95 or more, mean difference at most 2 %
+    of the level above's range of values).
+    """
+    group = open_group(path)
+    paths = [d["path"] for d in ome.multiscale_metadata(group)["datasets"]]
+    problems = []
+    for above_path, here_path in itertools.pairwise(paths):
+        above, here = group[above_path][...], group[here_path][...]
+        expected = downsample_mean(above)
+        allowed = [(m,) if exact else (m, m - 1) for m in expected.shape]
+        if len(here.shape) != len(expected.shape) or any(
+            n not in ok for n, ok in zip(here.shape, allowed, strict=True)
+        ):
+            problems.append(
+                f"level {here_path} has shape {here.shape}, not {expected.shape}"
+            )
+            continue
+        near = expected[tuple(slice(0, n) for n in here.shape)].astype(np.float64)
+        difference = np.abs(here - near)
+        if exact and difference.max() > 0:
+            problems.append(
+                f"level {here_path} differs from the block mean of level "
+                f"{above_path} by up to {difference.max():g}"
+            )
+        elif not exact:
+            spread = float(above.max()) - float(above.min())
+            correlation = np.corrcoef(here.ravel(), near.ravel())[0, 1]
+            if correlation < 0.95 or difference.mean() > 0.02 * spread:
+                problems.append(
+                    f"level {here_path} is not a smoothed copy of level "
+                    f"{above_path}: correlation {correlation:.3f}, mean "
+                    f"difference {difference.mean():.2f} of a range of {spread:g}"
+                )
+    return problems
+
+
+@pytest.mark.parametrize("name", chapter_names())
+def test_every_image_is_a_consistent_pyramid(executed, name: str) -> None:
+    """Each level a chapter leaves is the block mean of the level above it."""
+    failures = {}
+    for image in executed(name).ome_images:
+        exact = (name, image["name"]) not in OTHER_WRITERS
+        if problems := level_problems(Path(image["path"]), exact=exact):
+            failures[f"{image['source']} {image['name']}"] = problems
+    assert failures == {}, json.dumps(failures, indent=2)
+
+
+def test_an_edited_level_is_caught(tmp_path: Path) -> None:
+    path = small_image(tmp_path / "edited.ome.zarr", 3)
+    assert level_problems(path) == []
+    level0 = zarr.open_array(path / "0", mode="r+")
+    level0[:2, :2, :2] = 255 - level0[:2, :2, :2]  # level 1 no longer follows
+    (problem,) = level_problems(path)
+    assert problem == "level 1 differs from the block mean of level 0 by up to 226"
+    level0[:] = 255 - level0[:]  # a level 1 that is nothing like level 0
+    (problem,) = level_problems(path, exact=False)
+    assert problem.startswith("level 1 is not a smoothed copy of level 0")
+
+
+def test_a_short_odd_edge_is_caught(tmp_path: Path) -> None:
+    data = np.arange(7 * 6 * 4, dtype=np.uint8).reshape(7, 6, 4)
+    path = small_image(tmp_path / "short.ome.zarr", 2, data=data, keep=3)
+    assert level_problems(path) == ["level 1 has shape (3, 3, 2), not (4, 3, 2)"]
+    assert level_problems(path, exact=False) == []
+
+
+def small_image(
+    path: Path, zarr_format: int, *, data: np.ndarray | None = None, keep: int = 0
+) -> Path:
+    """Write a two-level (z, y, x) image (8 x 6 x 4 voxels unless ``data``) with
+    data_helpers; level 1 is the block mean, cut to ``keep`` planes if given."""
+    if data is None:
+        data = np.arange(8 * 6 * 4, dtype=np.uint8).reshape(8, 6, 4)
+    level1 = downsample_mean(data)
+    levels = [data, level1[:keep] if keep else level1]
     spec_class = ome.array_spec_class(zarr_format)
     specs = [spec_class.from_array(level) for level in levels]
     image = ome.image_model(specs, voxel_size=(3.0, 2.0, 1.0), name="small")

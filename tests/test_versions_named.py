@@ -33,6 +33,7 @@ MENTION = re.compile(
 # the book was checked with; each with its reason.
 NOT_CHECKED_WITH = {
     ("zarr-python", "3.1.5"),  # napari-ome-zarr 0.11.0 requires 3.1.5 or newer
+    ("dask", "2025.11.0"),  # history: the first release with dask pull request 12105
 }
 
 

@@ -1,0 +1,152 @@
+"""Tests for ``python -m data_helpers.view``: bad input, serving, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+from urllib.request import Request, urlopen
+
+import numpy as np
+import pytest
+import zarr
+
+from data_helpers.ome import image_model, write_image
+from data_helpers.view import image_info
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_image(folder: Path, zarr_format: int) -> Path:
+    """A small two-level OME-Zarr image: 0.4 for format 2, sharded 0.5 for 3."""
+    from pydantic_zarr import v2, v3
+
+    rng = np.random.default_rng(0)
+    data = rng.integers(100, 1000, size=(8, 8, 8), dtype=np.uint16)
+    levels = [data, data[::2, ::2, ::2]]
+    spec = v2.ArraySpec if zarr_format == 2 else v3.ArraySpec
+    shards = {"shards": (4, 4, 4)} if zarr_format == 3 else {}
+    specs = [
+        spec.from_zarr(
+            zarr.create_array(
+                {},
+                shape=level.shape,
+                dtype=level.dtype,
+                chunks=(2, 2, 2),
+                zarr_format=zarr_format,
+                **shards,
+            )
+        )
+        for level in levels
+    ]
+    path = folder / f"image{zarr_format}.ome.zarr"
+    group = write_image(image_model(specs, voxel_size=(1.0, 1.0, 1.0)), str(path))
+    for k, level in enumerate(levels):
+        group[str(k)][:] = level
+    return path
+
+
+def run_view(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "data_helpers.view", *args, "--no-browser"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_image_info(tmp_path: Path, zarr_format: int) -> None:
+    info = image_info(make_image(tmp_path, zarr_format))
+    assert info.zarr_format == zarr_format
+    assert info.levels == ["0", "1"]
+    assert 100 <= info.grey_range[0] < info.grey_range[1] <= 1000
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    done = run_view(str(tmp_path / "nothing.ome.zarr"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: '{tmp_path / 'nothing.ome.zarr'}' does not exist: give the folder "
+        "of an image."
+    ]
+
+
+def test_not_an_image(tmp_path: Path) -> None:
+    zarr.open_group(tmp_path / "plain.zarr", mode="w", zarr_format=2)
+    done = run_view(str(tmp_path / "plain.zarr"))
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "is not an OME-Zarr image" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_port_in_use(tmp_path: Path) -> None:
+    image = make_image(tmp_path, 2)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run_view(str(image), "--port", str(port))
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert f"Cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """The view command serving a sharded 0.5 image; its first two lines."""
+    image = make_image(tmp_path, 3)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "data_helpers.view", str(image), "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    assert process.stdout is not None
+    lines = [process.stdout.readline().strip() for _ in range(2)]
+    yield process, lines
+    if process.poll() is None:
+        process.kill()
+    process.communicate()  # wait, and close the pipes
+
+
+def test_serves_viewer_and_data_then_stops_on_ctrl_c(served) -> None:
+    process, lines = served
+    assert lines[0].startswith("Viewer: http://127.0.0.1:")
+    assert lines[1].startswith("Data: http://127.0.0.1:")
+    data = lines[1].removeprefix("Data: ")
+    viewer = lines[0].removeprefix("Viewer: ")
+    query = parse_qs(urlsplit(viewer).query)
+    assert query["image"] == [data] and query["zarr"] == ["3"]
+    with urlopen(f"{data}zarr.json") as response:
+        assert json.load(response)["attributes"]["ome"]["version"] == "0.5"
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+    with urlopen(viewer) as response:
+        assert b'<div id="neuroglancer-container">' in response.read()
+    ranged = Request(f"{data}0/c/0/0/0", headers={"Range": "bytes=-4"})
+    with urlopen(ranged) as response:
+        assert response.status == 206 and len(response.read()) == 4
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "Traceback" not in err
+
+
+def test_binds_loopback_only(served) -> None:
+    _, lines = served
+    port = urlsplit(lines[1].removeprefix("Data: ")).port
+    addresses = {
+        info[4][0]
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    } - {"127.0.0.1", "127.0.1.1"}
+    for address in addresses:
+        with pytest.raises(OSError):
+            socket.create_connection((address, port), timeout=2).close()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import zarr
 
 from data_helpers.remote import open_store
@@ -77,9 +79,10 @@ def open_image(
         zarr_format=zarr_format,  # type: ignore[arg-type]
         use_consolidated=use_consolidated,
     )
-    attributes = group.attrs.asdict()
-    multiscale = attributes.get("ome", attributes)["multiscales"][0]  # type: ignore[index]
-    return [group[dataset["path"]] for dataset in multiscale["datasets"]]  # type: ignore[misc]
+    attributes: dict[str, Any] = dict(group.attrs.asdict())
+    multiscale = attributes.get("ome", attributes)["multiscales"][0]
+    levels = [group[dataset["path"]] for dataset in multiscale["datasets"]]
+    return [level for level in levels if isinstance(level, zarr.Array)]
 
 
 def served_since(server: FolderServer, start: int) -> list[ServedRequest]:
@@ -109,7 +112,7 @@ def measure_read(
     try:
         with zarr.config.set(settings):
             began = time.perf_counter()
-            data = arrays[pattern.level][pattern.selection]
+            data = np.asarray(arrays[pattern.level][pattern.selection])
             seconds = time.perf_counter() - began
     finally:
         server.delay = saved

@@ -10,10 +10,11 @@ variables, see ``data_helpers.remote``). It prints a summary of the image,
 then one line per problem (``PROBLEM <where>: what is wrong, and what it
 means``) and per piece of information (``INFO ...``). Without ``--deep`` it
 reads metadata and array headers only; with ``--deep`` it also reads every
-chunk of every level, in parallel on dask (memory: a chunk, or a shard, and
-half of one per worker), and compares each level with the 2 x 2 x 2 block
-mean of the level above. Exit status: 0 no problems, 1 problems, 2 it could
-not check at all (no such path, not a Zarr group, no multiscales).
+chunk of every level, in parallel on dask (a worker holds at most 2 x 2 x 2
+chunks, or one shard, and the part of the next level under them), and
+compares each level with the 2 x 2 x 2 block mean of the level above. Exit
+status: 0 no problems, 1 problems, 2 it could not check at all (no such path,
+not a Zarr group, no multiscales).
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ class Finding:
     message: str
 
 
+def vector(values: Sequence[float] | None) -> str:
+    """A scale or translation for people: ``(4455.36, 0.5)``, not 4455.360000000001."""
+    if values is None:
+        return "none"
+    return "(" + ", ".join(f"{v:.10g}" for v in values) + ")"
+
+
 @dataclass(frozen=True)
 class Level:
     """What the metadata and array header say about one pyramid level."""
@@ -91,7 +99,8 @@ class Level:
         return (
             f"level {self.path}: {self.shape} {self.dtype}, chunks {self.chunks}"
             f"{shards}, codecs {' '.join(self.codecs) or 'none'}; "
-            f"scale {self.scale}, translation {self.translation}; {stored}"
+            f"scale {vector(self.scale)}, translation {vector(self.translation)}; "
+            f"{stored}"
         )
 
 
@@ -232,9 +241,10 @@ def validation_problem(group: zarr.Group, version: str | None) -> str | None:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
+        said = " ".join(first["msg"].removeprefix("Value error, ").split())
         more = error.error_count() - 1
         extra = f" (and {more} more)" if more else ""
-        return f"{where}: {first['msg'].rstrip('.')}{extra}"
+        return f"{where + ': ' if where else ''}{said.rstrip(' .')}{extra}"
     except Exception as error:  # the models raise more than ValidationError
         return one_line(error)
     return None
@@ -430,9 +440,14 @@ class Stats:
         return cov / math.sqrt(vx * vy)
 
 
-#: A task of a deep check reads a block of up to this many stored objects
-#: (chunks, or shards) along each axis: zarr fetches and decodes them together.
+#: A task of a deep check reads a block of up to this many chunks along each
+#: axis (zarr fetches and decodes them together), or a single shard.
 BLOCK = 2
+
+
+def objects_per_task(array: zarr.Array) -> int:
+    """Stored objects a deep-check task reads along each axis: shards are big."""
+    return 1 if array.shards else BLOCK
 
 
 @dataclass
@@ -539,14 +554,15 @@ def read_block(
     """Read a block of stored objects; compare ``below`` with its block mean."""
     grid = array.shards or array.chunks
     counts = [math.ceil(n / g) for n, g in zip(array.shape, grid, strict=True)]
-    first = [b * BLOCK for b in block]
+    per_task = objects_per_task(array)
+    first = [b * per_task for b in block]
     objects = itertools.product(
-        *(range(f, min(f + BLOCK, c)) for f, c in zip(first, counts, strict=True))
+        *(range(f, min(f + per_task, c)) for f, c in zip(first, counts, strict=True))
     )
     prefix = f"{array.path}/" if array.path else ""
     keys = {c: prefix + array.metadata.encode_chunk_key(c) for c in objects}
     result = BlockResult(index)
-    region = region_of(array, first, BLOCK)
+    region = region_of(array, first, per_task)
     cut = blosc_size_problems(array, list(keys.values()))
     data, failed = None, ""
     if not cut:
@@ -609,7 +625,8 @@ def deep_findings(
     for index, array in enumerate(arrays):
         grid = array.shards or array.chunks
         counts = [
-            math.ceil(n / (g * BLOCK)) for n, g in zip(array.shape, grid, strict=True)
+            math.ceil(n / (g * objects_per_task(array)))
+            for n, g in zip(array.shape, grid, strict=True)
         ]
         blocks += [(index, tuple(map(int, c))) for c in np.ndindex(*counts)]
 

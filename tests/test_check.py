@@ -520,3 +520,40 @@ def test_a_cut_chunk_is_found_over_http(copy_of, tmp_path) -> None:
     )
     assert missing[0] == 2 and missing[2].count("\n") == 1
     assert "is not a Zarr group (no zarr.json or .zgroup there)" in missing[2]
+
+
+def test_progress_bar_on_long_checks(images, capsys, monkeypatch) -> None:
+    """A deep check shows dask's progress bar on stderr once it runs long."""
+    import data_helpers.check as check
+
+    check_image(images["book-0.4"], deep=True, progress=True)
+    assert capsys.readouterr().err == ""  # quick: no bar
+    monkeypatch.setattr(check, "PROGRESS_AFTER_SECONDS", 0.0)
+    check_image(images["book-0.4"], deep=True, progress=False)
+    assert capsys.readouterr().err == ""
+    check_image(images["book-0.4"], deep=True, progress=True)
+    assert "100% Completed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["book-0.4", "book-0.5-sharded"])
+def test_deep_reads_are_bounded_by_chunks(images, monkeypatch, name: str) -> None:
+    """No read of a deep check is larger than 2x2x2 chunks, or one shard."""
+    sizes: list[int] = []
+    getitem = zarr.Array.__getitem__
+
+    def recording(self, selection):
+        data = getitem(self, selection)
+        sizes.append(data.size)
+        return data
+
+    monkeypatch.setattr(zarr.Array, "__getitem__", recording)
+    assert check_image(images[name], deep=True, workers=2).problems == []
+    bound = 16**3 if name == "book-0.5-sharded" else (2 * 8) ** 3
+    assert sizes and max(sizes) <= bound
+    assert max(sizes) == bound  # whole blocks (shards) where the image has them
+
+
+def test_bad_workers_exit_2(images) -> None:
+    status, out, err = run(images["book-0.4"], "--deep", "--workers", "0")
+    assert (status, out) == (2, "")
+    assert err == "error: --workers 0 must be 1 or more.\n"

@@ -134,6 +134,51 @@ def test_benchmark_report_is_the_one_the_prose_describes(chapter) -> None:
         assert float(found["book"][-1]) == 0.0
 
 
+def test_check_of_the_output(chapter) -> None:
+    text = chapter.text("claim-check")
+    assert "heart.ome.zarr: OME-Zarr 0.4 on Zarr format 2, 5 levels" in text
+    level_lines = [line for line in text.splitlines() if line.startswith("level ")]
+    assert len(level_lines) == 5
+    for k, line in enumerate(level_lines):  # every chunk of every level stored
+        grid = math.prod(math.ceil(n / 16) for n in LEVELS[k])
+        assert f"level {k}: {LEVELS[k]} uint16" in line
+        assert f"{grid}/{grid} chunks stored" in line
+    assert "PROBLEM" not in text and "INFO" not in text  # exact block means
+    assert "no problems found (metadata, array headers and every chunk)" in text
+    assert text.endswith("exit status: 0\n")
+    assert "nothing is wrong: exit status 0" in " ".join(chapter.markdown().split())
+
+
+def test_check_finds_the_cut_chunk(chapter) -> None:
+    text = chapter.text("claim-check-cut")
+    assert "problems without deep: 0" in text
+    problems = [line for line in text.splitlines() if line.startswith("PROBLEM")]
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        "PROBLEM chunk 0/4/3/2: cannot be decoded (its Blosc header says "
+    )
+    assert "1 problem found" in text and text.endswith("exit status: 1\n")
+    prose = " ".join(chapter.markdown().split())
+    assert "one problem, naming the chunk's key, `0/4/3/2`" in prose
+    # That Blosc can decode a cut chunk without an error is checked by
+    # tests/test_check.py::test_deep_finds_a_chunk_cut_short.
+
+
+def test_check_finds_the_wrong_level_shape(chapter) -> None:
+    text = chapter.text("claim-check-shape")
+    problems = [line for line in text.splitlines() if line.startswith("PROBLEM")]
+    assert problems == [
+        "PROBLEM level 2: shape (30, 30, 30) disagrees with its scale: level 0's "
+        f"shape {SHAPE} times the scale ratio is (34.75, 30.0, 30.0); readers "
+        "would place this level's voxels where the image is not."
+    ]
+    assert text.endswith("exit status: 1\n")
+    prose = " ".join(chapter.markdown().split())
+    assert f"139 / 4 = {139 / 4} planes" in prose
+    assert f"only {30 * 4} of the heart's 139" in prose
+    assert "exits with status 1" in prose
+
+
 def block_gb(width: int, unit: int) -> float:
     """A block task: a unit x unit x width piece and its share of level 1."""
     return (unit * unit * width + unit * unit * math.ceil(width / 2)) * ITEMSIZE / 1e9
@@ -188,48 +233,3 @@ def test_opening_and_closing(chapter) -> None:
     assert "**Time to run** under a minute" in prose
     assert chapter.seconds < 60
     assert prose.index("## Summary") < prose.index("## Where to go next")
-
-
-def test_check_of_the_output(chapter) -> None:
-    text = chapter.text("claim-check")
-    assert "heart.ome.zarr: OME-Zarr 0.4 on Zarr format 2, 5 levels" in text
-    level_lines = [line for line in text.splitlines() if line.startswith("level ")]
-    assert len(level_lines) == 5
-    for k, line in enumerate(level_lines):  # every chunk of every level stored
-        grid = math.prod(math.ceil(n / 16) for n in LEVELS[k])
-        assert f"level {k}: {LEVELS[k]} uint16" in line
-        assert f"{grid}/{grid} chunks stored" in line
-    assert "PROBLEM" not in text and "INFO" not in text  # exact block means
-    assert "no problems found (metadata, array headers and every chunk)" in text
-    assert text.endswith("exit status: 0\n")
-    assert "nothing is wrong: exit status 0" in " ".join(chapter.markdown().split())
-
-
-def test_check_finds_the_cut_chunk(chapter) -> None:
-    text = chapter.text("claim-check-cut")
-    assert "problems without deep: 0" in text
-    problems = [line for line in text.splitlines() if line.startswith("PROBLEM")]
-    assert len(problems) == 1
-    assert problems[0].startswith(
-        "PROBLEM chunk 0/4/3/2: cannot be decoded (its Blosc header says "
-    )
-    assert "1 problem found" in text and text.endswith("exit status: 1\n")
-    prose = " ".join(chapter.markdown().split())
-    assert "one problem, naming the chunk's key, `0/4/3/2`" in prose
-    # That Blosc can decode a cut chunk without an error is checked by
-    # tests/test_check.py::test_deep_finds_a_chunk_cut_short.
-
-
-def test_check_finds_the_wrong_level_shape(chapter) -> None:
-    text = chapter.text("claim-check-shape")
-    problems = [line for line in text.splitlines() if line.startswith("PROBLEM")]
-    assert problems == [
-        "PROBLEM level 2: shape (30, 30, 30) disagrees with its scale: level 0's "
-        f"shape {SHAPE} times the scale ratio is (34.75, 30.0, 30.0); readers "
-        "would place this level's voxels where the image is not."
-    ]
-    assert text.endswith("exit status: 1\n")
-    prose = " ".join(chapter.markdown().split())
-    assert f"139 / 4 = {139 / 4} planes" in prose
-    assert f"only {30 * 4} of the heart's 139" in prose
-    assert "exits with status 1" in prose

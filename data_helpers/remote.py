@@ -11,10 +11,16 @@ AWS, MinIO, Ceph or a local test server:
 - ``AWS_REGION`` (or ``AWS_DEFAULT_REGION``): the region;
 - ``AWS_ALLOW_HTTP=true``: needed for a plain ``http://`` endpoint, such as a
   test server on 127.0.0.1.
+
+Retries and time-outs are bounded (``TRANSFER_OPTIONS``), so an endpoint that
+refuses connections fails within seconds, one that never answers within about
+half a minute; and every chunk is one ``GET`` (no ``HEAD`` first).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +30,25 @@ from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore
 
 REMOTE_SCHEMES = ("http://", "https://", "s3://")
+#: How s3fs talks to the endpoint, added to ``s3_options``. s3fs reads one
+#: object in parallel parts if ``max_concurrency`` > 1 (its default is 10),
+#: asking for the object's size first: one ``HEAD`` more per chunk. zarr
+#: already reads many chunks at once, so one ``GET`` each. botocore's time-outs
+#: (seconds) and attempts bound how long an endpoint that does not answer holds
+#: a command up; s3fs's own retries (``S3FS_RETRIES``) come on top.
+TRANSFER_OPTIONS: dict[str, Any] = {
+    "max_concurrency": 1,
+    "config_kwargs": {
+        "connect_timeout": 3,
+        "read_timeout": 10,
+        "retries": {"max_attempts": 3, "mode": "standard"},
+    },
+}
+S3FS_RETRIES = 1  # s3fs's class default is 5, each after a longer wait
+
+
+class RemoteError(ValueError):
+    """A URL or remote configuration that cannot work, with what to do instead."""
 
 
 def is_remote(location: str | os.PathLike[str]) -> bool:
@@ -43,7 +68,7 @@ def s3_options(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     if endpoint:
         allow_http = env.get("AWS_ALLOW_HTTP", "").lower() in ("true", "1", "yes")
         if endpoint.lower().startswith("http://") and not allow_http:
-            raise ValueError(
+            raise RemoteError(
                 f"AWS_ENDPOINT_URL {endpoint!r} is plain HTTP: set "
                 "AWS_ALLOW_HTTP=true to use it (a local test server), or use https."
             )
@@ -75,9 +100,44 @@ def open_store(
         return LocalStore(Path(location), read_only=read_only)
     url = str(location).rstrip("/")
     if url.lower().startswith("s3://"):
-        return FsspecStore.from_url(
-            url, storage_options=s3_options(), read_only=read_only
+        if not url[len("s3://") :].split("/")[0]:
+            raise RemoteError(f"{url} names no bucket: write s3://BUCKET/PREFIX.")
+        store = FsspecStore.from_url(
+            url,
+            storage_options={**s3_options(), **TRANSFER_OPTIONS},
+            read_only=read_only,
         )
+        store.fs.retries = S3FS_RETRIES
+        return store
     if not read_only:
-        raise ValueError(f"{url} is an HTTP URL: it can be read, not written.")
+        raise RemoteError(f"{url} is an HTTP URL: it can be read, not written.")
     return FsspecStore.from_url(url, read_only=True)
+
+
+def s3_filesystem() -> Any:
+    """An ``s3fs.S3FileSystem`` configured like ``open_store`` (blocking calls).
+
+    One per configuration (endpoint, credentials, region), made once.
+    """
+    return _filesystem(json.dumps({**s3_options(), **TRANSFER_OPTIONS}, sort_keys=True))
+
+
+@functools.cache
+def _filesystem(options: str) -> Any:
+    import s3fs
+
+    filesystem = s3fs.S3FileSystem(**json.loads(options), skip_instance_cache=True)
+    filesystem.retries = S3FS_RETRIES
+    return filesystem
+
+
+def upload_folder(folder: str | os.PathLike[str], url: str) -> int:
+    """Copy every file below ``folder`` to ``url`` (``s3://bucket/prefix``).
+
+    Returns how many files were copied.
+    """
+    root = Path(folder)
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    remote = [f"{url.rstrip('/')}/{p.relative_to(root).as_posix()}" for p in files]
+    s3_filesystem().put([str(p) for p in files], remote)
+    return len(files)

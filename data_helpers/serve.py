@@ -102,6 +102,8 @@ class FolderServer:
         self.delay = delay
         self.requests: list[ServedRequest] = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
         handler = type("Handler", (_Handler,), {"owner": self})
         self._httpd = ThreadingHTTPServer((host, port), handler)
         self._httpd.daemon_threads = True
@@ -163,6 +165,25 @@ class FolderServer:
         with self._lock:
             self.requests.append(request)
 
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Wait until every request received so far has been answered and logged.
+
+        A client has its answer a moment before the server notes it in
+        ``requests``: call this before reading the log right after a read.
+        """
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout):
+                raise TimeoutError(f"{self._in_flight} request(s) still unanswered")
+
+    def _begin(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def _end(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            self._idle.notify_all()
+
 
 class _Handler(BaseHTTPRequestHandler):
     owner: FolderServer
@@ -170,6 +191,22 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes; without this, Nagle's algorithm
     # holds the body until the client's delayed ACK (~40 ms per request).
     disable_nagle_algorithm = True
+    _counted = False
+
+    def parse_request(self) -> bool:
+        # Called once a request line has arrived (not while a kept-alive
+        # connection waits for the next one): from here the request is in flight.
+        self.owner._begin()
+        self._counted = True
+        return super().parse_request()
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        finally:
+            if self._counted:
+                self._counted = False
+                self.owner._end()
 
     def do_OPTIONS(self) -> None:  # noqa: N802 (name fixed by http.server)
         self._wait()

@@ -156,3 +156,20 @@ def test_delay_and_mounts(tmp_path: Path) -> None:
 def test_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError, match="not a folder"):
         FolderServer(tmp_path / "missing")
+
+
+def test_wait_idle_waits_for_the_log(served: FolderServer, monkeypatch) -> None:
+    """A client has its answer before the server logs it: wait_idle bridges that."""
+    record = served.record
+
+    def slow_record(entry) -> None:  # widen the gap between answer and log
+        time.sleep(0.2)
+        record(entry)
+
+    monkeypatch.setattr(served, "record", slow_record)
+    start = len(served.requests)
+    request(served, "GET", "/image.zarr/chunk", Range="bytes=0-9")
+    served.wait_idle()
+    assert len(served.requests) == start + 1
+    assert served.requests[-1].nbytes == 10
+    served.wait_idle(timeout=0.1)  # nothing in flight: returns at once

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import dask
 import numpy as np
@@ -23,22 +24,26 @@ from data_helpers.convert.labels import (
     unlist_label,
     write_label_metadata,
 )
+from data_helpers.convert.object_state import ObjectState, prepare_remote_output
 from data_helpers.convert.plan import Plan, TaskKey, ZarrFormat, default_levels
 from data_helpers.convert.progress import Bar, TaskProgress, progress_bar
 from data_helpers.convert.slices import Slice, inspect_slices
 from data_helpers.convert.state import (
     ConversionState,
     FolderState,
+    Output,
     create_arrays,
     manifest_hash,
     manifest_of,
+    output_bytes,
+    output_name,
     prepare_output,
     remove_partial_writes,
     write_metadata,
 )
 from data_helpers.convert.tasks import convert_block, convert_unit
-from data_helpers.files import folder_bytes
 from data_helpers.ome import RGBA
+from data_helpers.remote import is_remote
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -48,7 +53,7 @@ if TYPE_CHECKING:
 class Conversion:
     """What a call of ``convert_stack`` did."""
 
-    output: Path
+    output: Output
     shape: tuple[int, int, int]
     dtype: str
     level_shapes: list[tuple[int, ...]]
@@ -69,7 +74,7 @@ class Conversion:
 
     def summary(self) -> str:
         """One line: levels, shapes, bytes, seconds and speed."""
-        name = self.name or self.output.name
+        name = self.name or output_name(self.output)
         if self.nothing_to_do:
             return (
                 f"{name} is already a finished conversion of these slices: "
@@ -78,10 +83,11 @@ class Conversion:
         shapes = ", ".join(str(s) for s in self.level_shapes)
         state = "converted" if self.finished else "stopped early, rerun to resume"
         speed = self.input_bytes / 1e9 / max(self.seconds, 1e-9)
+        where = "stored" if isinstance(self.output, str) else "on disk"
         return (
             f"{name}: {state}; {len(self.level_shapes)} levels {shapes} "
             f"{self.dtype}; {self.tasks_run} tasks run, {self.tasks_skipped} already "
-            f"done; {self.bytes_written / 1e6:.1f} MB on disk; {self.seconds:.1f} s; "
+            f"done; {self.bytes_written / 1e6:.1f} MB {where}; {self.seconds:.1f} s; "
             f"{speed:.2g} GB/s of input"
         )
 
@@ -122,7 +128,7 @@ def _check_options(
 
 
 def build_graph(
-    output: Path, plan: Plan, slices: list[Slice], state: ConversionState
+    output: Output, plan: Plan, slices: list[Slice], state: ConversionState
 ) -> dict[TaskKey, Delayed]:
     """The tasks not yet done, as dask work keyed by task, dependencies first."""
     done, work = state.done(), {}
@@ -208,10 +214,22 @@ def convert_stack(
     255) if given. Its name joins the image's list of label images last.
     """
     start = time.perf_counter()
-    folder, output = Path(slices_folder), Path(output)
+    remote = isinstance(output, str) and is_remote(output)  # never made a local Path
+    folder = Path(slices_folder)
+    output = output.rstrip("/") if remote else Path(output)  # type: ignore[union-attr]
+    if remote and urlsplit(str(output)).scheme != "s3":
+        raise ConversionError(
+            f"{output} is a web address, which is read-only: write to a folder "
+            "or to s3://BUCKET/NAME.ome.zarr."
+        )
     _check_options(chunks, levels, workers, voxel_size, zarr_format, shards)
     target = None
     if labels is not None:
+        if isinstance(output, str):
+            raise ConversionError(
+                f"--labels writes into an image on disk, not into {output}: convert "
+                "the labels beside a local copy of the image, then upload it."
+            )
         target = open_label_target(output, labels, zarr_format, levels)
     shape, dtype, slices = inspect_slices(folder)
     if target is not None:
@@ -236,16 +254,21 @@ def convert_stack(
     manifest = manifest_of(slices, plan, voxel_size, unit)
     if target is not None:
         claim_label_name(target, manifest, overwrite)
-    resume = prepare_output(output, manifest, folder, overwrite)
+    state: ConversionState
+    if isinstance(output, str):
+        resume = prepare_remote_output(output, manifest, folder, overwrite)
+        state = ObjectState(output)
+    else:
+        resume = prepare_output(output, manifest, folder, overwrite)
+        state = FolderState(output)
     if target is not None and overwrite:
         unlist_label(target)  # listed again when rewritten, with its metadata
-    state = FolderState(output)
     if resume == "finished":
         state.clear()  # if killed after the metadata was written
         return _outcome(output, plan, {}, {}, start, name, nothing_to_do=True)
     state.begin(manifest)
     arrays = create_arrays(output, plan)
-    if resume == "resume":
+    if resume == "resume" and isinstance(output, Path):
         remove_partial_writes(output)
     work = build_graph(output, plan, slices, state)
     to_run = dict(list(work.items())[:max_tasks])
@@ -262,7 +285,7 @@ def convert_stack(
 
 
 def _outcome(
-    output: Path,
+    output: Output,
     plan: Plan,
     work: dict[TaskKey, Delayed],
     run: dict[TaskKey, Delayed],
@@ -281,7 +304,7 @@ def _outcome(
         tasks_run=len(run),
         tasks_skipped=total - len(work),
         finished=len(run) == len(work),
-        bytes_written=folder_bytes(output),
+        bytes_written=output_bytes(output),
         seconds=time.perf_counter() - start,
         nothing_to_do=nothing_to_do,
         name=name,

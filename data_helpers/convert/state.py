@@ -8,16 +8,20 @@ import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 import zarr
+from zarr.abc.store import Store
 
 from data_helpers.codec_names import DEFAULT_CODEC, make_codec
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.plan import Plan
 from data_helpers.convert.slices import Slice
+from data_helpers.files import folder_bytes
 from data_helpers.ome import array_spec_class, image_attributes, image_model
+from data_helpers.remote import is_remote, open_store, s3_filesystem
 
 STATE_FOLDER = ".conversion"  # in the output: manifest.json and done/ markers
 #: Group attribute of a finished output: a fingerprint of what it was made from.
@@ -141,7 +145,7 @@ def manifest_hash(manifest: Manifest) -> str:
     return hashlib.sha256(text).hexdigest()
 
 
-def finished_from(output: Path) -> str | None:
+def finished_from(output: Path | Store) -> str | None:
     """The manifest fingerprint a finished output records, if any."""
     try:
         attributes: dict[str, Any] = zarr.open_group(output, mode="r").attrs.asdict()
@@ -206,9 +210,45 @@ def prepare_output(
     return "new"
 
 
-def create_arrays(output: Path, plan: Plan) -> list[zarr.Array]:
+Output = Path | str  # a folder, or an s3:// URL (a str, never made a Path)
+
+
+def output_store(output: Output, mode: str = "r+") -> Any:
+    """What zarr opens for ``output``: the folder itself, or a store for a URL."""
+    if isinstance(output, str) and is_remote(output):
+        return open_store(output, "r" if mode == "r" else "w")
+    return output
+
+
+def output_child(output: Output, name: str) -> Output:
+    """``output/name``, for a folder or a URL."""
+    if isinstance(output, str) and is_remote(output):
+        return f"{output.rstrip('/')}/{name}"
+    return Path(output, name)
+
+
+def output_name(output: Output) -> str:
+    """The last part of the folder or URL: ``image.ome.zarr``."""
+    if isinstance(output, str) and is_remote(output):
+        return PurePosixPath(urlsplit(output).path).name
+    return Path(output).name
+
+
+def output_bytes(output: Output) -> int:
+    """Bytes in all files (objects) under ``output``, a folder or an s3:// URL."""
+    if isinstance(output, str) and is_remote(output):
+        fs = s3_filesystem()
+        fs.invalidate_cache()
+        parts = urlsplit(output)
+        return int(fs.du(f"{parts.netloc}/{parts.path.strip('/')}"))
+    return folder_bytes(output)
+
+
+def create_arrays(output: Output, plan: Plan) -> list[zarr.Array]:
     """Create the group and its empty level arrays (or open them on resume)."""
-    group = zarr.open_group(output, mode="a", zarr_format=plan.zarr_format)
+    group = zarr.open_group(
+        output_store(output), mode="a", zarr_format=plan.zarr_format
+    )
     arrays = []
     for level, shape in enumerate(plan.level_shapes()):
         existing = group.get(str(level))
@@ -248,7 +288,7 @@ def remove_partial_writes(output: Path) -> None:
 
 
 def write_metadata(
-    output: Path,
+    output: Output,
     arrays: list[zarr.Array],
     voxel_size: Sequence[float],
     unit: str,
@@ -261,8 +301,8 @@ def write_metadata(
     """
     spec_class = array_spec_class(arrays[0].metadata.zarr_format)
     specs = [spec_class.from_zarr(a) for a in arrays]
-    name = output.name.removesuffix(".zarr").removesuffix(".ome")
+    name = output_name(output).removesuffix(".zarr").removesuffix(".ome")
     image = image_model(specs, voxel_size=voxel_size, unit=unit, name=name)
     attributes = image_attributes(image)
     attributes[FINGERPRINT_KEY] = {"manifest_sha256": fingerprint}
-    zarr.open_group(output, mode="r+").attrs.update(attributes)
+    zarr.open_group(output_store(output), mode="r+").attrs.update(attributes)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import zarr
 
 from data_helpers.convert.plan import Plan, Region, Task
 from data_helpers.convert.slices import Slice, read_rows
-from data_helpers.convert.state import ConversionState
+from data_helpers.convert.state import ConversionState, output_child, output_store
 from data_helpers.pyramid import downsample_mean, downsample_mode, level_shape
 from data_helpers.shards import check_whole_units
 
@@ -23,9 +22,14 @@ def write_region(
     array[region] = data
 
 
-def open_level(output: str, level: int, mode: str) -> zarr.Array:
-    """Level ``level`` of the output image."""
-    return zarr.open_array(Path(output, str(level)), mode=mode)
+def open_level(output: str, level: int, mode: str, zarr_format: int) -> zarr.Array:
+    """Level ``level`` of the output image (a folder, or an s3:// URL).
+
+    Told the format, zarr asks for no metadata of the other format: on object
+    storage, each such question is a request.
+    """
+    store = output_store(output_child(output, str(level)), mode)
+    return zarr.open_array(store, mode=mode, zarr_format=zarr_format)  # type: ignore[arg-type]
 
 
 def downsampler(plan: Plan) -> Callable[[np.ndarray], np.ndarray]:
@@ -39,7 +43,7 @@ def convert_block(
     """Block task: level 0 of ``2U`` slices x ``2U`` rows, and level 1 below it."""
     unit, n_x = plan.unit, plan.shape[2]
     (z0, z1), (y0, y1) = ((s.start, s.stop) for s in task.region[:2])
-    level0 = open_level(output, 0, "r+")
+    level0 = open_level(output, 0, "r+", plan.zarr_format)
     lower = None
     if plan.levels > 1:
         lower = np.empty(level_shape((z1 - z0, y1 - y0, n_x), 1), plan.dtype)
@@ -58,7 +62,7 @@ def convert_block(
                 lower[a : a + mean.shape[0], b : b + mean.shape[1]] = mean
             del piece
     if lower is not None:
-        level1 = open_level(output, 1, "r+")
+        level1 = open_level(output, 1, "r+", plan.zarr_format)
         starts = (z0 // 2, y0 // 2, 0)
         region = tuple(
             slice(s, s + n) for s, n in zip(starts, lower.shape, strict=True)
@@ -73,8 +77,8 @@ def convert_unit(
 ) -> str:
     """Unit task: one chunk (shard) of level ``k`` from the 2x2x2 of level ``k - 1``."""
     unit, region = plan.unit, task.region
-    source = open_level(output, task.level - 1, "r")
-    target = open_level(output, task.level, "r+")
+    source = open_level(output, task.level - 1, "r", plan.zarr_format)
+    target = open_level(output, task.level, "r+", plan.zarr_format)
     out = np.empty([s.stop - s.start for s in region], plan.dtype)
     for a, b, c in np.ndindex(2, 2, 2):  # the source units under this one
         start = [2 * s.start + o * unit for s, o in zip(region, (a, b, c), strict=True)]

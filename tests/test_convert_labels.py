@@ -128,7 +128,7 @@ def test_resume_after_sigkill_gives_identical_labels(tmp_path, stacks) -> None:
         "cells",
         "--chunks",
         "8",
-        env={"DATA_HELPERS_CONVERT_SLOWDOWN": "0.05"},
+        slow=True,
     )
     deadline = time.monotonic() + 60
     while not (done.is_dir() and len(list(done.iterdir())) >= 2):

@@ -524,11 +524,11 @@ def test_a_cut_chunk_is_found_over_http(copy_of, tmp_path) -> None:
 
 def test_progress_bar_on_long_checks(images, capsys, monkeypatch) -> None:
     """A deep check shows dask's progress bar on stderr once it runs long."""
-    import data_helpers.check as check
+    import data_helpers.check.deep as deep
 
     check_image(images["book-0.4"], deep=True, progress=True)
     assert capsys.readouterr().err == ""  # quick: no bar
-    monkeypatch.setattr(check, "PROGRESS_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(deep, "PROGRESS_AFTER_SECONDS", 0.0)
     check_image(images["book-0.4"], deep=True, progress=False)
     assert capsys.readouterr().err == ""
     check_image(images["book-0.4"], deep=True, progress=True)

@@ -1,0 +1,255 @@
+"""Checks of an image's metadata and array headers (no chunk is read)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import zarr
+from zarr.errors import GroupNotFoundError
+
+#: Below this correlation with the block mean of the level above, a level is
+from data_helpers.check.result import CheckError, Finding, Level, one_line
+from data_helpers.ome import multiscale_metadata
+from data_helpers.remote import is_remote, open_store
+
+
+def open_image(location: str | os.PathLike[str]) -> tuple[zarr.Group, dict]:
+    """The image's group and its multiscales entry; CheckError if there is none."""
+    if not is_remote(location) and not Path(location).exists():
+        raise CheckError(
+            f"{location}: no such file or folder: give the path (or the http(s):// "
+            "or s3:// URL) of an OME-Zarr image's top folder."
+        )
+    try:
+        group = zarr.open_group(open_store(location), mode="r")
+    except (FileNotFoundError, GroupNotFoundError):
+        raise CheckError(
+            f"{location} is not a Zarr group (no zarr.json or .zgroup there): give "
+            "the top folder of an OME-Zarr image, the one whose .zattrs or zarr.json "
+            "lists its levels."
+        ) from None
+    except Exception as error:  # an array, a refused connection, bad settings, ...
+        raise CheckError(
+            f"{location} is not a Zarr group ({one_line(error)}): give the top "
+            "folder of an OME-Zarr image, the one whose .zattrs or zarr.json lists "
+            "its levels."
+        ) from None
+    try:
+        metadata = multiscale_metadata(group)
+        if not isinstance(metadata, dict) or not isinstance(
+            metadata.get("datasets"), list
+        ):
+            raise ValueError("no list of datasets")
+    except (ValueError, AttributeError, TypeError):
+        raise CheckError(
+            f"{location} is a Zarr group without OME-Zarr multiscales metadata: "
+            "give the folder of an image (a plate or a bare array is not one)."
+        ) from None
+    return group, metadata
+
+
+def ome_version(group: zarr.Group, metadata: dict) -> str | None:
+    """The OME-Zarr version: 0.5 keeps it under "ome", 0.4 in the multiscales."""
+    attributes: dict[str, Any] = group.attrs.asdict()
+    if "ome" in attributes:
+        return attributes["ome"].get("version")
+    return metadata.get("version")
+
+
+# --------------------------------------------------------------------------
+# Metadata and array headers
+# --------------------------------------------------------------------------
+
+
+def validation_problem(group: zarr.Group, version: str | None) -> str | None:
+    """What ome-zarr-models says against the metadata, in one line (None: valid)."""
+    from pydantic import ValidationError
+
+    from data_helpers.ome import v04, v05
+
+    model = {"0.4": v04, "0.5": v05}[version or ""]
+    try:
+        model.Image.from_zarr(group)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        said = " ".join(first["msg"].removeprefix("Value error, ").split())
+        more = error.error_count() - 1
+        extra = f" (and {more} more)" if more else ""
+        return f"{where + ': ' if where else ''}{said.rstrip(' .')}{extra}"
+    except Exception as error:  # the models raise more than ValidationError
+        return one_line(error)
+    return None
+
+
+def transform(dataset: dict, kind: str) -> tuple[float, ...] | None:
+    """A dataset's ``scale`` or ``translation`` vector, if it has one."""
+    for item in dataset.get("coordinateTransformations") or []:
+        if isinstance(item, dict) and item.get("type") == kind:
+            values = item.get(kind)
+            if isinstance(values, list):
+                return tuple(float(v) for v in values)
+    return None
+
+
+def codec_name(codec: Any) -> str:
+    """A codec's name, with its compressor for Blosc: ``blosc(zstd)``, ``bytes``."""
+    if hasattr(codec, "to_dict"):  # format 3 codecs
+        config = codec.to_dict()
+        name, options = config["name"], config.get("configuration", {})
+    else:  # numcodecs codecs of format 2
+        options = codec.get_config()
+        name = options["id"]
+    cname = options.get("cname")
+    return f"{name}({getattr(cname, 'value', cname)})" if cname else str(name)
+
+
+def can_list(store: Any) -> bool:
+    """Whether listing ``store`` finds its objects (a web server lists none)."""
+    protocol = getattr(getattr(store, "fs", None), "protocol", ())
+    protocols = {protocol} if isinstance(protocol, str) else set(protocol)
+    return bool(store.supports_listing) and not protocols & {"http", "https"}
+
+
+def level_of(path: str, array: zarr.Array, dataset: dict) -> Level:
+    """The summary of one level; lists the store where it can."""
+    codecs = [*array.filters, *([array.serializer] if array.serializer else [])]
+    codecs += list(array.compressors)
+    shards = array.shards
+    per_object = (
+        math.prod(s // c for s, c in zip(shards, array.chunks, strict=True))
+        if shards
+        else 1
+    )
+    grid = array.shards or array.chunks
+    in_grid = math.prod(
+        math.ceil(n / g) for n, g in zip(array.shape, grid, strict=True)
+    )
+    stored: int | None = None
+    nbytes: int | None = None
+    if can_list(array.store_path.store):
+        stored = array.nchunks_initialized // per_object
+        nbytes = array.nbytes_stored()
+    return Level(
+        path=path,
+        shape=tuple(array.shape),
+        dtype=str(array.dtype),
+        chunks=tuple(array.chunks),
+        shards=tuple(shards) if shards else None,
+        codecs=tuple(codec_name(c) for c in codecs),
+        scale=transform(dataset, "scale"),
+        translation=transform(dataset, "translation"),
+        stored=stored,
+        in_grid=in_grid,
+        bytes_stored=nbytes,
+    )
+
+
+def header_problems(
+    arrays: dict[str, zarr.Array],
+    levels: list[Level],
+    axes: list[dict],
+    version: str | None,
+) -> list[Finding]:
+    """Levels against each other, against the axes and against their scales."""
+    problems: list[Finding] = []
+    if not levels:
+        return problems
+    first = levels[0]
+    names = tuple(str(axis.get("name")) for axis in axes)
+    for level in levels:
+        where, array = f"level {level.path}", arrays[level.path]
+        said = []
+        if level is not first and level.dtype != first.dtype:
+            said.append(
+                f"dtype {level.dtype}, but level {first.path} is {first.dtype}: "
+                "every level must hold the same kind of values"
+            )
+        if len(level.shape) != len(names):
+            said.append(
+                f"{len(level.shape)} dimensions, but {len(names)} axes {names}: "
+                "readers cannot tell which dimension is which"
+            )
+        elif level is not first and len(level.shape) != len(first.shape):
+            said.append(
+                f"{len(level.shape)} dimensions, but level {first.path} has "
+                f"{len(first.shape)}: every level must have the same dimensions"
+            )
+        if version == "0.5" and array.metadata.zarr_format == 3:
+            dimension_names = array.metadata.dimension_names
+            if dimension_names is None:
+                said.append(
+                    "no dimension_names: OME-Zarr 0.5 asks each array to name its "
+                    f"dimensions like the axes, {names}"
+                )
+            elif tuple(dimension_names) != names:
+                said.append(
+                    f"dimension_names {tuple(dimension_names)} differ from the "
+                    f"axis names {names}: readers that go by either disagree"
+                )
+        problems += [Finding(where, f"{text}.") for text in said]
+    problems += scale_problems(levels)
+    return problems
+
+
+def scale_problems(levels: list[Level]) -> list[Finding]:
+    """Scales must grow, and each shape must match level 0's times the scale ratio."""
+    problems: list[Finding] = []
+    first = levels[0]
+    for above, level in zip(levels, levels[1:], strict=False):
+        where = f"level {level.path}"
+        if level.scale is None or above.scale is None or first.scale is None:
+            continue  # ome-zarr-models reports a missing scale
+        if not len(level.scale) == len(level.shape) == len(first.shape):
+            continue  # a dimension problem, reported already
+        pairs = list(zip(level.scale, above.scale, strict=False))
+        if not (all(s >= a for s, a in pairs) and any(s > a for s, a in pairs)):
+            message = (
+                f"scale {level.scale} does not grow from level {above.path}'s "
+                f"{above.scale}: each level must be coarser than the one above."
+            )
+            problems.append(Finding(where, message))
+        expected = tuple(
+            round(n * s0 / s, 2)
+            for n, s0, s in zip(first.shape, first.scale, level.scale, strict=True)
+        )
+        if any(abs(n - e) > 1 for n, e in zip(level.shape, expected, strict=True)):
+            message = (
+                f"shape {level.shape} disagrees with its scale: level {first.path}'s "
+                f"shape {first.shape} times the scale ratio is {expected}; readers "
+                "would place this level's voxels where the image is not."
+            )
+            problems.append(Finding(where, message))
+    return problems
+
+
+# --------------------------------------------------------------------------
+
+
+def metadata_findings(
+    group: zarr.Group, version: str | None
+) -> tuple[list[Finding], list[Finding]]:
+    """The Zarr format for the version, and ome-zarr-models' verdict."""
+    zarr_format = group.metadata.zarr_format
+    expected = {"0.4": 2, "0.5": 3}.get(version or "")
+    if expected is None:
+        message = (
+            f"OME-Zarr version {version!r} is not checked against the "
+            "specification (this checks 0.4 and 0.5)."
+        )
+        return [], [Finding("metadata", message)]
+    if expected != zarr_format:
+        message = (
+            f"OME-Zarr {version} metadata in a Zarr format {zarr_format} group: "
+            f"OME-Zarr {version} needs Zarr format {expected}, so readers of "
+            f"{version} cannot open it."
+        )
+        return [Finding("metadata", message)], []
+    rejected = validation_problem(group, version)
+    if rejected:
+        message = f"the OME-Zarr {version} specification rejects it: {rejected}."
+        return [Finding("metadata", message)], []
+    return [], []

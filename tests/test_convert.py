@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -288,6 +289,20 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
+def kill_once(
+    process: subprocess.Popen, finished: Callable[[], int], count: int
+) -> None:
+    """SIGKILL ``process`` as soon as ``finished()`` counts ``count`` done tasks."""
+    deadline = time.monotonic() + 60
+    while finished() < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL
+
+
 def cli(*args: str, slow: bool = False, **kwargs) -> subprocess.Popen:
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     command = ["-c", SLOW_COMMAND] if slow else ["-m", "data_helpers.convert"]
@@ -317,14 +332,7 @@ def test_resume_after_sigkill_gives_identical_output(tmp_path) -> None:
         "8",
         slow=True,
     )
-    deadline = time.monotonic() + 60
-    while not (done.is_dir() and len(list(done.iterdir())) >= 3):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
-    assert process.returncode == -signal.SIGKILL
+    kill_once(process, lambda: len(list(done.iterdir())) if done.is_dir() else 0, 3)
     finished_before = {p.name: p.stat().st_mtime_ns for p in done.iterdir()}
     total = len(
         Plan((64, 64, 48), "uint16", 8, default_levels((64, 64, 48), 8)).tasks()

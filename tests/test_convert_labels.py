@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +13,13 @@ from data_helpers.label_errors import pyramid_levels
 from data_helpers.ome import multiscale_metadata
 from data_helpers.pyramid import downsample_mode
 from tests.ome_readers import label_names, label_problems, reader_problems
-from tests.test_convert import chunk_files, cli, random_volume, write_slices
+from tests.test_convert import (
+    chunk_files,
+    cli,
+    kill_once,
+    random_volume,
+    write_slices,
+)
 
 SHAPE = (33, 47, 65)  # odd on purpose
 VOXEL = (2.0, 3.0, 4.0)
@@ -130,14 +134,7 @@ def test_resume_after_sigkill_gives_identical_labels(tmp_path, stacks) -> None:
         "8",
         slow=True,
     )
-    deadline = time.monotonic() + 60
-    while not (done.is_dir() and len(list(done.iterdir())) >= 2):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
-    assert process.returncode == -signal.SIGKILL
+    kill_once(process, lambda: len(list(done.iterdir())) if done.is_dir() else 0, 2)
     # Killed: no label metadata, not listed, and the image still opens cleanly.
     assert "image-label" not in zarr.open_group(image / "labels" / "cells").attrs
     assert label_names(image) == []

@@ -9,7 +9,6 @@ output, and turns every bad input into one line and exit status 2.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -31,7 +30,13 @@ from data_helpers.convert import (
 )
 from data_helpers.local_s3 import LocalS3
 from data_helpers.remote import open_store, s3_filesystem
-from tests.test_convert import SLOW_COMMAND, chunk_files, random_volume, write_slices
+from tests.test_convert import (
+    SLOW_COMMAND,
+    chunk_files,
+    kill_once,
+    random_volume,
+    write_slices,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPE = (40, 48, 36)
@@ -139,17 +144,12 @@ def test_resume_after_sigkill_gives_identical_output(s3, stack, tmp_path) -> Non
         slow=True,
         cwd=tmp_path,
     )
-    deadline = time.monotonic() + 60
-    while True:
+
+    def finished() -> int:
         fs.invalidate_cache()
-        if len(fs.find(done)) >= 3:
-            break
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
-    assert process.returncode == -signal.SIGKILL
+        return len(fs.find(done))
+
+    kill_once(process, finished, 3)
     fs.invalidate_cache()
     finished_before = {k.rsplit("/", 1)[-1] for k in fs.find(done)}
     total = len(Plan(SHAPE, "uint16", 8, default_levels(SHAPE, 8)).tasks())

@@ -10,37 +10,46 @@ Every name a chapter imports is here too; a chapter that shows a function's
 code (``literalinclude``) imports it from the module it shows.
 """
 
-from data_helpers.cluster import local_cluster
-from data_helpers.codec_choice import (
-    chunks_touched,
-    compare_times,
-    measure_chunk_shapes,
-    measure_codecs,
-    pareto_front,
-)
-from data_helpers.convert import ConversionError, Plan, convert_stack
-from data_helpers.files import data_files, folder_bytes, get_directory_contents
-from data_helpers.ome import image_model, write_image
-from data_helpers.plotting import plot_image_slice, plot_slice
-from data_helpers.pyramid import (
-    downsample_mean,
-    downsample_mode,
-    level_shape,
-    write_downsampled,
-    write_pyramid,
-)
-from data_helpers.sample_data import (
-    HEART_VOXEL_SIZE_UM,
-    SampleDataError,
-    load_heart_data,
-)
-from data_helpers.shards import store_whole_shards
-from data_helpers.stores import RequestLog
-from data_helpers.synthetic import ct_like_volume, write_tiff_stack
+from importlib import import_module
+from typing import Any
 
+#: Each name a chapter imports from here, and the module that defines it. They
+#: are imported on first use, so that ``data_helpers.serve`` (the standard
+#: library only) can run where zarr and dask are not installed, as ``.ci/run``
+#: does to serve the sample data before nox makes its environments.
+_MODULES = {
+    "chunks_touched": "codec_choice",
+    "compare_times": "codec_choice",
+    "ConversionError": "convert",
+    "convert_stack": "convert",
+    "ct_like_volume": "synthetic",
+    "data_files": "files",
+    "downsample_mean": "pyramid",
+    "downsample_mode": "pyramid",
+    "folder_bytes": "files",
+    "get_directory_contents": "files",
+    "HEART_VOXEL_SIZE_UM": "sample_data",
+    "image_model": "ome",
+    "level_shape": "pyramid",
+    "load_heart_data": "sample_data",
+    "local_cluster": "cluster",
+    "measure_chunk_shapes": "codec_choice",
+    "measure_codecs": "codec_choice",
+    "pareto_front": "codec_choice",
+    "Plan": "convert",
+    "plot_image_slice": "plotting",
+    "plot_slice": "plotting",
+    "RequestLog": "stores",
+    "SampleDataError": "sample_data",
+    "store_whole_shards": "shards",
+    "write_downsampled": "pyramid",
+    "write_image": "ome",
+    "write_pyramid": "pyramid",
+    "write_tiff_stack": "synthetic",
+}
 __all__ = [
-    "HEART_VOXEL_SIZE_UM",
     "ConversionError",
+    "HEART_VOXEL_SIZE_UM",
     "Plan",
     "RequestLog",
     "SampleDataError",
@@ -68,3 +77,15 @@ __all__ = [
     "write_pyramid",
     "write_tiff_stack",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module 'data_helpers' has no attribute {name!r}")
+    value = getattr(import_module(f"data_helpers.{_MODULES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -173,3 +175,31 @@ def test_wait_idle_waits_for_the_log(served: FolderServer, monkeypatch) -> None:
     assert len(served.requests) == start + 1
     assert served.requests[-1].nbytes == 10
     served.wait_idle(timeout=0.1)  # nothing in flight: returns at once
+
+
+def test_serving_needs_only_the_standard_library() -> None:
+    """.ci/run serves the sample data with the machine's Python, before nox has
+    made an environment with zarr and dask: importing the server must not
+    import them (data_helpers imports its modules on first use)."""
+    code = (
+        "import sys, tests.data_server\n"
+        "heavy = {'zarr', 'dask', 'numpy', 'matplotlib'} & set(sys.modules)\n"
+        "print(sorted(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_package_names_load_on_first_use() -> None:
+    import data_helpers
+
+    assert data_helpers.level_shape((5, 4, 3), 1) == (3, 2, 2)
+    assert "level_shape" in dir(data_helpers)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        data_helpers.nothing  # noqa: B018

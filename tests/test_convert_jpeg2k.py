@@ -143,12 +143,17 @@ def test_resume_after_sigkill_gives_identical_output(stacks, tmp_path, monkeypat
     ],
     ids=["corrupt", "truncated", "header-only"],
 )
-def test_corrupt_and_truncated_jp2_are_refused(tmp_path, capsys, damage, fragment):
-    write_jp2_slices(tmp_path / "in", random_volume((3, 8, 8)))
-    path = tmp_path / "in" / "slice_1.jp2"
+@pytest.mark.parametrize("codec", ["jp2", "j2k"])
+def test_corrupt_and_truncated_jp2_are_refused(
+    tmp_path, capsys, damage, fragment, codec
+):
+    """Found from the header before anything is written. A JP2 file's box
+    lengths show it was cut; a bare codestream must end with EOC."""
+    write_jp2_slices(tmp_path / "in", random_volume((3, 8, 8)), codec)
+    path = tmp_path / "in" / f"slice_1.{codec}"
     path.write_bytes(damage(path.read_bytes()))
     out = tmp_path / "out.ome.zarr"
-    assert_refused(capsys, out, [tmp_path / "in", out], "slice_1.jp2", fragment)
+    assert_refused(capsys, out, [tmp_path / "in", out], path.name, fragment)
 
 
 def test_damaged_codestream_stops_with_one_line(tmp_path, capsys) -> None:

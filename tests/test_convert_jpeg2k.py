@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import zarr
 
-from data_helpers.convert import STATE_FOLDER, convert_stack, jpeg2k
+from data_helpers.convert import STATE_FOLDER, Plan, convert_stack, jpeg2k
 from tests.test_convert import (
     assert_refused,
     cli,
@@ -185,3 +185,14 @@ def test_mixed_tiff_and_jp2_folder_is_refused(tmp_path, capsys) -> None:
     assert_refused(
         capsys, out, [tmp_path / "in", out], "both TIFF and JPEG 2000", "one format"
     )
+
+
+def test_decode_tasks_come_first_and_hold_one_slice() -> None:
+    plan = Plan((40, 7641, 7641), "uint16", chunks=8, levels=2, decode=True)
+    tasks = plan.tasks()
+    assert [t.key for t in tasks[:40]] == [("decode", z) for z in range(40)]
+    blocks = [t for t in tasks if t.level == 0]
+    assert blocks[0].deps == tuple(("decode", z) for z in range(16))
+    assert blocks[-1].deps == tuple(("decode", z) for z in range(32, 40))
+    assert plan.task_bytes()["decode"] == 7641 * 7641 * 2
+    assert "decode" not in Plan((40, 64, 64), "uint16", 8, 2).task_bytes()

@@ -210,9 +210,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_OPTIONS(self) -> None:  # noqa: N802 (name fixed by http.server)
         self._wait()
+        self._log(HTTPStatus.NO_CONTENT, 0, "")
         self.send_response(HTTPStatus.NO_CONTENT)
         self._send_headers({"Content-Length": "0"})
-        self._log(HTTPStatus.NO_CONTENT, 0, "")
 
     def do_HEAD(self) -> None:  # noqa: N802
         self._answer(body=False)
@@ -237,11 +237,11 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 described = header.removeprefix("bytes=")
                 if span is None:
+                    self._log(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, 0, "")
                     self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
-                    self._send_headers(
+                    return self._send_headers(
                         {"Content-Range": f"bytes */{size}", "Content-Length": "0"}
                     )
-                    return self._log(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, 0, "")
                 status = HTTPStatus.PARTIAL_CONTENT
             start, stop = span
         headers = {
@@ -252,25 +252,23 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if status == HTTPStatus.PARTIAL_CONTENT:
             headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        self._log(status, stop - start if body else 0, described)
         self.send_response(status)
         self._send_headers(headers)
-        sent = 0
         if body:
             with path.open("rb") as file:
                 file.seek(start)
                 self.wfile.write(file.read(stop - start))
-            sent = stop - start
-        self._log(status, sent, described)
 
     def _fail(self, status: HTTPStatus) -> None:
         message = f"{status.value} {status.phrase}\n".encode()
+        self._log(status, 0, "")
         self.send_response(status)
         self._send_headers(
             {"Content-Type": "text/plain", "Content-Length": str(len(message))}
         )
         if self.command != "HEAD":
             self.wfile.write(message)
-        self._log(status, 0, "")
 
     def _send_headers(self, headers: Mapping[str, str]) -> None:
         for name, value in {**CORS_HEADERS, **headers}.items():
@@ -282,6 +280,8 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.owner.delay)
 
     def _log(self, status: int, nbytes: int, byte_range: str) -> None:
+        # Recorded before the answer goes out, so a client that has its answer
+        # finds its request in the log.
         key = unquote(urlsplit(self.path).path).lstrip("/")
         self.owner.record(
             ServedRequest(self.command, key, byte_range or "all", int(status), nbytes)

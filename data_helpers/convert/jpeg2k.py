@@ -56,15 +56,15 @@ def inspect_jpeg2k(path: Path) -> tuple[tuple[int, int], np.dtype]:
         if end > size:
             raise ValueError(f"cut short: {size} bytes of {end}")
         file.seek(start)
-        siz = file.read(43)
+        header = file.read(43)
         file.seek(end - 2)
-        if len(siz) < 43 or not siz.startswith(SOC_SIZ) or file.read(2) != EOC:
+        if len(header) < 43 or not header.startswith(SOC_SIZ) or file.read(2) != EOC:
             raise ValueError("the codestream is incomplete")
-    x, y, x0, y0 = struct.unpack(">4I", siz[8:24])
-    (components,) = struct.unpack(">H", siz[40:42])
+    x, y, x0, y0 = struct.unpack(">4I", header[8:24])
+    (components,) = struct.unpack(">H", header[40:42])
     if components != 1:
         raise ValueError(f"{components} components, not one (greyscale)")
-    depth = siz[42]  # the first component's bit depth - 1, and sign bit
+    depth = header[42]  # the first component's bit depth - 1, and sign bit
     bits, signed = (depth & 0x7F) + 1, bool(depth & 0x80)
     itemsize = 1 if bits <= 8 else 2 if bits <= 16 else 4
     return (y - y0, x - x0), np.dtype(f"{'i' if signed else 'u'}{itemsize}")

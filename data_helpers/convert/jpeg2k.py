@@ -14,7 +14,7 @@ from data_helpers.convert.errors import ConversionError
 #: Suffixes of JPEG 2000 files (JP2 boxes, or a bare codestream) that
 #: imagecodecs reads through OpenJPEG.
 JPEG2K_SUFFIXES = (".jp2", ".jpx", ".j2k", ".j2c")
-SOC_SIZ = b"\xff\x4f\xff\x51"  # start of codestream, then the SIZ marker
+CODESTREAM_START = b"\xff\x4f\xff\x51"  # SOC, then the image and tile size marker
 EOC = b"\xff\xd9"  # end of codestream
 
 
@@ -24,7 +24,7 @@ def codestream_span(data: bytes, size: int) -> tuple[int, int]:
     A JP2/JPX file is a list of boxes (length, type), the codestream in
     the ``jp2c`` box; a ``.j2k`` file is the codestream alone.
     """
-    if data.startswith(SOC_SIZ):
+    if data.startswith(CODESTREAM_START):
         return 0, size
     position = 0
     while position + 8 <= len(data):
@@ -58,7 +58,11 @@ def inspect_jpeg2k(path: Path) -> tuple[tuple[int, int], np.dtype]:
         file.seek(start)
         header = file.read(43)
         file.seek(end - 2)
-        if len(header) < 43 or not header.startswith(SOC_SIZ) or file.read(2) != EOC:
+        if (
+            len(header) < 43
+            or not header.startswith(CODESTREAM_START)
+            or file.read(2) != EOC
+        ):
             raise ValueError("the codestream is incomplete")
     x, y, x0, y0 = struct.unpack(">4I", header[8:24])
     (components,) = struct.unpack(">H", header[40:42])

@@ -40,6 +40,24 @@ def test_input_is_a_folder_of_strip_tiffs(chapter) -> None:
     assert chapter.images("claim-slice") == 1
 
 
+def test_formats_and_their_cost_per_slice(chapter) -> None:
+    text = chapter.text("claim-formats")
+    found = {
+        kind: (float(size), float(ms))
+        for kind, size, ms in re.findall(
+            r"(TIFF|JPEG 2000): (\d+) bytes and ([\d.]+) ms per slice", text
+        )
+    }
+    (tiff_bytes, tiff_ms), (jp2_bytes, jp2_ms) = found["TIFF"], found["JPEG 2000"]
+    assert tiff_bytes > 120 * 120 * 2  # uncompressed, and a header
+    # "takes longer than reading the TIFF one, for fewer bytes on disk"
+    assert jp2_bytes < tiff_bytes and jp2_ms > tiff_ms
+    assert f"scratch copy per JPEG 2000 slice: {120 * 120 * 2} bytes" in text
+    prose = " ".join(chapter.markdown().split())
+    assert "decodes each slice exactly once" in prose
+    assert "takes longer than reading the TIFF one, for fewer bytes on disk" in prose
+
+
 def test_memory_arithmetic(chapter) -> None:
     text = chapter.text("claim-memory")
     n_z, n_y, n_x = FULL

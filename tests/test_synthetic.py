@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import imagecodecs
 import numpy as np
 import pytest
 import tifffile
 
-from data_helpers.synthetic import ct_like_slice, ct_like_volume, write_tiff_stack
+from data_helpers.synthetic import (
+    ct_like_slice,
+    ct_like_volume,
+    write_jp2_stack,
+    write_tiff_stack,
+)
 
 SHAPE = (6, 40, 50)
 
@@ -52,3 +58,12 @@ def test_bad_shapes_are_refused(shape) -> None:
 def test_slice_outside_the_volume_is_refused() -> None:
     with pytest.raises(IndexError, match="outside a volume with 6 slices"):
         ct_like_slice(6, SHAPE)
+
+
+def test_jp2_stack_is_the_tiff_stack_losslessly(tmp_path) -> None:
+    paths = write_jp2_stack(tmp_path / "stack", SHAPE, seed=2)
+    assert [p.name for p in paths] == [f"slice_{z:05d}.jp2" for z in range(SHAPE[0])]
+    for z, path in enumerate(paths):
+        assert path.read_bytes()[4:8] == b"jP  "  # a JP2 file, not a bare codestream
+        decoded = imagecodecs.jpeg2k_decode(path.read_bytes())
+        assert np.array_equal(decoded, ct_like_slice(z, SHAPE, seed=2))

@@ -1,4 +1,4 @@
-"""Convert a folder of 2-D TIFF slices into a multiscale OME-Zarr image.
+"""Convert a folder of 2-D TIFF or JPEG 2000 slices into a multiscale OME-Zarr image.
 
 Works for stacks far larger than memory, in parallel on dask, and resumes
 after an interruption. Use it from Python (``convert_stack``) or the shell::
@@ -12,6 +12,8 @@ after an interruption. Use it from Python (``convert_stack``) or the shell::
 The modules, in the order of the chapter "Converting an enormous scan":
 
 - ``slices``: find, check and read the slices (also as a dask array);
+- ``jpeg2k``: JPEG 2000 slices (imagecodecs): the header check, and the one
+  decode of each slice into a scratch copy that is read by rows;
 - ``plan``: level shapes and the tasks (``Plan``, ``Task``), each owning
   whole chunks or shards, and the memory a task holds (``Plan.task_bytes``);
 - ``tasks``: the work of one task (``convert_block``, ``convert_unit``);
@@ -34,6 +36,10 @@ How the work is split (``U`` is the chunk length, or the shard length with
   each piece as level-0 chunks and keeps only its 2x2x2 block mean, which
   makes the block's ``U x U x width/2`` of level 1 (written at the end of the
   task). Level 1 costs no second pass over level 0.
+- with JPEG 2000 slices, which cannot be read by rows, a *decode task* per
+  slice first decodes it once into raw voxels in ``.conversion/decoded``; the
+  block tasks of its slices wait for it and read that copy by rows. It holds
+  one slice (``Plan.task_bytes()["decode"]``).
 - a *unit task* makes one chunk (or shard) of level ``k + 1 >= 2`` from the
   2x2x2 chunks (shards) of level ``k`` under it.
 

@@ -11,7 +11,7 @@ import numpy as np
 from data_helpers.pyramid import level_shape
 from data_helpers.types import ZarrFormat
 
-#: A dask key: ``("block", i, j)`` or ``("level2", i, j, k)``.
+#: A dask key: ``("decode", z)``, ``("block", i, j)`` or ``("level2", i, j, k)``.
 TaskKey = tuple[str | int, ...]
 Region = tuple[slice, ...]
 
@@ -20,7 +20,9 @@ Region = tuple[slice, ...]
 class Task:
     """One task: the unit grid index it owns, the region it writes, what it reads.
 
-    ``level`` 0 is a *block task*: it writes ``region`` of level 0 and the
+    ``level`` -1 is a *decode task*: it decodes slice ``index[0]`` (JPEG 2000)
+    once into a scratch copy that block tasks read by rows. ``level`` 0 is a
+    *block task*: it writes ``region`` of level 0 and the
     block below it of level 1, reading slices. ``level`` 2 and more is a *unit
     task*: it writes one chunk (shard) of that level from the level above.
     """
@@ -33,7 +35,7 @@ class Task:
     @property
     def key(self) -> TaskKey:
         """The dask key: ``("block", i, j)`` or ``("levelK", i, j, k)``."""
-        kind = "block" if self.level == 0 else f"level{self.level}"
+        kind = {-1: "decode", 0: "block"}.get(self.level, f"level{self.level}")
         return (kind, *self.index)
 
     @property
@@ -62,6 +64,8 @@ class Plan:
     shards: int | None = None
     #: A label image: lower levels are 2x2x2 modes, not means.
     labels: bool = False
+    #: JPEG 2000 slices: decode tasks first, one per slice.
+    decode: bool = False
 
     @property
     def unit(self) -> int:
@@ -76,6 +80,12 @@ class Plan:
         """How many units (chunks or shards) level ``level`` has along each axis."""
         return tuple(math.ceil(n / self.unit) for n in level_shape(self.shape, level))
 
+    def decode_tasks(self) -> list[Task]:
+        """One task per slice, if ``decode``: each decodes its slice once."""
+        if not self.decode:
+            return []
+        return [Task(-1, (z,), (slice(z, z + 1),)) for z in range(self.shape[0])]
+
     def block_tasks(self) -> list[Task]:
         """The tasks that write level 0 (and level 1): 2U slices x 2U rows each."""
         edge, (n_z, n_y, n_x) = 2 * self.unit, self.shape
@@ -87,6 +97,11 @@ class Plan:
                     slice(i * edge, min((i + 1) * edge, n_z)),
                     slice(j * edge, min((j + 1) * edge, n_y)),
                     slice(0, n_x),
+                ),
+                tuple(
+                    ("decode", z)
+                    for z in range(i * edge, min((i + 1) * edge, n_z))
+                    if self.decode
                 ),
             )
             for i in range(math.ceil(n_z / edge))
@@ -119,7 +134,7 @@ class Plan:
 
     def tasks(self) -> list[Task]:
         """Every task, in an order where dependencies come first."""
-        tasks = self.block_tasks()
+        tasks = self.decode_tasks() + self.block_tasks()
         for level in range(2, self.levels):
             tasks += self.unit_tasks(level)
         return tasks
@@ -129,12 +144,16 @@ class Plan:
 
         A block task holds one piece of ``U x U x width`` and its block's share
         of level 1 (``U x U x width/2``); a unit task its chunk (shard) and the
-        one of the level above it is reading.
+        one of the level above it is reading; a decode task one whole slice
+        (and its compressed bytes, about a tenth of that).
         """
         unit, width = self.unit, self.shape[2]
         itemsize = np.dtype(self.dtype).itemsize
         lower = unit * unit * math.ceil(width / 2) if self.levels > 1 else 0
-        return {
+        memory = {
             "block": (unit * unit * width + lower) * itemsize,
             "unit": 2 * unit**3 * itemsize,
         }
+        if self.decode:
+            memory["decode"] = self.shape[1] * width * itemsize
+        return memory

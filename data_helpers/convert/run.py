@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from data_helpers.convert.plan import Plan, TaskKey, ZarrFormat, default_levels
 from data_helpers.convert.progress import Bar, TaskProgress, progress_bar
 from data_helpers.convert.slices import Slice, inspect_slices
 from data_helpers.convert.state import (
+    STATE_FOLDER,
     ConversionState,
     FolderState,
     Output,
@@ -41,7 +43,7 @@ from data_helpers.convert.state import (
     remove_partial_writes,
     write_metadata,
 )
-from data_helpers.convert.tasks import convert_block, convert_unit
+from data_helpers.convert.tasks import convert_block, convert_unit, decode_slice
 from data_helpers.ome import RGBA
 from data_helpers.remote import is_remote
 
@@ -127,18 +129,45 @@ def _check_options(
             )
 
 
+def scratch_slices(output: Path, plan: Plan) -> list[Slice]:
+    """Where decode tasks put the decoded slices: raw voxels, read by rows.
+
+    In the output's state folder, removed with it when the conversion ends.
+    """
+    folder = output / STATE_FOLDER / "decoded"
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        Slice(
+            str(folder / f"{z}.raw"), 0, 0, 0, "<" if sys.byteorder == "little" else ">"
+        )
+        for z in range(plan.shape[0])
+    ]
+
+
 def build_graph(
     output: Output, plan: Plan, slices: list[Slice], state: ConversionState
 ) -> dict[TaskKey, Delayed]:
-    """The tasks not yet done, as dask work keyed by task, dependencies first."""
+    """The tasks not yet done, as dask work keyed by task, dependencies first.
+
+    With JPEG 2000 slices, block tasks read the decode tasks' scratch copies.
+    """
     done, work = state.done(), {}
+    sources = slices
+    if plan.decode and isinstance(output, Path):
+        sources = scratch_slices(output, plan)
     for task in plan.tasks():
         if task.name in done:
             continue
-        if task.level == 0:
-            rows = slices[task.region[0]]
+        if task.level == -1:
+            z = task.index[0]
+            work[task.key] = dask.delayed(decode_slice, pure=False)(
+                slices[z], sources[z].path, plan, task, state, dask_key_name=task.key
+            )
+        elif task.level == 0:
+            rows = sources[task.region[0]]
+            pending = [work[d] for d in task.deps if d in work]
             work[task.key] = dask.delayed(convert_block, pure=False)(
-                str(output), plan, rows, task, state, dask_key_name=task.key
+                str(output), plan, rows, task, state, *pending, dask_key_name=task.key
             )
         else:
             pending = [work[d] for d in task.deps if d in work]
@@ -189,9 +218,10 @@ def convert_stack(
     labels: str | None = None,
     label_colors: Mapping[int, RGBA] | None = None,
 ) -> Conversion:
-    """Convert a folder of TIFF slices into a multiscale OME-Zarr image.
+    """Convert a folder of TIFF or JPEG 2000 slices into a multiscale OME-Zarr image.
 
-    Slices are ``*.tif``/``*.tiff`` files in natural order of their names;
+    Slices are ``*.tif``/``*.tiff`` files, or JPEG 2000 files (``*.jp2``,
+    ``*.jpx``, ``*.j2k``, ``*.j2c``), in natural order of their names;
     slice number ``z`` becomes plane ``z`` of level 0. Each level halves the
     one above (2x2x2 block mean, as ``downsample_mean``); ``levels`` defaults
     to as many as it takes for the smallest to fit in one chunk. Chunks are
@@ -202,7 +232,9 @@ def convert_stack(
     ``workers`` worker threads in this process, else (one worker) here. ``progress`` is
     True (a bar on stderr, or in a Jupyter notebook a line of text updated
     in place) or False. ``max_tasks`` stops after that many tasks, as an
-    interruption would.
+    interruption would. JPEG 2000 slices cannot be read by rows: each is
+    decoded once, by a task of its own, into a scratch copy in the output's
+    state folder that the other tasks read by rows.
     Rerunning the same call resumes; on a finished output it does nothing.
     Raises ConversionError, with nothing written, for bad input.
 
@@ -232,6 +264,11 @@ def convert_stack(
             )
         target = open_label_target(output, labels, zarr_format, levels)
     shape, dtype, slices = inspect_slices(folder)
+    if slices[0].jpeg2k and isinstance(output, str):
+        raise ConversionError(
+            f"JPEG 2000 slices convert to a folder, not to {output}: convert to a "
+            "local folder first, then upload it."
+        )
     if target is not None:
         check_label_slices(target, shape, dtype, folder)
         levels, voxel_size, unit = (
@@ -250,6 +287,7 @@ def convert_stack(
         zarr_format,
         shards,
         target is not None,
+        slices[0].jpeg2k,
     )
     manifest = manifest_of(slices, plan, voxel_size, unit)
     if target is not None:

@@ -1,9 +1,10 @@
-"""The input: finding, checking and reading a folder of 2-D TIFF slices."""
+"""The input: find, check and read a folder of 2-D TIFF or JPEG 2000 slices."""
 
 from __future__ import annotations
 
 import os
 import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,13 +12,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tifffile
 
+from data_helpers.convert import jpeg2k
 from data_helpers.convert.errors import ConversionError
+from data_helpers.convert.jpeg2k import JPEG2K_SUFFIXES, inspect_jpeg2k
 from data_helpers.types import ByteOrder
 
 if TYPE_CHECKING:  # imported when used: dask.array takes a while to import
     import dask.array as da
 
-SLICE_SUFFIXES = (".tif", ".tiff")
+TIFF_SUFFIXES = (".tif", ".tiff")
+SLICE_SUFFIXES = TIFF_SUFFIXES + JPEG2K_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class Slice:
     #: run (rows can then be read directly); None when tifffile must decode.
     offset: int | None
     byteorder: ByteOrder
+    #: A JPEG 2000 file: it cannot be read by rows, only decoded whole.
+    jpeg2k: bool = False
 
 
 def natural_key(name: str) -> list[int | str]:
@@ -39,7 +45,7 @@ def natural_key(name: str) -> list[int | str]:
 
 
 def find_slices(folder: str | os.PathLike[str]) -> list[Path]:
-    """The ``*.tif``/``*.tiff`` files in ``folder``, in natural order of names."""
+    """The slice files in ``folder`` (all TIFF or all JPEG 2000), in natural order."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ConversionError(
@@ -53,8 +59,14 @@ def find_slices(folder: str | os.PathLike[str]) -> list[Path]:
     ]
     if not paths:
         raise ConversionError(
-            f"The slices folder {str(folder)!r} holds no *.tif or *.tiff files: "
-            "give the folder that holds the slices."
+            f"The slices folder {str(folder)!r} holds no *.tif, *.tiff or *.jp2 "
+            "files: give the folder that holds the slices."
+        )
+    kinds = {p.suffix.lower() in JPEG2K_SUFFIXES for p in paths}
+    if len(kinds) > 1:
+        raise ConversionError(
+            f"The slices folder {str(folder)!r} holds both TIFF and JPEG 2000 "
+            "files: keep the slices of one stack, in one format, in the folder."
         )
     return sorted(paths, key=lambda p: natural_key(p.name))
 
@@ -62,6 +74,16 @@ def find_slices(folder: str | os.PathLike[str]) -> list[Path]:
 def inspect_slice(path: Path) -> tuple[tuple[int, int], np.dtype, Slice]:
     """Shape, dtype and read layout of one slice file (reads its header only)."""
     stat = path.stat()
+    if path.suffix.lower() in JPEG2K_SUFFIXES:
+        try:
+            size, kind = inspect_jpeg2k(path)
+        except (OSError, ValueError, struct.error) as error:
+            raise ConversionError(
+                f"{str(path)!r} is not a readable JPEG 2000 file ({error}): remove "
+                "it from the folder or replace it with the right slice."
+            ) from None
+        info = Slice(str(path), stat.st_size, stat.st_mtime_ns, None, "<", True)
+        return size, kind, info
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages.first
@@ -109,7 +131,9 @@ def inspect_slices(
 def read_rows(piece: np.ndarray, source: Slice, y0: int) -> None:
     """Fill ``piece`` (rows x width) with rows ``y0:`` of one slice file."""
     rows, width = piece.shape
-    if source.offset is not None:  # uncompressed: read just these bytes
+    if source.jpeg2k:  # decodes the whole slice: the converter decodes once instead
+        piece[:] = jpeg2k.decode_jpeg2k(source.path)[y0 : y0 + rows]
+    elif source.offset is not None:  # uncompressed: read just these bytes
         dtype = piece.dtype.newbyteorder(source.byteorder)
         start = source.offset + y0 * width * dtype.itemsize
         data = np.fromfile(source.path, dtype=dtype, count=rows * width, offset=start)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import zarr
 
+from data_helpers.convert.jpeg2k import decode_to_scratch
 from data_helpers.convert.plan import Plan, Region, Task
 from data_helpers.convert.slices import Slice, read_rows
 from data_helpers.convert.state import ConversionState, output_child, output_store
@@ -37,10 +38,28 @@ def downsampler(plan: Plan) -> Callable[[np.ndarray], np.ndarray]:
     return downsample_mode if plan.labels else downsample_mean
 
 
-def convert_block(
-    output: str, plan: Plan, slices: list[Slice], task: Task, state: ConversionState
+def decode_slice(
+    source: Slice, scratch: str, plan: Plan, task: Task, state: ConversionState
 ) -> str:
-    """Block task: level 0 of ``2U`` slices x ``2U`` rows, and level 1 below it."""
+    """Decode task: JPEG 2000 slice ``source``, decoded once, into ``scratch``."""
+    shape = (plan.shape[1], plan.shape[2])
+    decode_to_scratch(source.path, scratch, shape, np.dtype(plan.dtype))
+    state.mark_done(task.name)
+    return task.name
+
+
+def convert_block(
+    output: str,
+    plan: Plan,
+    slices: list[Slice],
+    task: Task,
+    state: ConversionState,
+    *deps: str,
+) -> str:
+    """Block task: level 0 of ``2U`` slices x ``2U`` rows, and level 1 below it.
+
+    ``deps`` are the names of the decode tasks it waits for (JPEG 2000).
+    """
     unit, n_x = plan.unit, plan.shape[2]
     (z0, z1), (y0, y1) = ((s.start, s.stop) for s in task.region[:2])
     level0 = open_level(output, 0, "r+", plan.zarr_format)

@@ -24,6 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # for _ext.launch_notebooks: the list of chapters
 from _ext.launch_notebooks import chapter_sources, notebook_path  # noqa: E402
 
+# Only for that import: with the checkout on the path, its data_helpers folder
+# would pass for an installed package in the checks below.
+sys.path.remove(str(REPO))
+
 GITHUB_REQUIREMENT = "data_helpers[book] @ git+https://github.com/"
 
 

@@ -15,6 +15,7 @@ const viewer = setupDefaultViewer({ showLayerDialog: false });
 if (image !== null && window.location.hash === "") {
   const url = new URL(image, window.location.href).href.replace(/\/+$/, "");
   const scheme = { 2: "zarr2", 3: "zarr3" }[params.get("zarr")] ?? "zarr";
+  if (scheme === "zarr2") answerTopArrayProbe(`${url}/.zarray`);
   const layer = { type: "image", source: `${scheme}://${url}`, name: "image" };
   const range = params.get("range");
   if (range !== null) {
@@ -43,4 +44,19 @@ if (image !== null && window.location.hash === "") {
       if (configure()) remove();
     });
   }
+}
+
+// For Zarr format 2, Neuroglancer reads `.zarray` and `.zattrs` at the top of
+// the URL together (`getMetadata` in its datasource/zarr/frontend.js) and
+// takes a group when `.zarray` is missing. An OME-Zarr 0.4 image's top is a
+// group, so that request can only fail, and the browser logs every failed
+// request as a console error. The page answers it here, as the server would
+// (404), without asking the server.
+function answerTopArrayProbe(probe) {
+  const fetchFromServer = window.fetch.bind(window);
+  window.fetch = (input, init) => {
+    const target = typeof input === "string" ? input : (input.url ?? String(input));
+    if (target === probe) return Promise.resolve(new Response(null, { status: 404 }));
+    return fetchFromServer(input, init);
+  };
 }

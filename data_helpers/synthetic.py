@@ -11,7 +11,7 @@ index, so a stack of any size is reproducible and never held in memory whole.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -92,18 +92,13 @@ def write_tiff_stack(
     commonly write them, so a reader can load part of a slice. Returns the
     paths in z order. Existing files of the same names are overwritten.
     """
-    n_z = _check_shape(shape)[0]
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for z in range(n_z):
-        path = folder / name.format(z=z)
-        image = ct_like_slice(z, shape, seed=seed, dtype=dtype)
+
+    def write(path: Path, image: np.ndarray) -> None:
         tifffile.imwrite(
             path, image, rowsperstrip=rows_per_strip, photometric="minisblack"
         )
-        paths.append(path)
-    return paths
+
+    return _write_stack(folder, shape, seed, dtype, name, write)
 
 
 def write_jp2_stack(
@@ -122,13 +117,27 @@ def write_jp2_stack(
     """
     import imagecodecs
 
+    def write(path: Path, image: np.ndarray) -> None:
+        path.write_bytes(imagecodecs.jpeg2k_encode(image, level=0, codecformat="jp2"))
+
+    return _write_stack(folder, shape, seed, dtype, name, write)
+
+
+def _write_stack(
+    folder: str | os.PathLike[str],
+    shape: Sequence[int],
+    seed: int,
+    dtype: str,
+    name: str,
+    write: Callable[[Path, np.ndarray], None],
+) -> list[Path]:
+    """Write each z-slice of the synthetic volume with ``write``; paths in z order."""
     n_z = _check_shape(shape)[0]
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for z in range(n_z):
         path = folder / name.format(z=z)
-        image = ct_like_slice(z, shape, seed=seed, dtype=dtype)
-        path.write_bytes(imagecodecs.jpeg2k_encode(image, level=0, codecformat="jp2"))
+        write(path, ct_like_slice(z, shape, seed=seed, dtype=dtype))
         paths.append(path)
     return paths

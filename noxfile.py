@@ -273,12 +273,16 @@ def bench_codecs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmark the book's converter against ome-zarr-py, ngff-zarr and a floor.
+    """Benchmark the book's converter against ome-zarr-py, ngff-zarr and the limit.
 
     Not run by CI: it writes 2 GiB and 8 GiB TIFF stacks and takes a long
     time. ``nox -s bench -- --size 2GiB`` runs one size (64MiB for a quick
-    check), ``--repeats N`` sets the repetitions. Results: _build/bench/.
+    check; 8GiB-wide is 256 slices of 4096 x 4096), ``--format jp2`` converts
+    JPEG 2000 slices instead, ``--repeats N`` sets the repetitions and
+    ``--codec-pipeline zarrs`` tries the zarrs package's Rust codec pipeline
+    (installed here, for the benchmark only). Results: _build/bench/.
     """
     install_book(session)
+    session.install("zarrs==0.2.3")  # only for --codec-pipeline zarrs
     warm_data_cache(session)  # the synthetic stacks are made from the sample
     session.run("python", "benchmarks/bench_convert.py", *session.posargs)

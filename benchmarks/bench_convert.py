@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psutil
+import psutil  # type: ignore[import-untyped]
 from report import OUT, markdown_table, write_report  # benchmarks/report.py
 
 from data_helpers.files import data_files, folder_bytes
@@ -189,7 +189,7 @@ def run_method(method: str, folder: Path, output: Path, workers: int) -> dict:
         extra["limit"] = measured.as_dict()
         extra["limit_summary"] = measured.summary()
     elif method in ("floor", "book", "book-sharded"):
-        options = {"levels": 1} if method == "floor" else {"levels": LEVELS}
+        options: dict[str, Any] = {"levels": 1 if method == "floor" else LEVELS}
         if method == "book-sharded":
             options.update(zarr_format=3, shards=SHARDS)
         convert_stack(
@@ -335,7 +335,7 @@ def level1_error(output: Path) -> float:
             got = level1[
                 z // 2 : z // 2 + exact.shape[0], y // 2 : y // 2 + exact.shape[1]
             ]
-            total += np.abs(got.astype(np.float64) - exact).sum()
+            total += np.abs(np.asarray(got, np.float64) - exact).sum()
     return total / math.prod(level1.shape)
 
 

@@ -21,7 +21,9 @@ if (image !== null && window.location.hash === "") {
 async function showImage(url) {
   const zarrFormat = { 2: 2, 3: 3 }[params.get("zarr")];
   const scheme = { 2: "zarr2", 3: "zarr3" }[zarrFormat] ?? "zarr";
-  const labelUrls = params.getAll("labels").map((name) => `${url}/labels/${name}`);
+  const labelUrls = params
+    .getAll("labels")
+    .map((name) => `${url}/labels/${encodeURIComponent(name)}`);
   if (zarrFormat === 2) {
     answerArrayProbes([url, ...labelUrls].map((group) => `${group}/.zarray`));
   }
@@ -34,7 +36,7 @@ async function showImage(url) {
     labelUrls.map(async (labelUrl) => ({
       type: "segmentation",
       source: `${scheme}://${labelUrl}`,
-      name: labelUrl.split("/").pop(),
+      name: decodeURIComponent(labelUrl.split("/").pop()),
       segmentColors: await labelColors(labelUrl, zarrFormat),
     })),
   );

@@ -28,7 +28,7 @@ class HeartLabels:
 def segment_heart(volume: np.ndarray) -> HeartLabels:
     """Label the jar wall 1, the heart 2 and deposits 3 and up (uint32)."""
     smooth = ndimage.gaussian_filter(volume.astype(np.float32), sigma=1.0)
-    _, yy, xx = np.indices(volume.shape, sparse=True)
+    yy, xx = np.ogrid[: volume.shape[1], : volume.shape[2]]
     centre_y, centre_x = ((n - 1) / 2 for n in volume.shape[1:])
     radius = np.hypot(yy - centre_y, xx - centre_x)  # voxels from the jar's axis
     bright, very_bright = smooth > 9000, smooth > 25000

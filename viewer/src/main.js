@@ -21,11 +21,13 @@ if (image !== null && window.location.hash === "") {
 async function showImage(url) {
   const zarrFormat = { 2: 2, 3: 3 }[params.get("zarr")];
   const scheme = { 2: "zarr2", 3: "zarr3" }[zarrFormat] ?? "zarr";
-  const labelUrls = params
-    .getAll("labels")
-    .map((name) => `${url}/labels/${encodeURIComponent(name)}`);
+  const labels = params.getAll("labels").map((name) => ({
+    name,
+    url: `${url}/labels/${encodeURIComponent(name)}`,
+  }));
   if (zarrFormat === 2) {
-    answerArrayProbes([url, ...labelUrls].map((group) => `${group}/.zarray`));
+    const groups = [url, ...labels.map((label) => label.url)];
+    answerArrayProbes(groups.map((group) => `${group}/.zarray`));
   }
   const layer = { type: "image", source: `${scheme}://${url}`, name: "image" };
   const range = params.get("range");
@@ -33,11 +35,11 @@ async function showImage(url) {
     layer.shaderControls = { normalized: { range: range.split(",").map(Number) } };
   }
   const labelLayers = await Promise.all(
-    labelUrls.map(async (labelUrl) => ({
+    labels.map(async (label) => ({
       type: "segmentation",
-      source: `${scheme}://${labelUrl}`,
-      name: decodeURIComponent(labelUrl.split("/").pop()),
-      segmentColors: await labelColors(labelUrl, zarrFormat),
+      source: `${scheme}://${label.url}`,
+      name: label.name,
+      segmentColors: await labelColors(label.url, zarrFormat),
     })),
   );
   viewer.state.restoreState({

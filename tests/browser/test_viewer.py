@@ -30,6 +30,7 @@ from selenium.webdriver.remote.webelement import WebElement
 
 from data_helpers.screen_chunks import screen_chunks
 from data_helpers.serve import FolderServer, ServedRequest
+from tests.browser.book import REPO
 from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, CHROMIUM_ARGS
 
 WEBGL_ARGS = [
@@ -218,9 +219,9 @@ def data_requests_since(
 LABELS_PAGE = "book/labels-and-segmentations.html"
 LAYERS_SCRIPT = "return viewer.state.toJSON().layers"
 SEGMENTATION_SCRIPT = """
-const layer = viewer.layerManager.getLayerByName(arguments[0]).layer;
-return {hideSegmentZero: layer.displayState.hideSegmentZero.value,
-        ready: layer.isReady()};
+const managed = viewer.layerManager.getLayerByName(arguments[0]);
+return {hideSegmentZero: managed.layer.displayState.hideSegmentZero.value,
+        ready: managed.isReady()};
 """
 HIDE_SCRIPT = "viewer.layerManager.getLayerByName(arguments[0]).setVisible(false)"
 
@@ -280,7 +281,13 @@ def shown_segmentation(
     with_labels = shot()
     run(HIDE_SCRIPT, name)
     time.sleep(SETTLE_SECONDS)
-    changed = np.abs(with_labels - shot()).max(axis=-1) > 20
+    without = shot()
+    shots = Path(os.environ.get("VIEWER_SCREENSHOTS", REPO / "_build" / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    for what, picture in (("labels", with_labels), ("no-labels", without)):
+        path = shots / f"viewer-{label.replace('/', '-')}-{what}.png"
+        Image.fromarray(picture.astype(np.uint8)).save(path)
+    changed = np.abs(with_labels - without).max(axis=-1) > 20
     print(f"{label}: hiding the labels changed {changed.mean():.1%} of the pixels")
     assert changed.mean() > 0.02, "hiding the labels changed (almost) nothing"
 

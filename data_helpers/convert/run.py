@@ -156,7 +156,7 @@ def build_graph(
 
     With JPEG 2000 slices, block tasks read the decode tasks' scratch copies.
     """
-    done, work = state.done(), {}
+    done, work = state.done(), dict[TaskKey, Delayed]()
     sources = slices
     if plan.decode and isinstance(output, Path):
         sources = scratch_slices(output, plan)

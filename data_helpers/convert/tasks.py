@@ -101,10 +101,8 @@ def convert_block(
     if lower is not None:
         level1 = open_level(output, 1, "r+", plan.zarr_format)
         starts = (z0 // 2, y0 // 2, x0 // 2)
-        region = tuple(
-            slice(s, s + n) for s, n in zip(starts, lower.shape, strict=True)
-        )
-        write_region(level1, region, lower, unit)
+        below = tuple(slice(s, s + n) for s, n in zip(starts, lower.shape, strict=True))
+        write_region(level1, below, lower, unit)
     state.mark_done(task.name)
     return task.name
 

@@ -6,6 +6,7 @@ import math
 import os
 import sys
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,12 +155,16 @@ def build_graph(
 ) -> dict[TaskKey, Delayed]:
     """The tasks not yet done, as dask work keyed by task, dependencies first.
 
-    With JPEG 2000 slices, block tasks read the decode tasks' scratch copies.
+    Block tasks get all the slices and take theirs by their region (their
+    coordinates); with JPEG 2000 slices, the decode tasks' scratch copies.
     """
     done, work = state.done(), dict[TaskKey, Delayed]()
     sources = slices
     if plan.decode and isinstance(output, Path):
         sources = scratch_slices(output, plan)
+    # One node for the list of slices, given to every block task: dask does
+    # not look through it once per task (for the full heart, 31,500 x 256).
+    shared = dask.delayed(sources, name=f"slices-{uuid.uuid4().hex}", traverse=False)
     for task in plan.tasks():
         if task.name in done:
             continue
@@ -181,9 +186,8 @@ def build_graph(
                 dask_key_name=task.key,
             )
         elif task.level == 0:
-            rows = sources[task.region[0]]
             work[task.key] = dask.delayed(convert_block, pure=False)(
-                str(output), plan, rows, task, state, *pending, dask_key_name=task.key
+                str(output), plan, shared, task, state, *pending, dask_key_name=task.key
             )
         else:
             work[task.key] = dask.delayed(convert_unit, pure=False)(

@@ -144,11 +144,17 @@ def read_window(
     elif source.offset is not None:  # uncompressed: read just these rows
         dtype = window.dtype.newbyteorder(source.byteorder)
         batch = max(1, rows * columns // width)
-        for r in range(0, rows, batch):
-            n = min(batch, rows - r)
-            start = source.offset + (y0 + r) * width * dtype.itemsize
-            data = np.fromfile(source.path, dtype=dtype, count=n * width, offset=start)
-            window[r : r + n] = data.reshape(n, width)[:, x0 : x0 + columns]
+        buffer = np.empty((batch, width), dtype)
+        with open(source.path, "rb") as file:
+            file.seek(source.offset + y0 * width * dtype.itemsize)
+            for r in range(0, rows, batch):
+                n = min(batch, rows - r)
+                if file.readinto(buffer[:n]) != buffer[:n].nbytes:
+                    raise ConversionError(
+                        f"{source.path!r} is shorter than its header says: replace "
+                        "it with the right slice."
+                    )
+                window[r : r + n] = buffer[:n, x0 : x0 + columns]
     else:  # compressed or tiled: tifffile decodes only the strips/tiles needed
         selection = (slice(y0, y0 + rows), slice(x0, x0 + columns))
         window[:] = tifffile.imread(source.path, selection=selection)

@@ -77,7 +77,8 @@ def convert_block(
 ) -> str:
     """Block task: 2U x 2U x 2U voxels of level 0, and the unit of level 1 below.
 
-    ``deps`` are the names of the decode tasks it waits for (JPEG 2000).
+    ``slices`` are all the slices (it reads those of its region); ``deps``
+    the names of the decode tasks it waits for (JPEG 2000).
     """
     unit, n_x = plan.unit, plan.shape[2]
     (z0, z1), (y0, y1), (x0, x1) = ((s.start, s.stop) for s in task.region)
@@ -90,7 +91,7 @@ def convert_block(
             zq1, yq1 = min(zq + unit, z1), min(yq + unit, y1)
             piece = np.empty((zq1 - zq, yq1 - yq, x1 - x0), plan.dtype)
             for z in range(zq, zq1):
-                read_window(piece[z - zq], slices[z - z0], yq, x0, n_x)
+                read_window(piece[z - zq], slices[z], yq, x0, n_x)
             region = (slice(zq, zq1), slice(yq, yq1), slice(x0, x1))
             write_region(level0, region, piece, unit)
             if lower is not None:  # pieces start at even offsets: exact 2x2x2 groups

@@ -148,7 +148,9 @@ def read_with_ome_zarr_models(location: Location) -> OpenedImage:
     return _checked("ome-zarr-models", location, read)
 
 
-def _nodes(location: Location) -> list[Any]:
+def _reader_nodes(location: Location) -> list[Any]:
+    """What ome-zarr-py's ``Reader`` finds, told which OME-Zarr version to
+    expect: without ``fmt`` it expects the newest it knows (0.5)."""
     from ome_zarr.format import FormatV04, FormatV05
     from ome_zarr.io import parse_url
     from ome_zarr.reader import Reader
@@ -165,7 +167,7 @@ def ome_zarr_py_nodes(location: Location) -> list[Any]:
     what it leads to: its label images, or a label image's source image), read
     with the matching ``fmt`` (``FormatV04`` for Zarr format 2, ``FormatV05``
     for 3)."""
-    return _checked("ome-zarr-py", location, lambda: _nodes(location))
+    return _checked("ome-zarr-py", location, lambda: _reader_nodes(location))
 
 
 def read_with_ome_zarr_py(location: Location) -> OpenedImage:
@@ -173,7 +175,7 @@ def read_with_ome_zarr_py(location: Location) -> OpenedImage:
     from ome_zarr.reader import Multiscales
 
     def read() -> OpenedImage:
-        nodes = _nodes(location)
+        nodes = _reader_nodes(location)
         if not nodes or not any(isinstance(s, Multiscales) for s in nodes[0].specs):
             raise ValueError(f"not read as a multiscale image (nodes: {nodes})")
         image = nodes[0]

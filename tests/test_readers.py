@@ -33,6 +33,7 @@ from data_helpers.readers import (
     OpenedImage,
     ReaderError,
     complaints,
+    ome_zarr_py_nodes,
     open_group,
     read_with_ngff_zarr,
     read_with_ome_zarr_py,
@@ -266,6 +267,16 @@ def test_every_reader_reads_the_levels(tmp_path: Path, zarr_format: int) -> None
     assert {name: read(path) for name, read in READERS.items()} == dict.fromkeys(
         READERS, expected
     )
+
+
+@pytest.mark.parametrize(("zarr_format", "version"), [(2, "0.4"), (3, "0.5")])
+def test_ome_zarr_py_is_told_the_version(
+    tmp_path: Path, zarr_format: int, version: str
+) -> None:
+    # Told FormatV04, ome-zarr-py 0.21.0 reads a 0.5 image as 0.4 without a word.
+    path = small_image(tmp_path / "small.ome.zarr", zarr_format)
+    (node, *_) = ome_zarr_py_nodes(path)
+    assert (node.zarr.version, node.zarr.fmt.version) == (version, version)
 
 
 def test_a_complaining_or_refusing_reader_raises(tmp_path: Path) -> None:

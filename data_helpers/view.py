@@ -3,7 +3,9 @@
 Serves the image folder and the book's Neuroglancer build (``viewer/``, built
 on first use) from one local server (``data_helpers.serve.FolderServer``:
 byte ranges for shards, CORS), prints ``Viewer: URL`` and ``Data: URL``, opens
-the viewer in the browser unless ``--no-browser``, and runs until Ctrl-C.
+the viewer in the browser unless ``--no-browser``, and runs until Ctrl-C. The
+image's label images (those its ``labels`` group lists) are shown over it as
+segmentation layers.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class ImageInfo:
     zarr_format: int
     levels: list[str]
     grey_range: tuple[int, int]
+    labels: list[str]  # the label images listed in IMAGE/labels, by name
 
 
 def ome_attributes(path: Path) -> tuple[int, dict]:
@@ -82,15 +85,28 @@ def image_info(path: Path) -> ImageInfo:
             f"Cannot read level {levels[-1:]} of {str(path)!r}: {error}"
         ) from None
     low, high = np.percentile(values, [0.5, 99.5])
-    return ImageInfo(zarr_format, levels, (int(low), max(int(high), int(low) + 1)))
+    grey_range = (int(low), max(int(high), int(low) + 1))
+    return ImageInfo(zarr_format, levels, grey_range, label_names(path))
+
+
+def label_names(path: Path) -> list[str]:
+    """The label images the ``labels`` group of the image at ``path`` lists.
+
+    Only those whose folder is there: a name listed without one is left out.
+    """
+    if not (path / "labels").is_dir():
+        return []
+    _, attrs = ome_attributes(path / "labels")
+    names = attrs.get("labels", []) if isinstance(attrs, dict) else []
+    return [n for n in names if isinstance(n, str) and (path / "labels" / n).is_dir()]
 
 
 def viewer_query(info: ImageInfo, image_url: str) -> str:
     """The viewer page's query string that shows the image at ``image_url``."""
     low, high = info.grey_range
+    query = {"image": image_url, "zarr": info.zarr_format, "range": f"{low},{high}"}
     return urlencode(
-        {"image": image_url, "zarr": info.zarr_format, "range": f"{low},{high}"},
-        safe="/:,",
+        [*query.items(), *(("labels", n) for n in info.labels)], safe="/:,"
     )
 
 

@@ -3,12 +3,17 @@
 ``write_viewer_images`` converts the synthetic heart stack of the conversion
 chapter (the sample's shape, with seeded noise) twice with
 ``data_helpers.convert``: as OME-Zarr 0.4 (Zarr format 2) and as sharded
-OME-Zarr 0.5 (Zarr format 3). A finished image is left as it is, so calling
-it again costs nothing.
+OME-Zarr 0.5 (Zarr format 3), each with the labels chapter's segmentation
+(``data_helpers.heart_labels``) as its label image ``labels/heart``. The
+label images store every chunk, even those of background only, which the
+converter leaves out (Zarr reads a missing chunk as the fill value, 0): a
+viewer asks for those too, and the browser logs each 404 as an error. A
+finished image is left as it is, so calling it again costs nothing.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,40 +23,66 @@ from data_helpers.sample_data import HEART_VOXEL_SIZE_UM
 HEART_SHAPE = (139, 120, 120)  # z, y, x: the sample's own shape
 CHUNKS = 16
 SHARDS = 64
+LABELS = "heart"  # the label image's name: IMAGE/labels/heart
 IMAGES: dict[str, dict[str, Any]] = {
     "heart.ome.zarr": {"zarr_format": 2},
     "heart-sharded.ome.zarr": {"zarr_format": 3, "shards": SHARDS},
 }
 
 
+def finished(image: Path) -> bool:
+    """Whether ``image`` holds the whole image and its label image."""
+    metadata = (".zattrs", "zarr.json")
+    return any((image / "labels" / LABELS / name).is_file() for name in metadata)
+
+
 def write_viewer_images(folder: str | Path) -> dict[str, Path]:
     """Write the viewer's images into ``folder`` unless there; return them by name.
 
-    Each image is converted into a hidden folder beside it and renamed into
-    place when finished, so an interrupted run leaves no half-written image.
+    Each image, then its labels, is converted into a hidden folder beside it
+    and renamed into place when finished, so an interrupted run leaves no
+    half-written image. An image without its labels (from an older version)
+    is written again.
     """
+    import tifffile
+    import zarr
+
     from data_helpers.convert import convert_stack
-    from data_helpers.synthetic import write_tiff_stack
+    from data_helpers.heart_labels import LABEL_COLORS, segment_heart
+    from data_helpers.synthetic import ct_like_volume, write_tiff_stack
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: folder / name for name in IMAGES}
-    missing = [name for name, path in paths.items() if not path.exists()]
+    missing = [name for name, path in paths.items() if not finished(path)]
     if not missing:
         return paths
     with tempfile.TemporaryDirectory() as work:
-        slices = Path(work) / "slices"
+        slices, label_slices = Path(work) / "slices", Path(work) / "labels"
         write_tiff_stack(slices, HEART_SHAPE, seed=0, rows_per_strip=16)
+        labels = segment_heart(ct_like_volume(HEART_SHAPE, seed=0)).labels
+        label_slices.mkdir()
+        for z, plane in enumerate(labels):
+            tifffile.imwrite(label_slices / f"labels_{z:05d}.tif", plane)
         for name in missing:
             partial = folder / f".{name}.partial"
-            convert_stack(
-                slices,
-                partial,
-                chunks=CHUNKS,
-                voxel_size=(HEART_VOXEL_SIZE_UM,) * 3,
-                overwrite=True,
-                progress=False,
+            options: dict[str, Any] = {
+                "chunks": CHUNKS,
+                "overwrite": True,
+                "progress": False,
                 **IMAGES[name],
-            )
+            }
+            voxel_size = (HEART_VOXEL_SIZE_UM,) * 3
+            convert_stack(slices, partial, voxel_size=voxel_size, **options)
+            with zarr.config.set({"array.write_empty_chunks": True}):
+                convert_stack(
+                    label_slices,
+                    partial,
+                    labels=LABELS,
+                    label_colors=LABEL_COLORS,
+                    **options,
+                )
+            if paths[name].exists():
+                shutil.rmtree(paths[name])
             partial.rename(paths[name])
     return paths

@@ -1,5 +1,7 @@
-"""Open an OME-Zarr image with every reader the book promises it opens in.
+"""What the readers the book promises find wrong with an OME-Zarr image.
 
+The opening itself is ``data_helpers.readers`` (chapters use it too); this
+compares what the readers find with what the image's metadata says.
 ``reader_problems(path)`` opens the image folder with
 
 - ome-zarr-models (``Image.from_zarr``, ``v04`` for Zarr format 2, ``v05``
@@ -26,103 +28,33 @@ each the 2x2x2 mode of the level above.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import warnings
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable
 from pathlib import Path
 
-import ngff_zarr
 import numpy as np
 import zarr
-from ome_zarr import OMEZarrMultiscale
-from ome_zarr.format import FormatV04, FormatV05
-from ome_zarr.io import parse_url
-from ome_zarr.reader import Label, Multiscales, Reader
+from ome_zarr.reader import Label
 from ome_zarr_models import v04, v05
 
 from data_helpers.ome import multiscale_metadata
 from data_helpers.pyramid import downsample_mode
+from data_helpers.readers import (
+    READERS,
+    OpenedImage,
+    ReaderError,
+    complaints,
+    ome_zarr_models_image,
+    ome_zarr_py_nodes,
+    open_group,
+    read_with_ngff_zarr,
+    zarr_format,
+)
 
-Shapes = list[tuple[int, ...]]
 # The book's rule, written out here rather than taken from data_helpers.ome so
 # that a change there cannot change what is checked.
 SPATIAL_AXES = ("z", "y", "x")
 UNIT = "micrometer"
-
-
-class _Recorder(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@contextlib.contextmanager
-def complaints() -> Iterator[list[str]]:
-    """Collect log records at WARNING or above, and Python warnings, as text."""
-    found: list[str] = []
-    recorder = _Recorder()
-    root = logging.getLogger()
-    root.addHandler(recorder)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield found
-    finally:
-        root.removeHandler(recorder)
-    for record in recorder.records:
-        text = f"logged {record.levelname} by {record.name}: {record.getMessage()}"
-        if record.exc_info and record.exc_info[1] is not None:
-            text += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
-        found.append(text)
-    found.extend(f"warning {w.category.__name__}: {w.message}" for w in caught)
-
-
-def zarr_format(path: Path) -> int:
-    return 3 if (path / "zarr.json").exists() else 2
-
-
-def open_group(path: Path) -> zarr.Group:
-    store = zarr.storage.LocalStore(path, read_only=True)
-    return zarr.open_group(store, mode="r", zarr_format=zarr_format(path))
-
-
-def read_with_ome_zarr_models(path: Path) -> Shapes:
-    group = open_group(path)
-    model = (v05 if zarr_format(path) == 3 else v04).Image.from_zarr(group)
-    return [tuple(group[d.path].shape) for d in model.datasets[0]]
-
-
-def read_with_ome_zarr_py(path: Path) -> Shapes:
-    fmt = FormatV05() if zarr_format(path) == 3 else FormatV04()
-    location = parse_url(str(path), fmt=fmt)
-    if location is None:
-        raise ValueError("parse_url found no Zarr data")
-    nodes = list(Reader(location)())
-    if not nodes or not any(isinstance(s, Multiscales) for s in nodes[0].specs):
-        raise ValueError(f"not read as a multiscale image (nodes: {nodes})")
-    return [tuple(level.shape) for level in nodes[0].data]
-
-
-def read_with_ngff_zarr(path: Path) -> Shapes:
-    multiscales = ngff_zarr.from_ngff_zarr(str(path), validate=True)
-    return [tuple(image.data.shape) for image in multiscales.images]
-
-
-def read_as_napari_does(path: Path) -> Shapes:
-    multiscale = OMEZarrMultiscale.from_ome_zarr(open_group(path))
-    return [tuple(image.data.shape) for image in multiscale.images]
-
-
-READERS: dict[str, Callable[[Path], Shapes]] = {
-    "ome-zarr-models": read_with_ome_zarr_models,
-    "ome-zarr-py": read_with_ome_zarr_py,
-    "ngff-zarr": read_with_ngff_zarr,
-    "ome-zarr-py objects (napari)": read_as_napari_does,
-}
 
 
 def rule_problems(path: Path) -> list[str]:
@@ -139,25 +71,53 @@ def rule_problems(path: Path) -> list[str]:
     return problems
 
 
+def _expected_levels(group: zarr.Group) -> tuple[list, list, list]:
+    """Each level's shape, scale and translation as the metadata says, read
+    here from the JSON rather than by a reader."""
+    shapes, scales, translations = [], [], []
+    for dataset in multiscale_metadata(group)["datasets"]:
+        shapes.append(tuple(group[dataset["path"]].shape))
+        transforms = {t["type"]: t for t in dataset["coordinateTransformations"]}
+        scales.append(tuple(transforms["scale"]["scale"]))
+        translation = transforms.get("translation", {}).get("translation")
+        translations.append(tuple(translation or [0.0] * len(shapes[-1])))
+    return shapes, scales, translations
+
+
+def _close(found: list[tuple[float, ...]], expected: list[tuple[float, ...]]) -> bool:
+    return len(found) == len(expected) and all(
+        len(a) == len(b) and all(map(math.isclose, a, b))
+        for a, b in zip(found, expected, strict=False)
+    )
+
+
+def _level_problems(image: OpenedImage, group: zarr.Group) -> list[str]:
+    shapes, scales, translations = _expected_levels(group)
+    problems = []
+    if image.shapes != shapes:
+        problems.append(f"read levels {image.shapes}, expected {shapes}")
+    if not _close(image.scales, scales):
+        problems.append(f"read scales {image.scales}, expected {scales}")
+    if not _close(image.translations, translations):
+        problems.append(
+            f"read translations {image.translations}, expected {translations}"
+        )
+    return problems
+
+
 def reader_problems(path: Path) -> dict[str, list[str]]:
-    """What each reader (and the book's axis rule) objected to; {} if nothing."""
+    """What each reader (and the book's axis rule) objected to; {} if nothing.
+
+    A reader objects by raising, or by logging at WARNING or above, or by
+    warning while it opens the image (``data_helpers.readers``), or by reading
+    other levels than the metadata lists (shapes, scales and translations)."""
     problems: dict[str, list[str]] = {}
     group = open_group(path)
-    expected = [
-        tuple(group[d["path"]].shape) for d in multiscale_metadata(group)["datasets"]
-    ]
     for name, read in READERS.items():
-        found: list[str] = []
-        with complaints() as logged:
-            try:
-                shapes = read(path)
-            except Exception as error:  # any rejection is a finding
-                first_line = (str(error).splitlines() or [""])[0]
-                found.append(f"raised {type(error).__name__}: {first_line}")
-            else:
-                if shapes != expected:
-                    found.append(f"read levels {shapes}, expected {expected}")
-        found += logged
+        try:
+            found = _level_problems(read(path), group)
+        except ReaderError as error:
+            found = error.problems
         if found:
             problems[name] = found
     if rules := rule_problems(path):
@@ -176,24 +136,16 @@ def label_names(path: Path) -> list[str]:
 
 def _label_nodes(path: Path) -> dict[str, list[tuple[int, ...]]]:
     """Label images ome-zarr-py's Reader finds from the image: name -> shapes."""
-    fmt = FormatV05() if zarr_format(path) == 3 else FormatV04()
-    location = parse_url(str(path), fmt=fmt)
-    if location is None:
-        raise ValueError("parse_url found no Zarr data")
     return {
         node.metadata["name"]: [tuple(level.shape) for level in node.data]
-        for node in Reader(location)()
+        for node in ome_zarr_py_nodes(path)
         if any(isinstance(spec, Label) for spec in node.specs)
     }
 
 
 def _image_from_label(path: Path) -> str:
     """The image ome-zarr-py's Reader loads from a label image's ``source``."""
-    fmt = FormatV05() if zarr_format(path) == 3 else FormatV04()
-    location = parse_url(str(path), fmt=fmt)
-    if location is None:
-        raise ValueError("parse_url found no Zarr data")
-    nodes = list(Reader(location)())
+    nodes = ome_zarr_py_nodes(path)
     parents = [n for n in nodes if not any(isinstance(s, Label) for s in n.specs)]
     if not parents:
         raise ValueError("the label image's source led to no image")
@@ -221,6 +173,8 @@ def label_problems(path: Path) -> dict[str, list[str]]:
         with complaints() as logged:
             try:
                 step()
+            except ReaderError as error:
+                found += error.problems
             except Exception as error:  # any rejection is a finding
                 first_line = (str(error).splitlines() or [""])[0]
                 found.append(f"raised {type(error).__name__}: {first_line}")
@@ -257,7 +211,7 @@ def label_problems(path: Path) -> dict[str, list[str]]:
                 raise ValueError("no image-label metadata")
 
         def by_ngff_zarr(name: str = name) -> None:
-            shapes = read_with_ngff_zarr(path / "labels" / name)
+            shapes = read_with_ngff_zarr(path / "labels" / name).shapes
             if shapes != expected[name]:
                 raise ValueError(f"read levels {shapes}, expected {expected[name]}")
 
@@ -273,7 +227,7 @@ def label_problems(path: Path) -> dict[str, list[str]]:
 
     def labels_group() -> None:
         models.Labels.from_zarr(open_group(path / "labels"))
-        models.Image.from_zarr(image)
+        ome_zarr_models_image(path)
 
     def found_by_ome_zarr_py() -> None:
         found = _label_nodes(path)

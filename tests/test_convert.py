@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -236,24 +237,21 @@ def test_every_task_writes_whole_shards_and_no_shard_twice() -> None:
 
 
 def units_written(plan: Plan, task: Task) -> list[tuple[int, ...]]:
-    """(level, i, j, k) of every shard a task writes."""
+    """(level, i, j, k) of every shard a task writes, from its region.
+
+    A block task writes its region of level 0 and the half of it in level 1.
+    """
     unit = plan.unit
-    if task.level == 0:
-        i, j = task.index
-        x_units = -(-plan.shape[2] // unit)
-        written = [
-            (0, 2 * i + a, 2 * j + b, c)
-            for a in (0, 1)
-            for b in (0, 1)
-            for c in range(x_units)
+    if task.level > 0:
+        return [(task.level, *task.index)]
+    written = []
+    for level in (0, 1):
+        ranges = [
+            range(s.start // 2**level // unit, -(-s.stop // 2**level // unit))
+            for s in task.region
         ]
-        shape0 = plan.level_shapes()[0]
-        written = [
-            u for u in written if u[1] * unit < shape0[0] and u[2] * unit < shape0[1]
-        ]
-        x1 = -(-plan.level_shapes()[1][2] // unit)
-        return written + [(1, i, j, c) for c in range(x1)]
-    return [(task.level, *task.index)]
+        written += [(level, *u) for u in itertools.product(*ranges)]
+    return written
 
 
 def test_write_outside_whole_units_is_refused() -> None:
@@ -341,7 +339,7 @@ def test_resume_after_sigkill_gives_identical_output(tmp_path) -> None:
     # Killed: not a valid-looking image yet (no multiscales metadata).
     assert "multiscales" not in zarr.open_group(output, mode="r").attrs
 
-    # Level-0 chunk files of finished block tasks (block-i-j: chunks 2i+a, 2j+b).
+    # Level-0 chunk files of finished block tasks (block-i-j-k: chunk 2i+a, ...).
     blocks = [
         tuple(int(n) for n in name.split("-")[1:])
         for name in finished_before
@@ -349,10 +347,11 @@ def test_resume_after_sigkill_gives_identical_output(tmp_path) -> None:
     ]
     untouched = {
         path: path.stat().st_mtime_ns
-        for i, j in blocks
-        for a in (0, 1)
-        for b in (0, 1)
-        for path in (output / "0" / str(2 * i + a) / str(2 * j + b)).iterdir()
+        for i, j, k in blocks
+        for a, b, c in np.ndindex(2, 2, 2)
+        if (
+            path := output / "0" / str(2 * i + a) / str(2 * j + b) / str(2 * k + c)
+        ).is_file()
     }
     assert untouched
     result = convert_stack(tmp_path / "in", output, chunks=8, progress=False)
@@ -561,21 +560,70 @@ def test_tasks_carry_their_key_region_and_dependencies() -> None:
         seen.add(task.key)
     level2 = [task for task in tasks if task.level == 2]
     assert level2[0].key == ("level2", 0, 0, 0)
-    # its 2x2x2 units of level 1 come from 2x2 blocks (each the full width)
-    assert level2[0].deps == tuple(("block", i, j) for i in (0, 1) for j in (0, 1))
+    # its 2x2x2 units of level 1 come from the 2x2x2 blocks that wrote them
+    assert level2[0].deps == tuple(("block", *u) for u in np.ndindex(2, 2, 2))
     assert level2[0].region == (slice(0, 8), slice(0, 8), slice(0, 8))
     assert level2[0].name == "level2-0-0-0"
 
 
 def test_task_bytes_is_what_a_task_holds() -> None:
-    """A block task: a U x U x width piece and its U x U x width/2 share of
-    level 1; a unit task: two units."""
+    """A block task: a U x U x 2U piece, its U x U x U unit of level 1 and a
+    read buffer of one piece's slice plus a row; a unit task: two units."""
     plan = Plan((8839, 7641, 7641), "uint16", chunks=128, levels=2)
     memory = plan.task_bytes()
-    assert memory["block"] == (128 * 128 * 7641 + 128 * 128 * 3821) * 2
+    assert memory["block"] == (128 * 128 * 256 + 128**3 + 128 * 256 + 7641) * 2
     assert memory["unit"] == 2 * 128**3 * 2
     sharded = Plan((64, 64, 64), "uint8", chunks=8, levels=1, zarr_format=3, shards=16)
-    assert sharded.task_bytes() == {"block": 16 * 16 * 64, "unit": 2 * 16**3}
+    assert sharded.task_bytes() == {
+        "block": 16 * 16 * 32 + 16 * 32 + 64,
+        "unit": 2 * 16**3,
+    }
+
+
+def test_block_task_bytes_do_not_grow_with_the_slice_width() -> None:
+    """Four times wider slices: the same bytes per block task (but one row)."""
+    narrow = Plan((1024, 1024, 1024), "uint16", 128, 4, 3, shards=256).task_bytes()
+    wide = Plan((1024, 4096, 4096), "uint16", 128, 4, 3, shards=256).task_bytes()
+    assert wide["block"] - narrow["block"] == (4096 - 1024) * 2
+    assert narrow["block"] == (256 * 256 * 512 + 256**3 + 256 * 512 + 1024) * 2
+
+
+def block_task_peak(tmp_path: Path, width: int, **options) -> tuple[int, int]:
+    """Traced peak bytes of the first block task of a sharded conversion, and
+    what ``Plan.task_bytes()`` says it holds (NumPy reports its buffers to
+    tracemalloc, and zarr's encoded bytes are Python objects)."""
+    import tracemalloc
+
+    from data_helpers.convert.slices import inspect_slices
+    from data_helpers.convert.state import FolderState
+    from data_helpers.convert.tasks import convert_block
+
+    folder, output = tmp_path / f"in-{width}", tmp_path / f"out-{width}.ome.zarr"
+    write_slices(folder, random_volume((128, 128, width), seed=width), **options)
+    kind = {"chunks": 32, "zarr_format": 3, "shards": 64, "levels": 2}
+    convert_stack(folder, output, **kind, max_tasks=0, progress=False)  # the arrays
+    shape, _, slices = inspect_slices(folder)
+    plan = Plan(shape, "uint16", 32, 2, 3, 64)
+    task = plan.block_tasks()[0]
+    tracemalloc.start()
+    try:
+        convert_block(
+            str(output), plan, slices[task.region[0]], task, FolderState(output)
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak, plan.task_bytes()["block"]
+
+
+@pytest.mark.parametrize("options", [{}, {"compression": "zlib", "rowsperstrip": 8}])
+def test_block_task_memory_is_bounded_by_shards_not_width(tmp_path, options) -> None:
+    """Measured: a block task's peak stays within 3x its voxels (zarr encodes a
+    shard beside them) and the same when the slices are four times wider."""
+    narrow, bound = block_task_peak(tmp_path, 256, **options)
+    wide, wide_bound = block_task_peak(tmp_path, 1024, **options)
+    assert narrow < 3 * bound and wide < 3 * wide_bound
+    assert wide < 1.1 * narrow, (narrow, wide)
 
 
 class MemoryState:
@@ -620,5 +668,5 @@ def test_tasks_need_only_the_state_interface(odd_stack, odd_output, tmp_path):
     assert not (output / STATE_FOLDER).exists()
     for mine, reference in zip(levels_of(output), levels_of(odd_output), strict=True):
         assert np.array_equal(mine, reference)
-    state.names.discard("block-0-0")  # a resumed run does only what is not done
-    assert list(build_graph(output, plan, slices, state)) == [("block", 0, 0)]
+    state.names.discard("block-0-0-0")  # a resumed run does only what is not done
+    assert list(build_graph(output, plan, slices, state)) == [("block", 0, 0, 0)]

@@ -134,6 +134,38 @@ def test_resume_after_sigkill_gives_identical_output(stacks, tmp_path, monkeypat
     assert not (output / STATE_FOLDER).exists()
 
 
+def test_scratch_holds_at_most_two_slabs(tmp_path) -> None:
+    """Slab by slab, one task at a time: each slab's scratch copies go as soon
+    as its block tasks are done, and the decodes of slab i wait for slab i - 2."""
+    volume = random_volume((56, 16, 24), seed=5)  # 4 slabs of 16 slices
+    write_jp2_slices(tmp_path / "in", volume)
+    output = tmp_path / "out.ome.zarr"
+    plan = Plan((56, 16, 24), "uint16", 8, 2, decode=True)
+    edge = 16
+    for task in plan.decode_tasks():
+        slab = task.index[0] // edge
+        assert task.deps == ((("free", slab - 2),) if slab >= 2 else ())
+    scratch = output / STATE_FOLDER / "decoded"
+    most, freed = 0, set()
+    for _ in range(len(plan.tasks())):
+        result = convert_stack(
+            tmp_path / "in", output, chunks=8, levels=2, max_tasks=1, progress=False
+        )
+        if result.finished:
+            break
+        names = {int(p.stem) for p in scratch.glob("*.raw")}
+        most = max(most, len(names))
+        done = {p.name for p in (output / STATE_FOLDER / "done").iterdir()}
+        for slab in range(plan.slabs()):
+            if f"free-{slab}" in done:
+                freed.add(slab)
+                assert not names & set(range(slab * edge, (slab + 1) * edge))
+    assert result.finished and freed == {0, 1, 2}  # then the last run cleared all
+    assert not scratch.exists()
+    assert edge <= most <= 2 * edge  # two slabs of scratch at the most
+    assert np.array_equal(zarr.open_array(output / "0")[:], volume)
+
+
 @pytest.mark.parametrize(
     ("damage", "fragment"),
     [
@@ -187,12 +219,21 @@ def test_mixed_tiff_and_jp2_folder_is_refused(tmp_path, capsys) -> None:
     )
 
 
-def test_decode_tasks_come_first_and_hold_one_slice() -> None:
-    plan = Plan((40, 7641, 7641), "uint16", chunks=8, levels=2, decode=True)
+def test_decode_tasks_come_slab_by_slab_and_hold_one_slice() -> None:
+    """Each slab (16 slices): its decode tasks, its 4 x 3 block tasks, its free task."""
+    plan = Plan((40, 64, 48), "uint16", chunks=8, levels=2, decode=True)
     tasks = plan.tasks()
-    assert [t.key for t in tasks[:40]] == [("decode", z) for z in range(40)]
+    first = [("decode", z) for z in range(16)]
+    first += [("block", 0, j, k) for j in range(4) for k in range(3)]
+    assert [t.key for t in tasks[:29]] == [*first, ("free", 0)]
+    assert tasks[28].deps == tuple(first[16:])
+    assert tasks[29].key == ("decode", 16)
     blocks = [t for t in tasks if t.level == 0]
     assert blocks[0].deps == tuple(("decode", z) for z in range(16))
     assert blocks[-1].deps == tuple(("decode", z) for z in range(32, 40))
+    assert plan.slabs() == 3 and [t.key for t in tasks if t.level == -2] == [
+        ("free", i) for i in range(3)
+    ]
+    plan = Plan((40, 7641, 7641), "uint16", chunks=128, levels=2, decode=True)
     assert plan.task_bytes()["decode"] == 7641 * 7641 * 2
     assert "decode" not in Plan((40, 64, 64), "uint16", 8, 2).task_bytes()

@@ -28,15 +28,19 @@ import zarr
 import data_helpers.ome as ome
 from data_helpers.check import check_image
 from data_helpers.pyramid import downsample_mean
+from data_helpers.readers import (
+    READERS,
+    OpenedImage,
+    ReaderError,
+    complaints,
+    ome_zarr_py_nodes,
+    open_group,
+    read_with_ngff_zarr,
+    read_with_ome_zarr_py,
+)
 from tests.notebooks import chapter_names
 from tests.ome_collector import image_folders
-from tests.ome_readers import (
-    complaints,
-    label_names,
-    label_problems,
-    open_group,
-    reader_problems,
-)
+from tests.ome_readers import label_names, label_problems, reader_problems
 
 #: Images a chapter makes on purpose to show what a reader does with a broken
 #: one: (chapter, image folder name) -> why. Each must still be found, and
@@ -251,6 +255,47 @@ def test_null_omero_is_caught(tmp_path: Path) -> None:
     assert "ome-zarr-py objects (napari)" not in problems
 
 
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_every_reader_reads_the_levels(tmp_path: Path, zarr_format: int) -> None:
+    path = small_image(tmp_path / "small.ome.zarr", zarr_format)
+    expected = OpenedImage(
+        axes=[(name, "micrometer") for name in "zyx"],
+        shapes=[(8, 6, 4), (4, 3, 2)],
+        scales=[(3.0, 2.0, 1.0), (6.0, 4.0, 2.0)],
+        translations=[(0.0, 0.0, 0.0), (1.5, 1.0, 0.5)],
+    )
+    assert {name: read(path) for name, read in READERS.items()} == dict.fromkeys(
+        READERS, expected
+    )
+
+
+@pytest.mark.parametrize(("zarr_format", "version"), [(2, "0.4"), (3, "0.5")])
+def test_ome_zarr_py_is_told_the_version(
+    tmp_path: Path, zarr_format: int, version: str
+) -> None:
+    # Told FormatV04, ome-zarr-py 0.21.0 reads a 0.5 image as 0.4 without a word.
+    path = small_image(tmp_path / "small.ome.zarr", zarr_format)
+    (node, *_) = ome_zarr_py_nodes(path)
+    assert (node.zarr.version, node.zarr.fmt.version) == (version, version)
+
+
+def test_a_complaining_or_refusing_reader_raises(tmp_path: Path) -> None:
+    path = small_image(tmp_path / "null.ome.zarr", 2)
+    edit_metadata(path, top={"omero": None})
+    with pytest.raises(ReaderError) as logged:
+        read_with_ome_zarr_py(path)  # it reads the levels, but logs an error
+    assert logged.value.read.shapes == [(8, 6, 4), (4, 3, 2)]
+    (problem,) = logged.value.problems
+    assert problem.startswith("logged ERROR by ome_zarr.reader: Failed to parse")
+    assert str(logged.value).startswith(f"ome-zarr-py, opening {path}: logged ERROR")
+    with pytest.raises(ReaderError) as refused:
+        read_with_ngff_zarr(path)
+    assert refused.value.read is None
+    assert refused.value.problems == [
+        "raised ValidationError: None is not of type 'object'"
+    ]
+
+
 def test_complaints_are_collected() -> None:
     import logging
     import warnings
@@ -274,15 +319,8 @@ def test_global_scale_is_not_read_by_every_reader(tmp_path: Path) -> None:
     edit_metadata(path, coordinateTransformations=scale)
     problems = reader_problems(path)
     assert "ngff-zarr" in problems
-    from ome_zarr.format import FormatV04
-    from ome_zarr.io import parse_url
-    from ome_zarr.reader import Reader
-
-    with complaints():
-        (node, *_) = Reader(parse_url(str(path), fmt=FormatV04()))()
-    level0 = node.metadata["coordinateTransformations"][0]
-    assert level0[0]["scale"] == [3.0, 2.0, 1.0]  # the level's own, not x10
-    assert "10.0" not in json.dumps(node.metadata["coordinateTransformations"])
+    scales = read_with_ome_zarr_py(path).scales  # it says nothing about it
+    assert scales == [(3.0, 2.0, 1.0), (6.0, 4.0, 2.0)]  # the levels' own, not x10
 
 
 def image_with_labels(path: Path, zarr_format: int) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +18,8 @@ import pytest
 import zarr
 
 from data_helpers.ome import image_model, write_image
-from data_helpers.view import image_info
+from data_helpers.pyramid import write_label_pyramid
+from data_helpers.view import image_info, viewer_query
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,6 +53,15 @@ def make_image(folder: Path, zarr_format: int) -> Path:
     return path
 
 
+def add_labels(image: Path, *names: str) -> None:
+    """Give ``image`` a label image per name (random labels 0 to 3)."""
+    group = zarr.open_group(image, mode="a")
+    rng = np.random.default_rng(1)
+    for name in names:
+        labels = rng.integers(0, 4, size=group["0"].shape, dtype=np.uint32)
+        write_label_pyramid(group, name, labels, colors={1: (255, 0, 0, 255)})
+
+
 def run_view(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "data_helpers.view", *args, "--no-browser"],
@@ -67,6 +78,27 @@ def test_image_info(tmp_path: Path, zarr_format: int) -> None:
     assert info.zarr_format == zarr_format
     assert info.levels == ["0", "1"]
     assert 100 <= info.grey_range[0] < info.grey_range[1] <= 1000
+    assert info.labels == []
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_label_images_become_segmentation_layers(
+    tmp_path: Path, zarr_format: int
+) -> None:
+    image = make_image(tmp_path, zarr_format)
+    add_labels(image, "organs", "cells")
+    info = image_info(image)
+    assert info.labels == ["organs", "cells"]  # in the labels group's order
+    query = parse_qs(viewer_query(info, "http://127.0.0.1:1/data/"))
+    assert query["labels"] == ["organs", "cells"]
+    assert query["image"] == ["http://127.0.0.1:1/data/"]
+
+
+def test_label_listed_but_missing_is_left_out(tmp_path: Path) -> None:
+    image = make_image(tmp_path, 2)
+    add_labels(image, "organs", "cells")
+    shutil.rmtree(image / "labels" / "cells")  # still listed in labels/.zattrs
+    assert image_info(image).labels == ["organs"]
 
 
 def test_missing_path(tmp_path: Path) -> None:
@@ -101,8 +133,10 @@ def test_port_in_use(tmp_path: Path) -> None:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    """The view command serving a sharded 0.5 image; its first two lines."""
+    """The view command serving a sharded 0.5 image (with a label image
+    "organs"); its first two lines."""
     image = make_image(tmp_path, 3)
+    add_labels(image, "organs")
     process = subprocess.Popen(
         [sys.executable, "-m", "data_helpers.view", str(image), "--no-browser"],
         stdout=subprocess.PIPE,
@@ -126,6 +160,9 @@ def test_serves_viewer_and_data_then_stops_on_ctrl_c(served) -> None:
     viewer = lines[0].removeprefix("Viewer: ")
     query = parse_qs(urlsplit(viewer).query)
     assert query["image"] == [data] and query["zarr"] == ["3"]
+    assert query["labels"] == ["organs"]
+    with urlopen(f"{data}labels/organs/zarr.json") as response:
+        assert "image-label" in json.load(response)["attributes"]["ome"]
     with urlopen(f"{data}zarr.json") as response:
         assert json.load(response)["attributes"]["ome"]["version"] == "0.5"
         assert response.headers["Access-Control-Allow-Origin"] == "*"

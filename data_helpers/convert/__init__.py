@@ -56,7 +56,7 @@ from data_helpers.convert.cli import main
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.plan import Plan, Task, ZarrFormat, default_levels
 from data_helpers.convert.run import Conversion, convert_stack
-from data_helpers.convert.slices import inspect_slices, natural_key, read_rows
+from data_helpers.convert.slices import inspect_slices, natural_key, read_window
 from data_helpers.convert.state import STATE_FOLDER
 from data_helpers.convert.tasks import convert_block, convert_unit
 from data_helpers.shards import check_whole_units
@@ -76,5 +76,5 @@ __all__ = [
     "inspect_slices",
     "main",
     "natural_key",
-    "read_rows",
+    "read_window",
 ]

@@ -21,10 +21,12 @@ class Task:
     """One task: the unit grid index it owns, the region it writes, what it reads.
 
     ``level`` -1 is a *decode task*: it decodes slice ``index[0]`` (JPEG 2000)
-    once into a scratch copy that block tasks read by rows. ``level`` 0 is a
-    *block task*: it writes ``region`` of level 0 and the
-    block below it of level 1, reading slices. ``level`` 2 and more is a *unit
-    task*: it writes one chunk (shard) of that level from the level above.
+    once into a scratch copy that block tasks read by rows; ``level`` -2 a
+    *free task*: once the block tasks of slab ``index[0]`` are done, it
+    deletes the slab's scratch copies. ``level`` 0 is a *block task*: it
+    writes ``region`` of level 0 and the unit below it of level 1, reading
+    slices. ``level`` 2 and more is a *unit task*: it writes one chunk
+    (shard) of that level from the level above.
     """
 
     level: int
@@ -34,13 +36,14 @@ class Task:
 
     @property
     def key(self) -> TaskKey:
-        """The dask key: ``("block", i, j)`` or ``("levelK", i, j, k)``."""
-        kind = {-1: "decode", 0: "block"}.get(self.level, f"level{self.level}")
+        """The dask key: ``("block", i, j, k)`` or ``("levelK", i, j, k)``."""
+        kinds = {-2: "free", -1: "decode", 0: "block"}
+        kind = kinds.get(self.level, f"level{self.level}")
         return (kind, *self.index)
 
     @property
     def name(self) -> str:
-        """The key as text (``block-0-1``): the name of the task's done marker."""
+        """The key as text (``block-0-1-0``): the name of the task's done marker."""
         return "-".join(str(part) for part in self.key)
 
 
@@ -80,32 +83,64 @@ class Plan:
         """How many units (chunks or shards) level ``level`` has along each axis."""
         return tuple(math.ceil(n / self.unit) for n in level_shape(self.shape, level))
 
+    def slabs(self) -> int:
+        """How many slabs of ``2U`` slices level 0 has: one row of block tasks each."""
+        return math.ceil(self.shape[0] / (2 * self.unit))
+
     def decode_tasks(self) -> list[Task]:
-        """One task per slice, if ``decode``: each decodes its slice once."""
+        """One task per slice, if ``decode``: each decodes its slice once.
+
+        The slices of slab ``i`` wait for the scratch of slab ``i - 2`` to be
+        freed, so at most two slabs of scratch copies exist at once.
+        """
         if not self.decode:
             return []
-        return [Task(-1, (z,), (slice(z, z + 1),)) for z in range(self.shape[0])]
+        edge = 2 * self.unit
+        return [
+            Task(
+                -1,
+                (z,),
+                (slice(z, z + 1),),
+                (("free", z // edge - 2),) if z // edge >= 2 else (),
+            )
+            for z in range(self.shape[0])
+        ]
+
+    def free_tasks(self) -> list[Task]:
+        """One task per slab, if ``decode``: it deletes the slab's scratch copies."""
+        if not self.decode:
+            return []
+        edge, blocks = 2 * self.unit, self.block_tasks()
+        return [
+            Task(
+                -2,
+                (i,),
+                (slice(i * edge, min((i + 1) * edge, self.shape[0])),),
+                tuple(block.key for block in blocks if block.index[0] == i),
+            )
+            for i in range(self.slabs())
+        ]
 
     def block_tasks(self) -> list[Task]:
-        """The tasks that write level 0 (and level 1): 2U slices x 2U rows each."""
-        edge, (n_z, n_y, n_x) = 2 * self.unit, self.shape
+        """The tasks that write level 0 (and level 1): 2U x 2U x 2U voxels each."""
+        edge = 2 * self.unit
         return [
             Task(
                 0,
-                (i, j),
-                (
-                    slice(i * edge, min((i + 1) * edge, n_z)),
-                    slice(j * edge, min((j + 1) * edge, n_y)),
-                    slice(0, n_x),
+                tuple(index),
+                tuple(
+                    slice(i * edge, min((i + 1) * edge, n))
+                    for i, n in zip(index, self.shape, strict=True)
                 ),
                 tuple(
                     ("decode", z)
-                    for z in range(i * edge, min((i + 1) * edge, n_z))
+                    for z in range(
+                        index[0] * edge, min((index[0] + 1) * edge, self.shape[0])
+                    )
                     if self.decode
                 ),
             )
-            for i in range(math.ceil(n_z / edge))
-            for j in range(math.ceil(n_y / edge))
+            for index in np.ndindex(*(math.ceil(n / edge) for n in self.shape))
         ]
 
     def unit_tasks(self, level: int) -> list[Task]:
@@ -120,11 +155,9 @@ class Plan:
                 for c in (2 * index[2], 2 * index[2] + 1)
                 if a < source_grid[0] and b < source_grid[1] and c < source_grid[2]
             ]
-            deps: list[TaskKey]
-            if level == 2:  # level 1 comes from block tasks (full width)
-                deps = sorted({("block", a, b) for a, b, _ in under})
-            else:
-                deps = [(f"level{level - 1}", *u) for u in under]
+            # block task (a, b, c) wrote unit (a, b, c) of level 1
+            kind = "block" if level == 2 else f"level{level - 1}"
+            deps = [(kind, *u) for u in under]
             region = tuple(
                 slice(i * self.unit, min((i + 1) * self.unit, n))
                 for i, n in zip(index, shape, strict=True)
@@ -133,8 +166,24 @@ class Plan:
         return tasks
 
     def tasks(self) -> list[Task]:
-        """Every task, in an order where dependencies come first."""
-        tasks = self.decode_tasks() + self.block_tasks()
+        """Every task, in an order where dependencies come first.
+
+        With ``decode``, slab by slab: its decode tasks, block tasks, free task.
+        """
+        decodes, blocks, frees = (
+            self.decode_tasks(),
+            self.block_tasks(),
+            self.free_tasks(),
+        )
+        tasks = blocks
+        if self.decode:
+            edge = 2 * self.unit
+            tasks = []
+            for free in frees:
+                slab = free.index[0]
+                tasks += [task for task in decodes if task.index[0] // edge == slab]
+                tasks += [task for task in blocks if task.index[0] == slab]
+                tasks.append(free)
         for level in range(2, self.levels):
             tasks += self.unit_tasks(level)
         return tasks
@@ -142,18 +191,25 @@ class Plan:
     def task_bytes(self) -> dict[str, int]:
         """Bytes of voxels one task holds at most: ``block`` and ``unit`` tasks.
 
-        A block task holds one piece of ``U x U x width`` and its block's share
-        of level 1 (``U x U x width/2``); a unit task its chunk (shard) and the
-        one of the level above it is reading; a decode task one whole slice
-        (and its compressed bytes, about a tenth of that).
+        A block task holds one piece of ``U x U x 2U`` and its block's unit of
+        level 1 (``U x U x U``), and reads rows a few at a time into a buffer
+        of at most one piece's slice (plus a row); a unit task holds its chunk
+        (shard) and the one of the level above it is reading. None depends on
+        the width of the slices. A decode task holds one whole slice (and its
+        compressed bytes, about a tenth of that).
         """
-        unit, width = self.unit, self.shape[2]
+        unit, (n_z, n_y, n_x) = self.unit, self.shape
         itemsize = np.dtype(self.dtype).itemsize
-        lower = unit * unit * math.ceil(width / 2) if self.levels > 1 else 0
+        rows, columns = min(unit, n_y), min(2 * unit, n_x)
+        piece = min(unit, n_z) * rows * columns
+        buffer = rows * columns + n_x
+        lower = 0
+        if self.levels > 1:
+            lower = math.prod(min(unit, math.ceil(n / 2)) for n in self.shape)
         memory = {
-            "block": (unit * unit * width + lower) * itemsize,
+            "block": (piece + lower + buffer) * itemsize,
             "unit": 2 * unit**3 * itemsize,
         }
         if self.decode:
-            memory["decode"] = self.shape[1] * width * itemsize
+            memory["decode"] = n_y * n_x * itemsize
         return memory

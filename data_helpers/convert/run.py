@@ -6,6 +6,7 @@ import math
 import os
 import sys
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,12 @@ from data_helpers.convert.state import (
     remove_partial_writes,
     write_metadata,
 )
-from data_helpers.convert.tasks import convert_block, convert_unit, decode_slice
+from data_helpers.convert.tasks import (
+    convert_block,
+    convert_unit,
+    decode_slice,
+    free_scratch,
+)
 from data_helpers.ome import RGBA
 from data_helpers.remote import is_remote
 
@@ -149,28 +155,41 @@ def build_graph(
 ) -> dict[TaskKey, Delayed]:
     """The tasks not yet done, as dask work keyed by task, dependencies first.
 
-    With JPEG 2000 slices, block tasks read the decode tasks' scratch copies.
+    Block tasks get all the slices and take theirs by their region (their
+    coordinates); with JPEG 2000 slices, the decode tasks' scratch copies.
     """
-    done, work = state.done(), {}
+    done, work = state.done(), dict[TaskKey, Delayed]()
     sources = slices
     if plan.decode and isinstance(output, Path):
         sources = scratch_slices(output, plan)
+    # One node for the list of slices, given to every block task: dask does
+    # not look through it once per task (for the full heart, 31,500 x 256).
+    shared = dask.delayed(sources, name=f"slices-{uuid.uuid4().hex}", traverse=False)
     for task in plan.tasks():
         if task.name in done:
             continue
-        if task.level == -1:
+        pending = [work[d] for d in task.deps if d in work]
+        if task.level == -2:
+            paths = [source.path for source in sources[task.region[0]]]
+            work[task.key] = dask.delayed(free_scratch, pure=False)(
+                paths, task, state, *pending, dask_key_name=task.key
+            )
+        elif task.level == -1:
             z = task.index[0]
             work[task.key] = dask.delayed(decode_slice, pure=False)(
-                slices[z], sources[z].path, plan, task, state, dask_key_name=task.key
+                slices[z],
+                sources[z].path,
+                plan,
+                task,
+                state,
+                *pending,
+                dask_key_name=task.key,
             )
         elif task.level == 0:
-            rows = sources[task.region[0]]
-            pending = [work[d] for d in task.deps if d in work]
             work[task.key] = dask.delayed(convert_block, pure=False)(
-                str(output), plan, rows, task, state, *pending, dask_key_name=task.key
+                str(output), plan, shared, task, state, *pending, dask_key_name=task.key
             )
         else:
-            pending = [work[d] for d in task.deps if d in work]
             work[task.key] = dask.delayed(convert_unit, pure=False)(
                 str(output), plan, task, state, *pending, dask_key_name=task.key
             )

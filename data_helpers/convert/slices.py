@@ -128,18 +128,36 @@ def inspect_slices(
     return (len(slices), *shape), dtype, slices
 
 
-def read_rows(piece: np.ndarray, source: Slice, y0: int) -> None:
-    """Fill ``piece`` (rows x width) with rows ``y0:`` of one slice file."""
-    rows, width = piece.shape
+def read_window(
+    window: np.ndarray, source: Slice, y0: int, x0: int, width: int
+) -> None:
+    """Fill ``window`` (rows x columns) from rows ``y0:`` and columns ``x0:``.
+
+    ``width`` is the slice's. Rows are read a few at a time, never more
+    voxels at once than ``window`` holds (plus one row), so memory does not
+    grow with the width of the slice.
+    """
+    rows, columns = window.shape
     if source.jpeg2k:  # decodes the whole slice: the converter decodes once instead
-        piece[:] = jpeg2k.decode_jpeg2k(source.path)[y0 : y0 + rows]
-    elif source.offset is not None:  # uncompressed: read just these bytes
-        dtype = piece.dtype.newbyteorder(source.byteorder)
-        start = source.offset + y0 * width * dtype.itemsize
-        data = np.fromfile(source.path, dtype=dtype, count=rows * width, offset=start)
-        piece[:] = data.reshape(rows, width)
+        image = jpeg2k.decode_jpeg2k(source.path)
+        window[:] = image[y0 : y0 + rows, x0 : x0 + columns]
+    elif source.offset is not None:  # uncompressed: read just these rows
+        dtype = window.dtype.newbyteorder(source.byteorder)
+        batch = max(1, rows * columns // width)
+        buffer = np.empty((batch, width), dtype)
+        with open(source.path, "rb") as file:
+            file.seek(source.offset + y0 * width * dtype.itemsize)
+            for r in range(0, rows, batch):
+                n = min(batch, rows - r)
+                if file.readinto(buffer[:n]) != buffer[:n].nbytes:
+                    raise ConversionError(
+                        f"{source.path!r} is shorter than its header says: replace "
+                        "it with the right slice."
+                    )
+                window[r : r + n] = buffer[:n, x0 : x0 + columns]
     else:  # compressed or tiled: tifffile decodes only the strips/tiles needed
-        piece[:] = tifffile.imread(source.path, selection=(slice(y0, y0 + rows), ...))
+        selection = (slice(y0, y0 + rows), slice(x0, x0 + columns))
+        window[:] = tifffile.imread(source.path, selection=selection)
 
 
 def read_block(
@@ -148,7 +166,7 @@ def read_block(
     """Rows ``y0 : y0 + rows`` of each of ``slices``, as one (z, y, x) block."""
     block = np.empty((len(slices), rows, width), dtype)
     for plane, source in zip(block, slices, strict=True):
-        read_rows(plane, source, y0)
+        read_window(plane, source, y0, 0, width)
     return block
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import zarr
 
 from data_helpers.convert.jpeg2k import decode_to_scratch
 from data_helpers.convert.plan import Plan, Region, Task
-from data_helpers.convert.slices import Slice, read_rows
+from data_helpers.convert.slices import Slice, read_window
 from data_helpers.convert.state import ConversionState, output_child, output_store
 from data_helpers.pyramid import downsample_mean, downsample_mode, level_shape
 from data_helpers.shards import check_whole_units
@@ -39,11 +40,29 @@ def downsampler(plan: Plan) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def decode_slice(
-    source: Slice, scratch: str, plan: Plan, task: Task, state: ConversionState
+    source: Slice,
+    scratch: str,
+    plan: Plan,
+    task: Task,
+    state: ConversionState,
+    *deps: str,
 ) -> str:
-    """Decode task: JPEG 2000 slice ``source``, decoded once, into ``scratch``."""
+    """Decode task: JPEG 2000 slice ``source``, decoded once, into ``scratch``.
+
+    ``deps``: the free task of two slabs before, which it waits for.
+    """
     shape = (plan.shape[1], plan.shape[2])
     decode_to_scratch(source.path, scratch, shape, np.dtype(plan.dtype))
+    state.mark_done(task.name)
+    return task.name
+
+
+def free_scratch(
+    scratch: list[str], task: Task, state: ConversionState, *deps: str
+) -> str:
+    """Free task: delete a slab's scratch copies, its block tasks all done."""
+    for path in scratch:
+        Path(path).unlink(missing_ok=True)
     state.mark_done(task.name)
     return task.name
 
@@ -56,25 +75,25 @@ def convert_block(
     state: ConversionState,
     *deps: str,
 ) -> str:
-    """Block task: level 0 of ``2U`` slices x ``2U`` rows, and level 1 below it.
+    """Block task: 2U x 2U x 2U voxels of level 0, and the unit of level 1 below.
 
-    ``deps`` are the names of the decode tasks it waits for (JPEG 2000).
+    ``slices`` are all the slices (it reads those of its region); ``deps``
+    the names of the decode tasks it waits for (JPEG 2000).
     """
     unit, n_x = plan.unit, plan.shape[2]
-    (z0, z1), (y0, y1) = ((s.start, s.stop) for s in task.region[:2])
+    (z0, z1), (y0, y1), (x0, x1) = ((s.start, s.stop) for s in task.region)
     level0 = open_level(output, 0, "r+", plan.zarr_format)
     lower = None
     if plan.levels > 1:
-        lower = np.empty(level_shape((z1 - z0, y1 - y0, n_x), 1), plan.dtype)
+        lower = np.empty(level_shape((z1 - z0, y1 - y0, x1 - x0), 1), plan.dtype)
     for zq in range(z0, z1, unit):
         for yq in range(y0, y1, unit):
             zq1, yq1 = min(zq + unit, z1), min(yq + unit, y1)
-            piece = np.empty((zq1 - zq, yq1 - yq, n_x), plan.dtype)
+            piece = np.empty((zq1 - zq, yq1 - yq, x1 - x0), plan.dtype)
             for z in range(zq, zq1):
-                read_rows(piece[z - zq], slices[z - z0], yq)
-            write_region(
-                level0, (slice(zq, zq1), slice(yq, yq1), slice(0, n_x)), piece, unit
-            )
+                read_window(piece[z - zq], slices[z], yq, x0, n_x)
+            region = (slice(zq, zq1), slice(yq, yq1), slice(x0, x1))
+            write_region(level0, region, piece, unit)
             if lower is not None:  # pieces start at even offsets: exact 2x2x2 groups
                 mean = downsampler(plan)(piece)
                 a, b = (zq - z0) // 2, (yq - y0) // 2
@@ -82,11 +101,9 @@ def convert_block(
             del piece
     if lower is not None:
         level1 = open_level(output, 1, "r+", plan.zarr_format)
-        starts = (z0 // 2, y0 // 2, 0)
-        region = tuple(
-            slice(s, s + n) for s, n in zip(starts, lower.shape, strict=True)
-        )
-        write_region(level1, region, lower, unit)
+        starts = (z0 // 2, y0 // 2, x0 // 2)
+        below = tuple(slice(s, s + n) for s, n in zip(starts, lower.shape, strict=True))
+        write_region(level1, below, lower, unit)
     state.mark_done(task.name)
     return task.name
 

@@ -5,7 +5,9 @@ reached it, from the page and from Neuroglancer's workers. For the converted
 heart (OME-Zarr 0.4) and its sharded 0.5 copy, the viewer must fetch only from
 the site, draw a picture that is not uniform, fetch a finer level when zoomed
 in, log no console error, and fetch exactly the chunks per level that
-``data_helpers.screen_chunks`` counts for its screen and zoom.
+``data_helpers.screen_chunks`` counts for its screen and zoom. The labels
+chapter's viewer, and the page its link opens, must show the heart's label
+image as a segmentation layer over it, fetched and drawn.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ import zarr
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 
 from data_helpers.screen_chunks import screen_chunks
 from data_helpers.serve import FolderServer, ServedRequest
+from tests.browser.book import REPO
 from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, CHROMIUM_ARGS
 
 WEBGL_ARGS = [
@@ -156,7 +161,7 @@ def test_viewer_shows_the_heart(
     wait_until_settled(server, image)
     folder = site / "data" / image
     group = zarr.open_group(folder, mode="r")
-    shapes = [group[str(k)].shape for k in range(len(group))]
+    shapes = [group[k].shape for k in sorted(group.array_keys(), key=int)]
     chunk_shape = group["0"].chunks
     report: dict[str, dict[int, int]] = {}
     seen_levels: set[int] = set()
@@ -209,3 +214,104 @@ def data_requests_since(
 ) -> list[ServedRequest]:
     """The image's requests from number ``start`` of the server's log on."""
     return [r for r in server.requests[start:] if r.key.startswith(f"data/{image}/")]
+
+
+LABELS_PAGE = "book/labels-and-segmentations.html"
+LAYERS_SCRIPT = "return viewer.state.toJSON().layers"
+SEGMENTATION_SCRIPT = """
+const managed = viewer.layerManager.getLayerByName(arguments[0]);
+return {hideSegmentZero: managed.layer.displayState.hideSegmentZero.value,
+        ready: managed.isReady()};
+"""
+HIDE_SCRIPT = "viewer.layerManager.getLayerByName(arguments[0]).setVisible(false)"
+
+
+def shown_segmentation(
+    driver: webdriver.Chrome,
+    server: FolderServer,
+    label: str,
+    scheme: str,
+    frame: WebElement | None = None,
+) -> None:
+    """Check the viewer draws the label image ``label`` over the image.
+
+    ``label`` is the label image's folder in the site, e.g.
+    ``heart.ome.zarr/labels/heart``; the viewer is the page, or in ``frame``.
+    Its second layer must be a segmentation layer of that source, in the
+    ``image-label`` colours, ready; chunks of the label image must have been
+    fetched, and drawn: hiding the layer changes the picture.
+    """
+    from data_helpers.heart_labels import LABEL_COLORS
+
+    def run(script: str, *args: object) -> object:
+        if frame is not None:
+            driver.switch_to.frame(frame)
+        try:
+            return driver.execute_script(script, *args)
+        finally:
+            driver.switch_to.default_content()
+
+    def shot() -> np.ndarray:
+        png = (
+            driver.get_screenshot_as_png() if frame is None else frame.screenshot_as_png
+        )
+        return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+    wait_until_settled(server, label)
+    layers = run(LAYERS_SCRIPT)
+    assert isinstance(layers, list)
+    name = label.rsplit("/", 1)[1]
+    assert [(layer["type"], layer["name"]) for layer in layers] == [
+        ("image", "image"),
+        ("segmentation", name),
+    ]
+    assert layers[1]["source"] == f"{scheme}://{server.url}data/{label}"
+    colours = {
+        str(value): "#{:02x}{:02x}{:02x}".format(*rgba[:3])
+        for value, rgba in LABEL_COLORS.items()
+    }
+    assert layers[1]["segmentColors"] == colours
+    assert run(SEGMENTATION_SCRIPT, name) == {"hideSegmentZero": True, "ready": True}
+    chunks = [
+        r.key
+        for r in data_requests(server, label)
+        if r.method == "GET" and not r.key.rsplit("/", 1)[1].startswith((".", "z"))
+    ]
+    assert chunks, "the viewer fetched no chunk of the label image"
+    with_labels = shot()
+    run(HIDE_SCRIPT, name)
+    time.sleep(SETTLE_SECONDS)
+    without = shot()
+    shots = Path(os.environ.get("VIEWER_SCREENSHOTS", REPO / "_build" / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    for what, picture in (("labels", with_labels), ("no-labels", without)):
+        path = shots / f"viewer-{label.replace('/', '-')}-{what}.png"
+        Image.fromarray(picture.astype(np.uint8)).save(path)
+    changed = np.abs(with_labels - without).max(axis=-1) > 20
+    print(f"{label}: hiding the labels changed {changed.mean():.1%} of the pixels")
+    assert changed.mean() > 0.02, "hiding the labels changed (almost) nothing"
+
+
+def test_labels_chapter_shows_the_segmentation(
+    gl_driver: webdriver.Chrome, server: FolderServer
+) -> None:
+    """The labels chapter's viewer shows the heart's labels over it (0.4), and
+    its link opens the sharded 0.5 copy with its labels."""
+    driver = gl_driver
+    driver.get_log("browser")
+    driver.get_log("performance")
+    server.requests.clear()
+    driver.get(f"{server.url}{LABELS_PAGE}")
+    frame = driver.find_element(By.CSS_SELECTOR, "iframe.book-viewer")
+    driver.execute_script("arguments[0].scrollIntoView()", frame)
+    label = "heart.ome.zarr/labels/heart"
+    shown_segmentation(driver, server, label, "zarr2", frame)
+    link = driver.find_element(By.LINK_TEXT, "OME-Zarr 0.5").get_attribute("href")
+    assert link is not None
+    driver.get(link)
+    shown_segmentation(driver, server, "heart-sharded.ome.zarr/labels/heart", "zarr3")
+    errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+    assert other_origin_requests(driver, server.url) == []
+    failed = [(r.key, r.status) for r in server.requests if r.status not in (200, 206)]
+    assert failed == []

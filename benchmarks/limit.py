@@ -34,7 +34,7 @@ import numcodecs.blosc
 import numpy as np
 
 from data_helpers.codec_names import DEFAULT_CODEC, make_codec
-from data_helpers.convert import inspect_slices, read_rows
+from data_helpers.convert import inspect_slices, read_window
 from data_helpers.convert.jpeg2k import decode_jpeg2k
 from data_helpers.pyramid import downsample_mean, level_shape
 
@@ -133,7 +133,7 @@ def _bands(
             piece = np.empty((len(sources), min(band, n_y - y0), n_x), dtype)
             with limit.timing("read"):
                 for plane, source in zip(piece, sources, strict=True):
-                    read_rows(plane, source, y0)
+                    read_window(plane, source, y0, 0, n_x)
             yield z0, y0, piece
 
 
@@ -196,7 +196,7 @@ def measure_limit(
     threads, numcodecs.blosc.use_threads = numcodecs.blosc.use_threads, False
     try:
         n_z2, n_y2, n_x2 = level_shape(shape, 2)
-        slab = np.empty((unit, n_y2, n_x2), dtype)  # level 2, `unit` planes
+        slab = np.empty((min(unit, n_z2), n_y2, n_x2), dtype)  # level 2, by slabs
         slab_index = 0  # the slab's chunk row along z
         for z0, y0, piece in _bands(folder, 2 * unit, limit):
             store(piece, (z0 // unit, y0 // unit), 0)

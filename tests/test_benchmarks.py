@@ -1,4 +1,5 @@
-"""The benchmark's ``limit`` (benchmarks/limit.py): the same bytes as the converter."""
+"""The benchmark code (benchmarks/): the limit does the converter's work, decodes are
+counted in the workers, and each method gets its ratio to the limit."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from data_helpers.convert import convert_stack
@@ -62,3 +64,60 @@ def test_limit_shares_the_work_among_the_workers_and_adds_the_writes() -> None:
     fast_disk = limit.Limit(workers=2, seconds_by_step={**steps, "write": 2.0})
     assert not fast_disk.disk_bound
     assert "the disk is the limit" not in fast_disk.summary()
+
+
+def load_bench():
+    """benchmarks/bench_convert.py, which imports its neighbours by name."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "benchmarks_bench_convert", BENCHMARKS / "bench_convert.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_the_decode_count_sees_the_decodes_of_the_converters_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imagecodecs
+
+    bench = load_bench()
+    write_jp2_stack(tmp_path / "slices", (12, 32, 24), seed=1)
+    monkeypatch.setattr(imagecodecs, "jpeg2k_decode", imagecodecs.jpeg2k_decode)
+    counts = bench.count_jpeg2k_decodes()
+    convert_stack(
+        tmp_path / "slices", tmp_path / "out", chunks=8, workers=2, progress=False
+    )
+    assert bench.decodes_per_slice(tmp_path / "slices", counts) == {"1": 12}
+    imagecodecs.jpeg2k_decode((tmp_path / "slices" / "slice_00003.jp2").read_bytes())
+    imagecodecs.jpeg2k_decode(imagecodecs.jpeg2k_encode(np.zeros((4, 4), "u2")))
+    assert bench.decodes_per_slice(tmp_path / "slices", counts) == {
+        "1": 11,
+        "2": 1,
+        "unmatched": 1,
+    }
+
+
+def test_every_method_is_given_its_ratio_to_the_limit_of_its_input() -> None:
+    bench = load_bench()
+    runs = [
+        {"size": size, "method": method, "wall_s": wall, "input_bytes": 10**9}
+        | {"peak_rss_bytes": 2**30, "output_bytes": 10**9}
+        for size, method, wall in [
+            ("2GiB", "limit", 4.0),
+            ("2GiB", "limit", 6.0),
+            ("2GiB", "book", 6.0),
+            ("2GiB", "book", 9.0),
+            ("8GiB", "book", 30.0),
+        ]
+    ]
+    rows = {(r["size"], r["method"]): r for r in bench.summarise(runs)}
+    book = rows["2GiB", "book"]
+    assert book["best_to_limit"] == pytest.approx(6.0 / 4.0)
+    assert book["median_to_limit"] == pytest.approx(7.5 / 5.0)
+    assert rows["8GiB", "book"]["best_to_limit"] is None  # no limit measured there

@@ -37,7 +37,8 @@ they write the same bytes.
 
 Each run is a subprocess; the peak memory of its whole process tree is
 sampled with psutil. Repetitions are interleaved (method by method, then
-again). Results go to ``_build/bench/``: results.json, results.md, results.png.
+again). Results go to ``_build/bench/``: results.json, results.md, results.png
+(``--report NAME`` for other names, so that separate runs keep their reports).
 """
 
 from __future__ import annotations
@@ -421,8 +422,10 @@ def limit_lines(results: list[dict]) -> list[str]:
     return [f"- {size}: {r['limit_summary']}" for size, r in best.items()]
 
 
-def report(results: list[dict], workers: int, settings: str) -> None:
-    """Write results.json, results.md (printed too) and results.png."""
+def report(
+    results: list[dict], workers: int, settings: str, stem: str = "results"
+) -> None:
+    """Write ``stem``.json, ``stem``.md (printed too) and ``stem``.png in OUT."""
     rows = summarise(results)
     header = ["input", "method", "runs", "best s", "median s", "× limit (best)"]
     header += ["× limit (median)", "GB/s (best)", "peak RSS GiB", "output GB"]
@@ -463,12 +466,12 @@ def report(results: list[dict], workers: int, settings: str) -> None:
     if limits:
         lines += ["", "The limit of each input (its best run):", "", *limits]
     summary = {"settings": settings, "workers": workers, "summary": rows}
-    write_report("results", {**summary, "runs": results}, lines)
-    plot(rows)
+    write_report(stem, {**summary, "runs": results}, lines)
+    plot(rows, OUT / f"{stem}.png")
     print("\n".join(lines))
 
 
-def plot(rows: list[dict]) -> None:
+def plot(rows: list[dict], path: Path) -> None:
     """Best wall time (with the ratio to ``limit`` on each bar) and peak memory."""
     import matplotlib
 
@@ -511,7 +514,7 @@ def plot(rows: list[dict]) -> None:
     axes[0].legend(fontsize=8)
     fig.suptitle("Converting a stack of slices to a 3-level OME-Zarr pyramid")
     fig.tight_layout()
-    fig.savefig(OUT / "results.png", dpi=120)
+    fig.savefig(path, dpi=120)
 
 
 def add_settings_options(parser: argparse.ArgumentParser) -> None:
@@ -563,6 +566,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--digest", action="store_true", help="report a digest of each output's chunks"
     )
+    parser.add_argument(
+        "--report", default="results", help="the report's file names, without suffix"
+    )
     add_settings_options(parser)
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -602,8 +608,8 @@ def main(argv: list[str] | None = None) -> None:
                     print(json.dumps(result), flush=True)
                     results.append(result)
                     shutil.rmtree(output, ignore_errors=True)
-                report(results, args.workers, settings)
-    report(results, args.workers, settings)
+                report(results, args.workers, settings, args.report)
+    report(results, args.workers, settings, args.report)
 
 
 if __name__ == "__main__":

@@ -136,25 +136,53 @@ def test_verified(chapter) -> None:
     assert f"scale and translation: {(2 * voxel,) * 3} {(voxel / 2,) * 3}" in text
 
 
-def test_benchmark_report_is_the_one_the_prose_describes(chapter) -> None:
-    """The included report: dated, both sizes, every method, three runs each."""
-    prose = chapter.markdown()
-    name = "results-2026-11-28.md"
-    assert f"benchmarks/{name}" in prose and "on 2026-11-28" in prose
-    report = (BOOK_DIR.parent / "benchmarks" / name).read_text(encoding="utf-8")
-    assert report.startswith("Benchmark of 2026-11-28")
-    rows = [
-        [cell.strip() for cell in line.strip("|").split("|")]
-        for line in report.splitlines()
-        if line.startswith("| ") and not line.startswith("| size")
+REPORT = "results-2026-12-02"  # the benchmark report the chapter includes
+
+
+def report_rows(name: str) -> list[dict[str, str]]:
+    """The rows of a benchmark report's table, by column name."""
+    report = (BOOK_DIR.parent / "benchmarks" / f"{name}.md").read_text("utf-8")
+    table = [line for line in report.splitlines() if line.startswith("| ")]
+    header = [cell.strip() for cell in table[0][1:-1].split("|")]
+    return [
+        dict(zip(header, [cell.strip() for cell in line[1:-1].split("|")], strict=True))
+        for line in table[2:]  # after the header and its rule
     ]
-    methods = {"floor", "book", "book-sharded", "ome-zarr-py", "ngff-zarr"}
+
+
+def test_benchmark_report_is_the_one_the_prose_describes(chapter) -> None:
+    """The included reports: dated, every input and method, runs as said."""
+    prose = " ".join(chapter.markdown().split())
+    for name in (REPORT, f"{REPORT}-wide", f"{REPORT}-jp2"):
+        assert f"../benchmarks/{name}.md" in chapter.markdown()
+        report = (BOOK_DIR.parent / "benchmarks" / f"{name}.md").read_text("utf-8")
+        assert report.startswith("Benchmark of 2026-12-02")
+    assert f"`benchmarks/{REPORT}.md`" in prose and "on 2026-12-02" in prose
+    assert f"../benchmarks/{REPORT}.png" in chapter.markdown()
+    rows = report_rows(REPORT)
+    methods = {"limit", "floor", "book", "book-sharded", "ome-zarr-py", "ngff-zarr"}
     for size in ("2GiB", "8GiB"):
-        found = {row[1]: row for row in rows if row[0] == size}
+        found = {row["method"]: row for row in rows if row["input"] == size}
         assert set(found) == methods, size
-        assert all(row[2] == "3" for row in found.values()), "three runs each"
+        assert all(row["runs"] == "3" for row in found.values()), "three runs each"
         # the book's levels are exact block means
-        assert float(found["book"][-1]) == 0.0
+        assert float(found["book"]["level-1 mean abs. diff."]) == 0.0
+        assert found["book"]["output digest"] != ""
+    wide = {row["method"]: row for row in report_rows(f"{REPORT}-wide")}
+    assert set(wide) == {"limit", "book", "book-sharded"}
+    assert {row["input"] for row in wide.values()} == {"8GiB-wide"}
+    # wide slices: the sharded peak does not follow the width (4096 vs 1024)
+    narrow = benchmark_peaks(REPORT, "2GiB")["book-sharded"]
+    assert f"against {narrow:.2f} GiB on the 1024-wide 2 GiB stack" in prose
+    assert float(wide["book-sharded"]["peak RSS GiB"]) <= 1.15 * narrow
+    # "slower there than on narrow slices of the same bytes" (8 GiB, 2048 wide)
+    eight = {row["method"]: row for row in rows if row["input"] == "8GiB"}
+    assert float(wide["book"]["best s"]) > float(eight["book"]["best s"])
+    jp2 = {row["method"]: row for row in report_rows(f"{REPORT}-jp2")}
+    assert set(jp2) == {"limit", "floor", "book", "book-sharded"}
+    # every slice of the 256 decoded exactly once by the converter
+    assert jp2["book"]["decodes per slice"] == "1 (256 slices)"
+    assert jp2["book-sharded"]["decodes per slice"] == "1 (256 slices)"
 
 
 def test_check_of_the_output(chapter) -> None:
@@ -209,14 +237,13 @@ def block_gb(width: int, unit: int) -> float:
     return voxels * ITEMSIZE / 1e9
 
 
-def benchmark_peaks() -> dict[str, float]:
-    report = (BOOK_DIR.parent / "benchmarks" / "results-2026-11-28.md").read_text()
-    peaks = {}
-    for line in report.splitlines():
-        cells = [cell.strip() for cell in line.strip("|").split("|")]
-        if cells[0] == "8GiB":
-            peaks[cells[1]] = float(cells[6])
-    return peaks
+def benchmark_peaks(name: str = REPORT, size: str = "8GiB") -> dict[str, float]:
+    """Peak memory (GiB) of each method on one input of a benchmark report."""
+    return {
+        row["method"]: float(row["peak RSS GiB"])
+        for row in report_rows(name)
+        if row["input"] == size
+    }
 
 
 def test_memory_per_worker(chapter) -> None:
@@ -236,11 +263,20 @@ def test_memory_per_worker(chapter) -> None:
     for unit in (128, 256, 512):
         difference = block_gb(FULL[2], unit) - block_gb(2048, unit)
         assert round(difference * 1e9) == (FULL[2] - 2048) * ITEMSIZE < 20_000
-    peaks = benchmark_peaks()
+    peaks, wide = benchmark_peaks(), benchmark_peaks(f"{REPORT}-wide", "8GiB-wide")
     assert (
         f"peaked at {peaks['book']:.2f} GiB for the whole process tree with 2 "
         f"workers, and at {peaks['book-sharded']:.2f} GiB with 256³ shards" in prose
     )
+    assert f"peaked at {wide['book-sharded']:.2f} GiB with 256³ shards" in prose
+    # "512³ shards ... need more than the 2 GB per worker of the example above,
+    # 256³ shards fit well within it": a few (3) times the voxels of a task
+    assert f"512³ shards of the full heart ({block_gb(FULL[2], 512):.3f} GB" in prose
+    assert f"256³ shards ({block_gb(FULL[2], 256):.3f} GB) fit" in prose
+    assert 3 * block_gb(FULL[2], 512) > 2 > 3 * block_gb(FULL[2], 256)
+    # the measured peaks bear "a few times" out: per worker, over the floor's
+    per_worker = (peaks["book-sharded"] - peaks["floor"]) * 2**30 / 1e9 / 2
+    assert per_worker < 5 * block_gb(2048, 256)
     assert "(1024 × 2048 × 2048)" in prose  # the 8 GiB stack is 2048 wide
     # the SLURM example: 8 GB for 4 worker processes
     assert 'processes=4, memory="8GB"' in chapter.markdown()

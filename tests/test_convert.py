@@ -17,6 +17,7 @@ import tifffile
 import zarr
 
 from data_helpers.convert import (
+    PIECE_VOXELS,
     STATE_FOLDER,
     ConversionError,
     Plan,
@@ -480,6 +481,23 @@ def test_output_of_other_input_needs_overwrite(tmp_path, capsys, odd_stack, odd_
     assert code == 0 and "converted" in stdout
 
 
+def test_resume_of_other_blocks_is_refused(tmp_path, capsys, odd_stack) -> None:
+    """A done marker names a block task; an interrupted output whose blocks
+    were cut otherwise (an older converter) is refused, not resumed wrongly."""
+    import json
+
+    out = tmp_path / "out.ome.zarr"
+    convert_stack(odd_stack[0], out, chunks=8, max_tasks=2, progress=False)
+    path = out / STATE_FOLDER / "manifest.json"
+    manifest = json.loads(path.read_text())
+    assert manifest["block"] == [16, 16, 80]  # what Plan.block_shape() says
+    manifest["block"] = [16, 16, 16]
+    path.write_text(json.dumps(manifest))
+    assert_refused(
+        capsys, out, [odd_stack[0], out, "--chunks", "8"], "other options"
+    )
+
+
 def test_output_that_cannot_be_written(tmp_path, capsys, odd_stack) -> None:
     out = tmp_path / "no" / "such" / "folder" / "out.ome.zarr"
     assert_refused(
@@ -560,22 +578,47 @@ def test_tasks_carry_their_key_region_and_dependencies() -> None:
         seen.add(task.key)
     level2 = [task for task in tasks if task.level == 2]
     assert level2[0].key == ("level2", 0, 0, 0)
-    # its 2x2x2 units of level 1 come from the 2x2x2 blocks that wrote them
-    assert level2[0].deps == tuple(("block", *u) for u in np.ndindex(2, 2, 2))
+    # a block is as wide as the slices here (65 columns, rounded up to 80):
+    # the 2x2x2 units of level 1 under level2-0-0-0 come from 2x2 blocks
+    assert plan.block_shape() == (16, 16, 80)
+    assert level2[0].deps == tuple(("block", a, b, 0) for a, b in np.ndindex(2, 2))
     assert level2[0].region == (slice(0, 8), slice(0, 8), slice(0, 8))
     assert level2[0].name == "level2-0-0-0"
+    # with pieces of 8 x 8 x 16 voxels at most, blocks are 2U = 16 columns wide
+    narrow = Plan(ODD_SHAPE, "uint16", chunks=8, levels=4, piece_voxels=8 * 8 * 16)
+    assert narrow.block_shape() == (16, 16, 16)
+    level2 = [task for task in narrow.tasks() if task.level == 2]
+    assert level2[0].deps == tuple(("block", *u) for u in np.ndindex(2, 2, 2))
+
+
+def test_block_width_comes_from_the_piece_budget_not_the_slices() -> None:
+    """128^3 chunks: blocks up to 2048 columns wide (pieces of 128 x 128 x 2048);
+    256^3 shards: 512 (2U, the least); wider slices change neither."""
+    assert PIECE_VOXELS == 128 * 128 * 2048
+    for width, columns in ((1024, 1024), (2048, 2048), (4096, 2048), (7641, 2048)):
+        plan = Plan((1024, 1024, width), "uint16", chunks=128, levels=3)
+        assert plan.block_shape() == (256, 256, columns)
+        sharded = Plan((1024, 1024, width), "uint16", 128, 3, 3, shards=256)
+        assert sharded.block_shape() == (512, 512, 512)
+    assert Plan((64, 64, 300), "uint16", 128, 1).block_shape() == (256, 256, 512)
+    blocks = Plan((1024, 1024, 7641), "uint16", 128, 3).block_tasks()
+    assert [t.region[2] for t in blocks[:4]] == [
+        *(slice(x, x + 2048) for x in range(0, 6144, 2048)),
+        slice(6144, 7641),
+    ]
 
 
 def test_task_bytes_is_what_a_task_holds() -> None:
-    """A block task: a U x U x 2U piece, its U x U x U unit of level 1 and a
-    read buffer of one piece's slice plus a row; a unit task: two units."""
+    """A block task: a U x U x columns piece, its U x U x columns/2 of level 1
+    and a read buffer of one piece's slice plus a row; a unit task: two units."""
     plan = Plan((8839, 7641, 7641), "uint16", chunks=128, levels=2)
     memory = plan.task_bytes()
-    assert memory["block"] == (128 * 128 * 256 + 128**3 + 128 * 256 + 7641) * 2
+    piece, lower = 128 * 128 * 2048, 128 * 128 * 1024
+    assert memory["block"] == (piece + lower + 128 * 2048 + 7641) * 2
     assert memory["unit"] == 2 * 128**3 * 2
     sharded = Plan((64, 64, 64), "uint8", chunks=8, levels=1, zarr_format=3, shards=16)
     assert sharded.task_bytes() == {
-        "block": 16 * 16 * 32 + 16 * 32 + 64,
+        "block": 16 * 16 * 64 + 16 * 64 + 64,  # blocks of 32 x 32 x 64
         "unit": 2 * 16**3,
     }
 
@@ -603,7 +646,10 @@ def block_task_peak(tmp_path: Path, width: int, **options) -> tuple[int, int]:
     kind = {"chunks": 32, "zarr_format": 3, "shards": 64, "levels": 2}
     convert_stack(folder, output, **kind, max_tasks=0, progress=False)  # the arrays
     shape, _, slices = inspect_slices(folder)
-    plan = Plan(shape, "uint16", 32, 2, 3, 64)
+    # pieces of 64 x 64 x 128 at most: blocks of 2S = 128 columns, narrower
+    # than both widths, as 512 columns are for a stack of 1024-wide slices
+    plan = Plan(shape, "uint16", 32, 2, 3, 64, piece_voxels=64 * 64 * 128)
+    assert plan.block_shape() == (128, 128, 128)
     task = plan.block_tasks()[0]
     tracemalloc.start()
     try:

@@ -221,7 +221,8 @@ def test_mixed_tiff_and_jp2_folder_is_refused(tmp_path, capsys) -> None:
 
 def test_decode_tasks_come_slab_by_slab_and_hold_one_slice() -> None:
     """Each slab (16 slices): its decode tasks, its 4 x 3 block tasks, its free task."""
-    plan = Plan((40, 64, 48), "uint16", chunks=8, levels=2, decode=True)
+    narrow = 8 * 8 * 16  # pieces of 8 x 8 x 16 voxels at most: blocks 16 wide
+    plan = Plan((40, 64, 48), "uint16", 8, 2, decode=True, piece_voxels=narrow)
     tasks = plan.tasks()
     first = [("decode", z) for z in range(16)]
     first += [("block", 0, j, k) for j in range(4) for k in range(3)]

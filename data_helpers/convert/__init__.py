@@ -31,11 +31,14 @@ The modules, in the order of the chapter "Converting an enormous scan":
 How the work is split (``U`` is the chunk length, or the shard length with
 ``--shards``; every task writes whole chunks, or whole shards, only):
 
-- a *block task* owns ``2U`` slices x ``2U`` rows x the full width of level 0.
-  It reads its rows of each slice in four pieces of ``U x U x width``, writes
-  each piece as level-0 chunks and keeps only its 2x2x2 block mean, which
-  makes the block's ``U x U x width/2`` of level 1 (written at the end of the
-  task). Level 1 costs no second pass over level 0.
+- a *block task* owns ``2U`` slices x ``2U`` rows x ``columns`` of level 0,
+  ``Plan.block_shape()``: ``columns`` is as many ``2U`` as fit in a piece of
+  ``PIECE_VOXELS`` (2048 columns with 128^3 chunks, 512 with 256^3 shards),
+  whatever the width of the slices. It reads its rows of each slice in four
+  pieces of ``U x U x columns``, writes each piece as level-0 chunks (shards)
+  and keeps only its 2x2x2 block mean, which makes the block's
+  ``U x U x columns/2`` of level 1 (written at the end of the task). Level 1
+  costs no second pass over level 0.
 - with JPEG 2000 slices, which cannot be read by rows, a *decode task* per
   slice first decodes it once into raw voxels in ``.conversion/decoded``; the
   block tasks of its slices wait for it and read that copy by rows. It holds
@@ -43,18 +46,25 @@ How the work is split (``U`` is the chunk length, or the shard length with
 - a *unit task* makes one chunk (or shard) of level ``k + 1 >= 2`` from the
   2x2x2 chunks (shards) of level ``k`` under it.
 
-A task holds about ``1.5 U**2 x width`` (block task) or ``2 U**3`` (unit task)
+A block task holds about 1.5 pieces (``PIECE_VOXELS``, or ``2 U**3`` when
+that is more; ``Plan.task_bytes()`` gives the bytes) and a unit task ``2 U**3``
 voxels: memory grows with the chunk size and the number of workers, never with
-the number of slices or rows. After writing, a task leaves an empty marker
-file in the output's hidden ``.conversion/done`` folder; a rerun skips the
-tasks with markers and redoes the others whole, so a chunk cut short by a kill
-is rewritten. The OME-Zarr metadata goes into the group last: until then the
-output is not a valid-looking image.
+the width of the slices, their number or rows. After writing, a task leaves
+an empty marker file in the output's hidden ``.conversion/done`` folder; a
+rerun skips the tasks with markers and redoes the others whole, so a chunk cut
+short by a kill is rewritten. The OME-Zarr metadata goes into the group last:
+until then the output is not a valid-looking image.
 """
 
 from data_helpers.convert.cli import main
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.plan import Plan, Task, ZarrFormat, default_levels
+from data_helpers.convert.plan import (
+    PIECE_VOXELS,
+    Plan,
+    Task,
+    ZarrFormat,
+    default_levels,
+)
 from data_helpers.convert.run import Conversion, convert_stack
 from data_helpers.convert.slices import inspect_slices, natural_key, read_window
 from data_helpers.convert.state import STATE_FOLDER
@@ -62,6 +72,7 @@ from data_helpers.convert.tasks import convert_block, convert_unit
 from data_helpers.shards import check_whole_units
 
 __all__ = [
+    "PIECE_VOXELS",
     "STATE_FOLDER",
     "Conversion",
     "ConversionError",

@@ -11,9 +11,15 @@ import numpy as np
 from data_helpers.pyramid import level_shape
 from data_helpers.types import ZarrFormat
 
-#: A dask key: ``("decode", z)``, ``("block", i, j)`` or ``("level2", i, j, k)``.
+#: A dask key: ``("decode", z)``, ``("block", i, j, k)`` or ``("level2", i, j, k)``.
 TaskKey = tuple[str | int, ...]
 Region = tuple[slice, ...]
+
+#: Voxels of level 0 a block task reads into memory at once (one piece of
+#: ``U x U x columns``): a block is as many ``2U`` columns wide as fit, so each
+#: row of a slice is read in as few windows as this allows (once up to 2048
+#: columns with 128^3 chunks), and never fewer than ``2U`` columns.
+PIECE_VOXELS = 128 * 128 * 2048
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class Plan:
     labels: bool = False
     #: JPEG 2000 slices: decode tasks first, one per slice.
     decode: bool = False
+    #: At most this many voxels in one piece of a block task (``block_shape``).
+    piece_voxels: int = PIECE_VOXELS
 
     @property
     def unit(self) -> int:
@@ -86,6 +94,25 @@ class Plan:
     def slabs(self) -> int:
         """How many slabs of ``2U`` slices level 0 has: one row of block tasks each."""
         return math.ceil(self.shape[0] / (2 * self.unit))
+
+    def block_shape(self) -> tuple[int, int, int]:
+        """Voxels of level 0 one block task owns: ``2U x 2U x columns``.
+
+        ``columns`` is the largest multiple of ``2U`` whose pieces
+        (``U x U x columns``) hold at most ``piece_voxels``, at least ``2U``,
+        at most the width rounded up to ``2U``: it never depends on the width
+        of wider slices.
+        """
+        edge = 2 * self.unit
+        fit = max(1, self.piece_voxels // (self.unit * self.unit * edge))
+        return edge, edge, edge * min(fit, math.ceil(self.shape[2] / edge))
+
+    def block_of_unit(self, index: Sequence[int]) -> tuple[int, ...]:
+        """The block task that writes unit ``index`` of level 1."""
+        return tuple(
+            2 * i * self.unit // edge
+            for i, edge in zip(index, self.block_shape(), strict=True)
+        )
 
     def decode_tasks(self) -> list[Task]:
         """One task per slice, if ``decode``: each decodes its slice once.
@@ -122,26 +149,20 @@ class Plan:
         ]
 
     def block_tasks(self) -> list[Task]:
-        """The tasks that write level 0 (and level 1): 2U x 2U x 2U voxels each."""
-        edge = 2 * self.unit
-        return [
-            Task(
-                0,
-                tuple(index),
-                tuple(
-                    slice(i * edge, min((i + 1) * edge, n))
-                    for i, n in zip(index, self.shape, strict=True)
-                ),
-                tuple(
-                    ("decode", z)
-                    for z in range(
-                        index[0] * edge, min((index[0] + 1) * edge, self.shape[0])
-                    )
-                    if self.decode
-                ),
+        """The tasks that write level 0 (and level 1): ``block_shape()`` each."""
+        block = self.block_shape()
+        tasks = []
+        for index in np.ndindex(
+            *(math.ceil(n / e) for n, e in zip(self.shape, block, strict=True))
+        ):
+            region = tuple(
+                slice(i * e, min((i + 1) * e, n))
+                for i, e, n in zip(index, block, self.shape, strict=True)
             )
-            for index in np.ndindex(*(math.ceil(n / edge) for n in self.shape))
-        ]
+            z = region[0]
+            deps = tuple(("decode", k) for k in range(z.start, z.stop) if self.decode)
+            tasks.append(Task(0, tuple(index), region, deps))
+        return tasks
 
     def unit_tasks(self, level: int) -> list[Task]:
         """Tasks writing level ``level >= 2``, each with the tasks it reads from."""
@@ -155,9 +176,11 @@ class Plan:
                 for c in (2 * index[2], 2 * index[2] + 1)
                 if a < source_grid[0] and b < source_grid[1] and c < source_grid[2]
             ]
-            # block task (a, b, c) wrote unit (a, b, c) of level 1
-            kind = "block" if level == 2 else f"level{level - 1}"
-            deps = [(kind, *u) for u in under]
+            if level == 2:  # block tasks wrote level 1, several units each
+                blocks = dict.fromkeys(self.block_of_unit(u) for u in under)
+                deps = [("block", *b) for b in blocks]
+            else:
+                deps = [(f"level{level - 1}", *u) for u in under]
             region = tuple(
                 slice(i * self.unit, min((i + 1) * self.unit, n))
                 for i, n in zip(index, shape, strict=True)
@@ -191,21 +214,25 @@ class Plan:
     def task_bytes(self) -> dict[str, int]:
         """Bytes of voxels one task holds at most: ``block`` and ``unit`` tasks.
 
-        A block task holds one piece of ``U x U x 2U`` and its block's unit of
-        level 1 (``U x U x U``), and reads rows a few at a time into a buffer
-        of at most one piece's slice (plus a row); a unit task holds its chunk
+        A block task holds one piece of ``U x U x columns`` and its block's
+        units of level 1 (``U x U x columns/2``), and reads rows a few at a
+        time into a buffer of at most one piece's slice (plus a row), where
+        ``columns`` is ``block_shape()[2]``; a unit task holds its chunk
         (shard) and the one of the level above it is reading. None depends on
         the width of the slices. A decode task holds one whole slice (and its
         compressed bytes, about a tenth of that).
         """
         unit, (n_z, n_y, n_x) = self.unit, self.shape
         itemsize = np.dtype(self.dtype).itemsize
-        rows, columns = min(unit, n_y), min(2 * unit, n_x)
+        rows, columns = min(unit, n_y), min(self.block_shape()[2], n_x)
         piece = min(unit, n_z) * rows * columns
         buffer = rows * columns + n_x
         lower = 0
         if self.levels > 1:
-            lower = math.prod(min(unit, math.ceil(n / 2)) for n in self.shape)
+            half = (unit, unit, columns // 2)
+            lower = math.prod(
+                min(h, math.ceil(n / 2)) for h, n in zip(half, self.shape, strict=True)
+            )
         memory = {
             "block": (piece + lower + buffer) * itemsize,
             "unit": 2 * unit**3 * itemsize,

@@ -26,7 +26,8 @@ from data_helpers.remote import is_remote, open_store, s3_filesystem
 STATE_FOLDER = ".conversion"  # in the output: manifest.json and done/ markers
 #: Group attribute of a finished output: a fingerprint of what it was made from.
 FINGERPRINT_KEY = "data_helpers_conversion"
-MANIFEST_VERSION = 1
+#: 2: block tasks own ``Plan.block_shape()``, recorded as ``block``.
+MANIFEST_VERSION = 2
 #: What to do with an output: start it, finish an interrupted one, or nothing.
 ResumeState = Literal["new", "resume", "finished"]
 Manifest = dict[str, Any]
@@ -102,6 +103,8 @@ def manifest_of(
         "levels": plan.levels,
         "zarr_format": plan.zarr_format,
         "shards": plan.shards,
+        # which voxels each task name stands for: a resume must agree
+        "block": list(plan.block_shape()),
         "voxel_size": [float(v) for v in voxel_size],
         "unit": unit,
     }

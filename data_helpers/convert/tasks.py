@@ -75,7 +75,7 @@ def convert_block(
     state: ConversionState,
     *deps: str,
 ) -> str:
-    """Block task: 2U x 2U x 2U voxels of level 0, and the unit of level 1 below.
+    """Block task: ``plan.block_shape()`` of level 0, and the level 1 below it.
 
     ``slices`` are all the slices (it reads those of its region); ``deps``
     the names of the decode tasks it waits for (JPEG 2000).

@@ -493,9 +493,7 @@ def test_resume_of_other_blocks_is_refused(tmp_path, capsys, odd_stack) -> None:
     assert manifest["block"] == [16, 16, 80]  # what Plan.block_shape() says
     manifest["block"] = [16, 16, 16]
     path.write_text(json.dumps(manifest))
-    assert_refused(
-        capsys, out, [odd_stack[0], out, "--chunks", "8"], "other options"
-    )
+    assert_refused(capsys, out, [odd_stack[0], out, "--chunks", "8"], "other options")
 
 
 def test_output_that_cannot_be_written(tmp_path, capsys, odd_stack) -> None:

@@ -714,3 +714,33 @@ def test_tasks_need_only_the_state_interface(odd_stack, odd_output, tmp_path):
         assert np.array_equal(mine, reference)
     state.names.discard("block-0-0-0")  # a resumed run does only what is not done
     assert list(build_graph(output, plan, slices, state)) == [("block", 0, 0, 0)]
+
+
+def test_distributed_is_quiet_until_its_cluster_has_closed(
+    caplog, monkeypatch, odd_stack, tmp_path
+) -> None:
+    """A comm can report its closing (INFO, with a traceback: seen once after a
+    conversion) once the cluster has closed: run_tasks keeps distributed quiet
+    until after that, and then gives the logger its level back."""
+    import logging
+    from contextlib import contextmanager
+
+    import distributed  # noqa: F401  (sets the "distributed" logger's level)
+
+    from data_helpers.cluster import local_cluster
+    from data_helpers.convert import run
+
+    @contextmanager
+    def cluster_that_logs_late(workers: int):
+        with local_cluster(workers) as cluster:
+            yield cluster
+        logging.getLogger("distributed.batched").info("Batched Comm Closed")
+
+    caplog.set_level(logging.INFO)
+    before = logging.getLogger("distributed").level
+    monkeypatch.setattr(run, "local_cluster", cluster_that_logs_late)
+    convert_stack(odd_stack[0], tmp_path / "o.ome.zarr", chunks=16, workers=2)
+    assert "Batched Comm Closed" not in caplog.text
+    assert logging.getLogger("distributed").level == before
+    logging.getLogger("distributed.batched").info("after")
+    assert "after" in caplog.text

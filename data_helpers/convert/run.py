@@ -17,7 +17,7 @@ import dask
 import numpy as np
 from dask.delayed import Delayed
 
-from data_helpers.cluster import local_cluster
+from data_helpers.cluster import local_cluster, quiet_distributed
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.labels import (
     check_label_slices,
@@ -205,7 +205,11 @@ def run_tasks(
     if client is None and workers > 1:
         from distributed import Client as NewClient
 
-        with local_cluster(workers) as cluster, NewClient(cluster) as new_client:
+        with (
+            quiet_distributed(),
+            local_cluster(workers) as cluster,
+            NewClient(cluster) as new_client,
+        ):
             return run_tasks(targets, new_client, workers, bar)
     if client is None:
         with TaskProgress(targets.keys(), bar):

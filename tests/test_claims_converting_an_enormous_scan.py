@@ -69,14 +69,17 @@ def test_memory_arithmetic(chapter) -> None:
     assert gb(text, "the whole scan") == round(n_z * n_y * n_x * ITEMSIZE / 1e9, 3)
     slab = gb(text, "a slab of 128 slices")
     assert slab == round(C * n_y * n_x * ITEMSIZE / 1e9, 3) > 8  # no laptop
-    block = gb(text, "block task: 128 x 128 x 256 piece + 128^3")
+    block = gb(text, "block task: 128 x 128 x 2048 piece + level 1")
     assert block == round(block_gb(n_x, C), 3)
     assert gb(text, "unit task: 2 x 128^3 chunks") == round(
         2 * C**3 * ITEMSIZE / 1e9, 3
     )
     prose = chapter.markdown()
-    assert f"down to {block:.3f} GB" in prose
+    assert f"down to {block:.3f} GB" in " ".join(prose.split())
     assert f"about {block:.3f} GB per task with 128³ chunks" in prose
+    # "blocks two chunks deep, two chunks high and at most 2048 voxels wide
+    # ... one piece of 1 × 1 × 16 chunks at a time"
+    assert f"one piece of 1 × 1 × {2048 // C} chunks" in " ".join(prose.split())
     # stack-to-chunk: a job holds a slab (memory_per_slab_process, v2.3.1), and
     # a level-0 shard spans whole slices, one chunk deep
     assert f"(one per slab: {math.ceil(n_z / C)} at level 0 of the full heart)" in (
@@ -91,17 +94,18 @@ def test_memory_arithmetic(chapter) -> None:
 
 def test_plan(chapter) -> None:
     text = chapter.text("claim-plan")
-    assert "80 block tasks, 15 chunk tasks" in text  # 5 x 4 x 4 blocks of 32^3
+    # 5 x 4 x 1 blocks of 32 x 32 x 128 (the 120 columns, rounded up to 2 x 16)
+    assert "20 block tasks, 15 chunk tasks" in text
     assert f"level shapes: {LEVELS}" in text
-    assert "12 of its 95 tasks" in chapter.markdown()
+    assert "12 of its 35 tasks" in chapter.markdown()
 
 
 def test_conversion_with_progress_and_summary(chapter) -> None:
     text = chapter.text("claim-convert")
-    assert "95/95" in text and "100%" in text
+    assert "35/35" in text and "100%" in text
     summary = text[text.index("heart.ome.zarr: converted; 5 levels") :]
     assert ", ".join(map(str, LEVELS)) in summary
-    assert "95 tasks run, 0 already done" in summary
+    assert "35 tasks run, 0 already done" in summary
 
 
 def test_interrupted_then_resumed(chapter) -> None:
@@ -109,10 +113,10 @@ def test_interrupted_then_resumed(chapter) -> None:
     assert "stopped early, rerun to resume" in text and "12 tasks run" in text
     assert "multiscales metadata yet: False" in text
     text = chapter.text("claim-resumed")
-    assert "converted;" in text and "83 tasks run, 12 already done" in text
+    assert "converted;" in text and "23 tasks run, 12 already done" in text
     assert "identical to the uninterrupted run: True" in text
     assert "already a finished conversion of these slices: nothing to do." in text
-    assert "did only the 83 tasks the first had not finished" in chapter.markdown()
+    assert "did only the 23 tasks the first had not finished" in chapter.markdown()
 
 
 def test_bad_slice_is_named_and_nothing_written(chapter) -> None:
@@ -231,10 +235,14 @@ def test_check_finds_the_wrong_level_shape(chapter) -> None:
 
 
 def block_gb(width: int, unit: int) -> float:
-    """A block task: a U x U x 2U piece, its U^3 unit of level 1, and a read
-    buffer of one piece's slice plus a row (worked out here, not by Plan)."""
-    voxels = unit * unit * 2 * unit + unit**3 + unit * 2 * unit + width
-    return voxels * ITEMSIZE / 1e9
+    """A block task: a U x U x columns piece, its U x U x columns/2 of level 1,
+    and a read buffer of one piece's slice plus a row (worked out here, not by
+    Plan): blocks as many 2U columns wide as fit in 128 x 128 x 2048 voxels
+    (the chapter's PIECE_VOXELS), 2U at least, and no wider than the slices."""
+    fit = max(1, 128 * 128 * 2048 // (unit * unit * 2 * unit))
+    columns = 2 * unit * min(fit, math.ceil(width / (2 * unit)))
+    voxels = unit * unit * columns + unit * unit * columns // 2 + unit * columns
+    return (voxels + width) * ITEMSIZE / 1e9
 
 
 def benchmark_peaks(name: str = REPORT, size: str = "8GiB") -> dict[str, float]:

@@ -619,6 +619,9 @@ def test_task_bytes_is_what_a_task_holds() -> None:
         "block": 16 * 16 * 64 + 16 * 64 + 64,  # blocks of 32 x 32 x 64
         "unit": 2 * 16**3,
     }
+    # an odd width: the block's level 1 is ceil(65 / 2) = 33 columns wide
+    odd = Plan((16, 16, 65), "uint8", chunks=8, levels=2)
+    assert odd.task_bytes()["block"] == 8 * 8 * 65 + 8 * 8 * 33 + 8 * 65 + 65
 
 
 def test_block_task_bytes_do_not_grow_with_the_slice_width() -> None:

@@ -229,7 +229,7 @@ class Plan:
         buffer = rows * columns + n_x
         lower = 0
         if self.levels > 1:
-            half = (unit, unit, columns // 2)
+            half = (unit, unit, math.ceil(columns / 2))
             lower = math.prod(
                 min(h, math.ceil(n / 2)) for h, n in zip(half, self.shape, strict=True)
             )

@@ -176,6 +176,7 @@ class Plan:
                 for c in (2 * index[2], 2 * index[2] + 1)
                 if a < source_grid[0] and b < source_grid[1] and c < source_grid[2]
             ]
+            deps: list[TaskKey]
             if level == 2:  # block tasks wrote level 1, several units each
                 blocks = dict.fromkeys(self.block_of_unit(u) for u in under)
                 deps = [("block", *b) for b in blocks]

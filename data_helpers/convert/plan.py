@@ -93,7 +93,7 @@ class Plan:
 
     def slabs(self) -> int:
         """How many slabs of ``2U`` slices level 0 has: one row of block tasks each."""
-        return math.ceil(self.shape[0] / (2 * self.unit))
+        return math.ceil(self.shape[0] / self.block_shape()[0])
 
     def block_shape(self) -> tuple[int, int, int]:
         """Voxels of level 0 one block task owns: ``2U x 2U x columns``.
@@ -122,7 +122,7 @@ class Plan:
         """
         if not self.decode:
             return []
-        edge = 2 * self.unit
+        edge = self.block_shape()[0]
         return [
             Task(
                 -1,
@@ -133,11 +133,15 @@ class Plan:
             for z in range(self.shape[0])
         ]
 
-    def free_tasks(self) -> list[Task]:
-        """One task per slab, if ``decode``: it deletes the slab's scratch copies."""
+    def free_tasks(self, blocks: list[Task] | None = None) -> list[Task]:
+        """One task per slab, if ``decode``: it deletes the slab's scratch copies.
+
+        ``blocks``: ``block_tasks()``, if the caller has them already.
+        """
         if not self.decode:
             return []
-        edge, blocks = 2 * self.unit, self.block_tasks()
+        edge = self.block_shape()[0]
+        blocks = self.block_tasks() if blocks is None else blocks
         return [
             Task(
                 -2,
@@ -194,14 +198,11 @@ class Plan:
 
         With ``decode``, slab by slab: its decode tasks, block tasks, free task.
         """
-        decodes, blocks, frees = (
-            self.decode_tasks(),
-            self.block_tasks(),
-            self.free_tasks(),
-        )
+        blocks = self.block_tasks()
+        decodes, frees = self.decode_tasks(), self.free_tasks(blocks)
         tasks = blocks
         if self.decode:
-            edge = 2 * self.unit
+            edge = self.block_shape()[0]
             tasks = []
             for free in frees:
                 slab = free.index[0]

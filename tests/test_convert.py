@@ -278,8 +278,8 @@ from data_helpers.convert import cli, tasks
 write_region = tasks.write_region
 
 
-def slow_write_region(*args):
-    write_region(*args)
+def slow_write_region(*args, **kwargs):
+    write_region(*args, **kwargs)
     time.sleep(0.05)
 
 
@@ -671,6 +671,31 @@ def test_block_task_memory_is_bounded_by_shards_not_width(tmp_path, options) -> 
     wide, wide_bound = block_task_peak(tmp_path, 1024, **options)
     assert narrow < 3 * bound and wide < 3 * wide_bound
     assert wide < 1.1 * narrow, (narrow, wide)
+
+
+def test_sharded_writes_hold_one_shard_at_a_time(tmp_path, monkeypatch) -> None:
+    """A block task four shards wide writes its level 0 and level 1 one shard
+    per call (zarr encodes every shard of a call at once), and the output is
+    the block means of the slices all the same."""
+    volume = random_volume((64, 64, 512), seed=4)
+    write_slices(tmp_path / "in", volume)
+    widths: list[int] = []
+    setitem = zarr.Array.__setitem__
+
+    def recording(array, selection, value):
+        widths.append(selection[2].stop - selection[2].start)
+        setitem(array, selection, value)
+
+    monkeypatch.setattr(zarr.Array, "__setitem__", recording)
+    output = tmp_path / "out.ome.zarr"
+    kind = {"chunks": 16, "zarr_format": 3, "shards": 32, "levels": 3}
+    convert_stack(tmp_path / "in", output, **kind, workers=1, progress=False)
+    plan = Plan(volume.shape, "uint16", 16, 3, 3, 32)
+    assert plan.block_shape() == (64, 64, 512)  # one block, 16 shards wide
+    assert widths and max(widths) == 32, widths
+    levels = levels_of(output)
+    assert np.array_equal(levels[0], volume)
+    assert np.array_equal(levels[1], downsample_mean(volume))
 
 
 class MemoryState:

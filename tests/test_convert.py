@@ -429,11 +429,15 @@ def test_unreadable_tiff(tmp_path, capsys) -> None:
     [
         (np.zeros((8, 9), "uint16"), "(8, 9) uint16"),
         (np.zeros((8, 8), "uint8"), "uint8"),
+        (np.zeros((8, 8), "int16"), "int16"),  # the same size: only a tag differs
     ],
 )
 def test_slices_that_differ_from_the_first(tmp_path, capsys, odd_one, fragment) -> None:
     write_slices(tmp_path / "in", random_volume((3, 8, 8)))
-    tifffile.imwrite(tmp_path / "in" / "slice_2.tif", odd_one)
+    tifffile.imwrite(tmp_path / "in" / "slice_2.tif", odd_one, photometric="minisblack")
+    if odd_one.dtype == np.int16:
+        sizes = {p.stat().st_size for p in (tmp_path / "in").iterdir()}
+        assert len(sizes) == 1  # so the header bytes, not the size, tell it apart
     out = tmp_path / "out.ome.zarr"
     assert_refused(
         capsys,
@@ -443,6 +447,38 @@ def test_slices_that_differ_from_the_first(tmp_path, capsys, odd_one, fragment) 
         fragment,
         "first slice 'slice_0.tif'",
     )
+
+
+def test_slices_of_the_first_ones_layout_are_not_parsed_again(
+    tmp_path, monkeypatch
+) -> None:
+    """Slices with the first one's size and header bytes get its layout without
+    tifffile (0.5 ms a slice); one with other header bytes is parsed."""
+    from data_helpers.convert import slices as module
+
+    volume = random_volume((6, 40, 30), seed=6)
+    write_slices(tmp_path / "in", volume)
+    tifffile.imwrite(  # the same pixels and size, another description
+        tmp_path / "in" / "slice_4.tif", volume[4], description="other"
+    )
+    parsed = [module.inspect_slice(p)[2] for p in module.find_slices(tmp_path / "in")]
+    opened: list[str] = []
+    tiff_file = tifffile.TiffFile
+
+    def counting(path, *args, **kwargs):
+        opened.append(Path(path).name)
+        return tiff_file(path, *args, **kwargs)
+
+    monkeypatch.setattr(module.tifffile, "TiffFile", counting)
+    shape, dtype, slices = module.inspect_slices(tmp_path / "in")
+    assert (shape, dtype) == ((6, 40, 30), np.uint16)
+    assert opened == ["slice_0.tif", "slice_4.tif"]
+    assert slices == parsed
+    assert parsed[4].offset != parsed[0].offset  # its own layout, not the first's
+    for plane, info in zip(volume, slices, strict=True):
+        window = np.empty((40, 30), "uint16")
+        module.read_window(window, info, 0, 0, 30)
+        assert np.array_equal(window, plane)
 
 
 def test_output_that_is_something_else(tmp_path, capsys, odd_stack) -> None:

@@ -71,8 +71,22 @@ def find_slices(folder: str | os.PathLike[str]) -> list[Path]:
     return sorted(paths, key=lambda p: natural_key(p.name))
 
 
-def inspect_slice(path: Path) -> tuple[tuple[int, int], np.dtype, Slice]:
-    """Shape, dtype and read layout of one slice file (reads its header only)."""
+def header_end(tif: tifffile.TiffFile) -> int:
+    """Where the bytes that describe ``tif``'s one page end (IFD, tag values)."""
+    page = tif.pages.first
+    ifd = page.offset + tif.tiff.tagnosize + len(page.tags) * tif.tiff.tagsize
+    values = (tag.valueoffset + tag.valuebytecount for tag in page.tags)
+    return max(ifd + tif.tiff.offsetsize, *values)
+
+
+def inspect_slice(path: Path) -> tuple[tuple[int, int], np.dtype, Slice, bytes | None]:
+    """Shape, dtype and read layout of one slice file (reads its header only).
+
+    The last value: the file's bytes before its pixels, if they describe it
+    whole (an uncompressed TIFF whose tags all come before its pixels), else
+    None; another file that starts with the same bytes and has the same size
+    is a slice of the same layout (``same_layout``).
+    """
     stat = path.stat()
     if path.suffix.lower() in JPEG2K_SUFFIXES:
         try:
@@ -83,7 +97,7 @@ def inspect_slice(path: Path) -> tuple[tuple[int, int], np.dtype, Slice]:
                 "it from the folder or replace it with the right slice."
             ) from None
         info = Slice(str(path), stat.st_size, stat.st_mtime_ns, None, "<", True)
-        return size, kind, info
+        return size, kind, info, None
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages.first
@@ -92,6 +106,10 @@ def inspect_slice(path: Path) -> tuple[tuple[int, int], np.dtype, Slice]:
             offset = int(page.dataoffsets[0]) if contiguous else None
             byteorder: ByteOrder = "<" if tif.byteorder == "<" else ">"
             pages = len(tif.pages)
+            header = None
+            if offset is not None and header_end(tif) <= offset:
+                tif.filehandle.seek(0)
+                header = tif.filehandle.read(offset)
     except Exception as error:  # tifffile raises many kinds of errors
         raise ConversionError(
             f"{str(path)!r} is not a readable TIFF file ({error}): remove it from "
@@ -102,22 +120,43 @@ def inspect_slice(path: Path) -> tuple[tuple[int, int], np.dtype, Slice]:
             f"{str(path)!r} is not a single 2-D greyscale image (shape {shape}, "
             f"{pages} pages): every file must hold one slice."
         )
-    return (
-        (shape[0], shape[1]),
-        dtype,
-        Slice(str(path), stat.st_size, stat.st_mtime_ns, offset, byteorder),
+    info = Slice(str(path), stat.st_size, stat.st_mtime_ns, offset, byteorder)
+    return (shape[0], shape[1]), dtype, info, header
+
+
+def same_layout(path: Path, first: Slice, header: bytes) -> Slice | None:
+    """``path`` as a slice laid out as ``first``, if it has ``first``'s size
+    and starts with ``header`` (its bytes before the pixels), else None.
+
+    Equal bytes say the same: 0.01 ms a file instead of 0.5 ms with tifffile.
+    """
+    stat = path.stat()
+    if stat.st_size != first.size:
+        return None
+    with open(path, "rb") as file:
+        if file.read(len(header)) != header:
+            return None
+    return Slice(
+        str(path), stat.st_size, stat.st_mtime_ns, first.offset, first.byteorder
     )
 
 
 def inspect_slices(
     folder: str | os.PathLike[str],
 ) -> tuple[tuple[int, int, int], np.dtype, list[Slice]]:
-    """Check every slice in ``folder``; return the (z, y, x) shape and dtype."""
+    """Check every slice in ``folder``; return the (z, y, x) shape and dtype.
+
+    A slice of the first one's size and header bytes is not parsed again.
+    """
     paths = find_slices(folder)
-    shape, dtype, first = inspect_slice(paths[0])
+    shape, dtype, first, header = inspect_slice(paths[0])
     slices = [first]
     for path in paths[1:]:
-        other_shape, other_dtype, info = inspect_slice(path)
+        same = same_layout(path, first, header) if header is not None else None
+        if same is not None:
+            slices.append(same)
+            continue
+        other_shape, other_dtype, info, _ = inspect_slice(path)
         if (other_shape, other_dtype) != (shape, dtype):
             raise ConversionError(
                 f"{str(path)!r} is {other_shape} {other_dtype}, but the first slice "

@@ -17,21 +17,15 @@ from data_helpers.shards import check_whole_units
 
 
 def write_region(
-    array: zarr.Array,
-    region: Region,
-    data: np.ndarray,
-    unit: int,
-    *,
-    one_unit_per_call: bool = False,
+    array: zarr.Array, region: Region, data: np.ndarray, unit: int
 ) -> None:
     """Write ``data`` at ``region`` after checking it covers whole units.
 
-    ``one_unit_per_call``: write the units along x one call each. Zarr
-    encodes every shard of a call at once, each with its copy and its
-    encoded chunks; one shard per call holds one shard's worth of those.
+    A sharded array gets one shard along x per call: zarr encodes every
+    shard of a call at once, each with its copy and its encoded chunks.
     """
     check_whole_units(region, array.shape, unit)
-    if not one_unit_per_call:
+    if array.shards is None:
         array[region] = data
         return
     z, y, x = region
@@ -96,7 +90,7 @@ def convert_block(
     ``slices`` are all the slices (it reads those of its region); ``deps``
     the names of the decode tasks it waits for (JPEG 2000).
     """
-    unit, n_x, sharded = plan.unit, plan.shape[2], plan.shards is not None
+    unit, n_x = plan.unit, plan.shape[2]
     (z0, z1), (y0, y1), (x0, x1) = ((s.start, s.stop) for s in task.region)
     level0 = open_level(output, 0, "r+", plan.zarr_format)
     lower = None
@@ -109,7 +103,7 @@ def convert_block(
             for z in range(zq, zq1):
                 read_window(piece[z - zq], slices[z], yq, x0, n_x)
             region = (slice(zq, zq1), slice(yq, yq1), slice(x0, x1))
-            write_region(level0, region, piece, unit, one_unit_per_call=sharded)
+            write_region(level0, region, piece, unit)
             if lower is not None:  # pieces start at even offsets: exact 2x2x2 groups
                 mean = downsampler(plan)(piece)
                 a, b = (zq - z0) // 2, (yq - y0) // 2
@@ -119,7 +113,7 @@ def convert_block(
         level1 = open_level(output, 1, "r+", plan.zarr_format)
         starts = (z0 // 2, y0 // 2, x0 // 2)
         below = tuple(slice(s, s + n) for s, n in zip(starts, lower.shape, strict=True))
-        write_region(level1, below, lower, unit, one_unit_per_call=sharded)
+        write_region(level1, below, lower, unit)
     state.mark_done(task.name)
     return task.name
 

@@ -15,12 +15,11 @@ slices). Methods, all writing 3 levels of 128^3 chunks with Blosc zstd 3:
 - ``ome-zarr-py``: ``write_image`` on a dask array, ``local_mean``, z too;
 - ``ngff-zarr``: ``to_multiscales`` (dask bin shrink) + ``to_ngff_zarr``.
 
-Every method runs on the same kind of scheduler, worker threads of one
-process: the book's converter and ome-zarr-py on ``data_helpers.cluster``'s
-``local_cluster`` (a distributed ``LocalCluster`` of worker threads), ngff-zarr
-on dask's threaded scheduler with as many threads (its graph does not
-serialise to distributed workers). Reports before 2026-12 ran ome-zarr-py on
-worker processes.
+Every method runs on the same scheduler: dask's threaded scheduler, with as
+many threads of the run's process as workers (the book's converter's own
+choice without a client). Reports before 2026-12-03 ran the book's converter
+and ome-zarr-py on a distributed ``LocalCluster`` of worker threads (and
+before 2026-12, ome-zarr-py on worker processes).
 
 On JPEG 2000 slices only the book's converter runs (and ``limit``): the other
 libraries read through ``stack_as_dask``, which would decode each slice once
@@ -87,16 +86,6 @@ CHUNKS, LEVELS, SHARDS = 128, 3, 256
 # --------------------------------------------------------------------------
 # One run of one method (in a subprocess)
 # --------------------------------------------------------------------------
-
-
-def quiet_cluster(workers: int):
-    """The converter's own kind of cluster: worker threads of this process."""
-    from distributed import Client
-
-    from data_helpers.cluster import local_cluster
-
-    cluster = local_cluster(workers)
-    return cluster, Client(cluster)
 
 
 def stack_as_dask(folder: Path):
@@ -197,13 +186,13 @@ def run_method(method: str, folder: Path, output: Path, workers: int) -> dict:
             folder, output, chunks=CHUNKS, workers=workers, progress=False, **options
         )
     elif method == "ome-zarr-py":
+        import dask
         import zarr
         from ome_zarr.format import FormatV04
         from ome_zarr.scale import Methods
         from ome_zarr.writer import write_image
 
-        cluster, client = quiet_cluster(workers)
-        with cluster, client:
+        with dask.config.set(scheduler="threads", num_workers=workers):
             group = zarr.open_group(output, mode="w", zarr_format=2)
             factors = [{"z": 2**k, "y": 2**k, "x": 2**k} for k in range(1, LEVELS)]
             write_image(
@@ -222,9 +211,6 @@ def run_method(method: str, folder: Path, output: Path, workers: int) -> dict:
         import dask
         import ngff_zarr
 
-        # ngff-zarr 0.50's writer graph cannot be sent to distributed worker
-        # processes ("Could not serialize object of type _HLGExprSequence"):
-        # it runs on dask's threaded scheduler with as many threads as workers.
         with dask.config.set(scheduler="threads", num_workers=workers):
             image = ngff_zarr.to_ngff_image(stack_as_dask(folder), dims=["z", "y", "x"])
             multiscales = ngff_zarr.to_multiscales(

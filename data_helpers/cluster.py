@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when called: importing distributed takes a while
@@ -28,20 +26,3 @@ def local_cluster(workers: int) -> LocalCluster:
         dashboard_address=":0",  # any free port: no clash with other clusters
         silence_logs=logging.ERROR,
     )
-
-
-@contextmanager
-def quiet_distributed(level: int = logging.ERROR) -> Iterator[None]:
-    """Log nothing below ``level`` from distributed while this lasts.
-
-    ``LocalCluster(silence_logs=...)`` restores the level when it closes, and
-    a comm can still report its closing (at INFO, with a traceback) after
-    that: entered before the cluster starts, this outlasts its closing.
-    """
-    logger = logging.getLogger("distributed")
-    old = logger.level
-    logger.setLevel(level)
-    try:
-        yield
-    finally:
-        logger.setLevel(old)

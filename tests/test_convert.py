@@ -154,6 +154,40 @@ def test_output_opens_in_ome_zarr_py_and_ngff_zarr(odd_output) -> None:
     assert "null" not in (odd_output / ".zattrs").read_text()
 
 
+def test_workers_run_tasks_at_once_in_threads_of_this_process(
+    odd_stack, odd_output, tmp_path, monkeypatch, capsys
+):
+    """``workers=2`` without a client: the first two block tasks meet at a
+    barrier that one thread alone never passes, each in a thread of this
+    process that is not the caller's; the bar counts every task, and the
+    levels are those of one worker."""
+    import threading
+
+    from data_helpers.convert import run
+
+    barrier, lock = threading.Barrier(2, timeout=20), threading.Lock()
+    threads: list[int] = []
+    block = run.convert_block
+
+    def meeting(*args, **kwargs):
+        with lock:
+            threads.append(threading.get_ident())
+            first_two = len(threads) <= 2
+        if first_two:
+            barrier.wait()  # BrokenBarrierError after 20 s if tasks run one by one
+        return block(*args, **kwargs)
+
+    monkeypatch.setattr(run, "convert_block", meeting)
+    output = tmp_path / "threads.ome.zarr"
+    result = convert_stack(odd_stack[0], output, chunks=16, workers=2)
+    assert len(set(threads[:2])) == 2
+    assert threading.get_ident() not in threads
+    err, total = capsys.readouterr().err, result.tasks_total
+    assert "Converting: 100%|" in err and f"{total}/{total}" in err
+    for mine, reference in zip(levels_of(output), levels_of(odd_output), strict=True):
+        assert np.array_equal(mine, reference)
+
+
 # --------------------------------------------------------------------------
 # Sharding: parallel tasks own whole shards
 # --------------------------------------------------------------------------
@@ -778,33 +812,3 @@ def test_tasks_need_only_the_state_interface(odd_stack, odd_output, tmp_path):
         assert np.array_equal(mine, reference)
     state.names.discard("block-0-0-0")  # a resumed run does only what is not done
     assert list(build_graph(output, plan, slices, state)) == [("block", 0, 0, 0)]
-
-
-def test_distributed_is_quiet_until_its_cluster_has_closed(
-    caplog, monkeypatch, odd_stack, tmp_path
-) -> None:
-    """A comm can report its closing (INFO, with a traceback: seen once after a
-    conversion) once the cluster has closed: run_tasks keeps distributed quiet
-    until after that, and then gives the logger its level back."""
-    import logging
-    from contextlib import contextmanager
-
-    import distributed  # noqa: F401  (sets the "distributed" logger's level)
-
-    from data_helpers.cluster import local_cluster
-    from data_helpers.convert import run
-
-    @contextmanager
-    def cluster_that_logs_late(workers: int):
-        with local_cluster(workers) as cluster:
-            yield cluster
-        logging.getLogger("distributed.batched").info("Batched Comm Closed")
-
-    caplog.set_level(logging.INFO)
-    before = logging.getLogger("distributed").level
-    monkeypatch.setattr(run, "local_cluster", cluster_that_logs_late)
-    convert_stack(odd_stack[0], tmp_path / "o.ome.zarr", chunks=16, workers=2)
-    assert "Batched Comm Closed" not in caplog.text
-    assert logging.getLogger("distributed").level == before
-    logging.getLogger("distributed.batched").info("after")
-    assert "after" in caplog.text

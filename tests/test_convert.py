@@ -404,6 +404,80 @@ def test_resume_after_sigkill_gives_identical_output(tmp_path) -> None:
     assert "nothing to do" in out and out.count("\n") == 1
 
 
+# The command line, whose writes hang (30 s) once the file $HANG_GATE exists,
+# each hanging write first leaving a file beside it: a test can interrupt it
+# while a task is surely part-way.
+HANGING_COMMAND = """
+import os, sys, threading, time
+from pathlib import Path
+from data_helpers.convert import cli, tasks
+
+write_region, gate = tasks.write_region, Path(os.environ["HANG_GATE"])
+
+
+def hanging_write_region(*args, **kwargs):
+    if gate.exists():
+        (gate.parent / f"hanging-{threading.get_ident()}").touch()
+        time.sleep(30)
+    write_region(*args, **kwargs)
+    time.sleep(0.05)
+
+
+tasks.write_region = hanging_write_region
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_stops_at_once_with_one_line_and_resumes(tmp_path) -> None:
+    """SIGINT (Ctrl-C) while a task is part-way, two workers: exit 130 at once
+    (not after the running tasks), one line on stderr besides the progress
+    bar (no traceback, nothing from zarr's threads), no metadata; the same
+    command resumes into the chunks of an uninterrupted conversion."""
+    volume = random_volume((64, 64, 48), seed=6)
+    write_slices(tmp_path / "in", volume, rowsperstrip=8)
+    reference = tmp_path / "reference" / "image.ome.zarr"
+    reference.parent.mkdir()
+    convert_stack(tmp_path / "in", reference, chunks=8, progress=False)
+
+    output, gate = tmp_path / "image.ome.zarr", tmp_path / "gate" / "hang"
+    gate.parent.mkdir()
+    done = output / STATE_FOLDER / "done"
+    args = (str(tmp_path / "in"), str(output), "--chunks", "8", "--workers", "2")
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "HANG_GATE": str(gate)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", HANGING_COMMAND, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    deadline = time.monotonic() + 60
+    while not (done.is_dir() and len(list(done.iterdir())) >= 3):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    gate.touch()
+    while not list(gate.parent.glob("hanging-*")):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    start = time.monotonic()
+    out, err = process.communicate(timeout=60)
+    assert time.monotonic() - start < 10  # not after the hanging task's 30 s
+    assert process.returncode == 130
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line.strip()]
+    assert [line for line in lines if not line.startswith("Converting")] == [
+        "interrupted: run the same command again to resume."
+    ], err
+    assert out == ""
+    assert "multiscales" not in zarr.open_group(output, mode="r").attrs
+    again = cli(*args)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert "converted" in out and "already done" in out
+    assert chunk_files(output) == chunk_files(reference)
+
+
 def test_stopping_after_some_tasks_then_resuming(odd_stack, odd_output, tmp_path):
     output = tmp_path / odd_output.name
     first = convert_stack(odd_stack[0], output, chunks=16, max_tasks=2, progress=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -90,5 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConversionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C
+        # Stop at once, as a kill would: the tasks still running would
+        # otherwise go on writing while the interpreter shuts zarr down under
+        # them. Every write is whole or absent, and done tasks are marked.
+        print(
+            "\ninterrupted: run the same command again to resume.",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(130)
     print(result.summary())
     return 0

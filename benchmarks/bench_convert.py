@@ -17,9 +17,9 @@ slices). Methods, all writing 3 levels of 128^3 chunks with Blosc zstd 3:
 
 Every method runs on the same scheduler: dask's threaded scheduler, with as
 many threads of the run's process as workers (the book's converter's own
-choice without a client). Reports before 2026-12-03 ran the book's converter
-and ome-zarr-py on a distributed ``LocalCluster`` of worker threads (and
-before 2026-12, ome-zarr-py on worker processes).
+choice without a client). Reports before the one of 2026-12-02 17:45 ran the
+book's converter and ome-zarr-py on a distributed ``LocalCluster`` of worker
+threads (and before 2026-12, ome-zarr-py on worker processes).
 
 On JPEG 2000 slices only the book's converter runs (and ``limit``): the other
 libraries read through ``stack_as_dask``, which would decode each slice once

@@ -336,9 +336,17 @@ def kill_once(
     assert process.returncode == -signal.SIGKILL
 
 
-def cli(*args: str, slow: bool = False, **kwargs) -> subprocess.Popen:
-    environment = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = ["-c", SLOW_COMMAND] if slow else ["-m", "data_helpers.convert"]
+def cli(
+    *args: str,
+    slow: bool = False,
+    script: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    **kwargs,
+) -> subprocess.Popen:
+    """The command line in a subprocess: as is, ``slow``, or run by ``script``."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(extra_env or {})}
+    script = SLOW_COMMAND if slow else script
+    command = ["-c", script] if script else ["-m", "data_helpers.convert"]
     return subprocess.Popen(
         [sys.executable, *command, *args],
         stdout=subprocess.PIPE,
@@ -443,14 +451,7 @@ def test_ctrl_c_stops_at_once_with_one_line_and_resumes(tmp_path) -> None:
     gate.parent.mkdir()
     done = output / STATE_FOLDER / "done"
     args = (str(tmp_path / "in"), str(output), "--chunks", "8", "--workers", "2")
-    environment = {**os.environ, "PYTHONPATH": str(REPO), "HANG_GATE": str(gate)}
-    process = subprocess.Popen(
-        [sys.executable, "-c", HANGING_COMMAND, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
-    )
+    process = cli(*args, script=HANGING_COMMAND, extra_env={"HANG_GATE": str(gate)})
     deadline = time.monotonic() + 60
     while not (done.is_dir() and len(list(done.iterdir())) >= 3):
         assert process.poll() is None, process.communicate()

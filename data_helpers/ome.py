@@ -29,6 +29,7 @@ import numpy as np
 import zarr
 from ome_zarr_models import v04, v05
 
+from data_helpers.pyramid import scale_at
 from data_helpers.types import ZarrFormat
 
 SPATIAL_AXES = ("z", "y", "x")
@@ -51,23 +52,35 @@ def array_spec_class(zarr_format: ZarrFormat) -> Any:
     return ArraySpecV2
 
 
-def level_scale(level: int, voxel_size: Sequence[float]) -> list[float]:
-    """Voxel size of level ``level`` (each level halves every axis)."""
-    if level < 0:
-        raise ValueError(f"level must be 0 or more, not {level}.")
-    return [float(size) * 2**level for size in voxel_size]
+def level_scale(
+    level: int,
+    voxel_size: Sequence[float],
+    factors: Sequence[Sequence[int]] | None = None,
+) -> list[float]:
+    """Voxel size of level ``level``: level 0's times the factors down to it.
+
+    ``factors[k - 1]`` are the per-axis factors from level ``k - 1`` to ``k``
+    (``data_helpers.pyramid.scale_at``); without them every level halves
+    every axis.
+    """
+    scale = scale_at(level, len(voxel_size), factors)
+    return [float(size) * f for size, f in zip(voxel_size, scale, strict=True)]
 
 
-def level_translation(level: int, voxel_size: Sequence[float]) -> list[float]:
+def level_translation(
+    level: int,
+    voxel_size: Sequence[float],
+    factors: Sequence[Sequence[int]] | None = None,
+) -> list[float]:
     """Offset of level ``level``'s first voxel centre from level 0's.
 
-    A voxel of level ``k`` averages a block of ``2**k`` level-0 voxels along
-    each axis; the block's centre lies ``(2**k - 1) / 2`` level-0 voxels from
-    the centre of its first voxel (OME-Zarr puts the origin at voxel centres).
+    A voxel of level ``k`` averages a block of ``F`` level-0 voxels along an
+    axis (``F = 2**k`` when every level halves every axis); the block's centre
+    lies ``(F - 1) / 2`` level-0 voxels from the centre of its first voxel
+    (OME-Zarr puts the origin at voxel centres).
     """
-    if level < 0:
-        raise ValueError(f"level must be 0 or more, not {level}.")
-    return [float(size) * (2**level - 1) / 2 for size in voxel_size]
+    scale = scale_at(level, len(voxel_size), factors)
+    return [float(size) * (f - 1) / 2 for size, f in zip(voxel_size, scale, strict=True)]
 
 
 def _check_image(array_specs: Sequence[Any], voxel_size: Sequence[float]) -> None:
@@ -99,6 +112,7 @@ def image_model(
     name: str | None = None,
     paths: Sequence[str] | None = None,
     unit: str = UNIT,
+    factors: Sequence[Sequence[int]] | None = None,
 ) -> Any:
     """Return the OME-Zarr ``Image`` model of a pyramid of ``(z, y, x)`` arrays.
 
@@ -108,7 +122,8 @@ def image_model(
     (``pydantic_zarr.v3``) an OME-Zarr 0.5 model, with the arrays'
     ``dimension_names`` set to ``z, y, x``. ``voxel_size`` is level 0's
     ``(z, y, x)`` voxel size in ``unit`` (a UDUNITS-2 name, micrometres by
-    default).
+    default). ``factors[k - 1]`` are the per-axis downsampling factors from
+    level ``k - 1`` to ``k`` (default: every level halves every axis).
     """
     _check_image(array_specs, voxel_size)
     zarr_format = getattr(array_specs[0], "zarr_format", 2)
@@ -125,8 +140,8 @@ def image_model(
         array_specs=list(array_specs),
         paths=list(paths) if paths is not None else [str(k) for k in levels],
         axes=[Axis(name=axis, type="space", unit=unit) for axis in SPATIAL_AXES],
-        scales=[level_scale(k, voxel_size) for k in levels],
-        translations=[level_translation(k, voxel_size) for k in levels],
+        scales=[level_scale(k, voxel_size, factors) for k in levels],
+        translations=[level_translation(k, voxel_size, factors) for k in levels],
         name=name,
     )
 

@@ -9,72 +9,123 @@ from typing import Any
 import numpy as np
 
 
-def level_shape(shape: Sequence[int], level: int) -> tuple[int, ...]:
-    """Shape of level ``level``: each axis halved ``level`` times, rounded up."""
+#: Downsampling factors per axis from one level to the next, e.g. ``(2, 2, 2)``.
+Factors = tuple[int, ...]
+
+
+def scale_at(
+    level: int, ndim: int, factors: Sequence[Sequence[int]] | None = None
+) -> Factors:
+    """How many level-0 voxels one voxel of level ``level`` spans along each axis.
+
+    ``factors[k - 1]`` are the per-axis factors from level ``k - 1`` to level
+    ``k``; without them every level halves every axis (``2**level``).
+    """
     if level < 0:
         raise ValueError(f"level must be 0 or more, not {level}.")
-    return tuple(math.ceil(n / 2**level) for n in shape)
+    if factors is None:
+        return (2**level,) * ndim
+    if len(factors) < level:
+        raise ValueError(f"{len(factors)} levels of factors, but level {level} asked.")
+    return tuple(math.prod(f[axis] for f in factors[:level]) for axis in range(ndim))
 
 
-def downsample_mean(block: np.ndarray) -> np.ndarray:
-    """Halve every axis of ``block`` by averaging 2x2x2 groups of voxels.
+def level_shape(
+    shape: Sequence[int], level: int, factors: Sequence[Sequence[int]] | None = None
+) -> tuple[int, ...]:
+    """Shape of level ``level``: each axis divided by its factors, rounded up.
 
-    An axis of odd length ends in a half-full group, which is averaged over the
-    voxels it has, so the result always has shape ``ceil(n / 2)`` per axis.
-    Integer images are rounded back to their own dtype.
+    Without ``factors`` each axis is halved ``level`` times; ``factors[k - 1]``
+    are the per-axis factors from level ``k - 1`` to ``k`` (``scale_at``).
+    """
+    scale = scale_at(level, len(shape), factors)
+    return tuple(math.ceil(n / f) for n, f in zip(shape, scale, strict=True))
+
+
+def downsample_mean(block: np.ndarray, factors: Sequence[int] | None = None) -> np.ndarray:
+    """Downsample ``block`` by averaging groups of ``factors`` voxels (2 per axis).
+
+    An axis whose length is not a multiple of its factor ends in a part-full
+    group, which is averaged over the voxels it has, so the result always has
+    shape ``ceil(n / f)`` per axis. Integer images are rounded back to their
+    own dtype.
     """
     block = np.asarray(block)
     if block.ndim == 0 or 0 in block.shape:
         raise ValueError(f"Cannot downsample an empty array of shape {block.shape}.")
-    pad = [(0, n % 2) for n in block.shape]
-    # Copies of the edge voxel keep an odd edge group's mean.
-    padded = (
-        np.pad(block, pad, mode="edge") if any(n % 2 for n in block.shape) else block
-    )
-    if padded.dtype.kind in "iu" and padded.dtype.itemsize <= 2:
-        # Fast exact path for 8- and 16-bit integers: a sum of 8 values fits in
-        # 32 bits and float32 represents it and its eighth exactly, so this is
-        # the same correctly rounded (half to even) mean as below, ~6x faster.
-        total = padded[0::2].astype(np.int32 if padded.dtype.kind == "i" else np.uint32)
-        total += padded[1::2]
-        for axis in range(1, total.ndim):
-            even = [slice(None)] * total.ndim
-            odd = [slice(None)] * total.ndim
+    steps = _factors(block, factors)
+    pad = [(0, -n % f) for n, f in zip(block.shape, steps, strict=True)]
+    # Copies of the edge voxel keep an edge group's mean.
+    padded = np.pad(block, pad, mode="edge") if any(p for _, p in pad) else block
+    if padded.dtype.kind in "iu" and padded.dtype.itemsize <= 2 and max(steps) <= 2:
+        # Fast exact path for 8- and 16-bit integers: a sum of up to 8 values
+        # fits in 32 bits and float32 represents it and its eighth exactly, so
+        # this is the same correctly rounded (half to even) mean as below,
+        # ~6x faster.
+        total: np.ndarray | None = None
+        for axis, f in enumerate(steps):
+            if f == 1:
+                continue
+            even = [slice(None)] * padded.ndim
+            odd = [slice(None)] * padded.ndim
             even[axis], odd[axis] = slice(0, None, 2), slice(1, None, 2)
-            total = total[tuple(even)] + total[tuple(odd)]
-        scale = np.float32(0.5**block.ndim)
+            if total is None:
+                wide = np.int32 if padded.dtype.kind == "i" else np.uint32
+                total = padded[tuple(even)].astype(wide)
+                total += padded[tuple(odd)]
+            else:
+                total = total[tuple(even)] + total[tuple(odd)]
+        if total is None:  # nothing to downsample
+            return block.copy()
+        scale = np.float32(1 / math.prod(steps))
         return np.rint(total.astype(np.float32) * scale).astype(block.dtype)
-    grouped = padded.reshape([m for n in padded.shape for m in (n // 2, 2)])
+    grouped = padded.reshape(
+        [m for n, f in zip(padded.shape, steps, strict=True) for m in (n // f, f)]
+    )
     mean = grouped.mean(axis=tuple(range(1, grouped.ndim, 2)), dtype=np.float64)
     if np.issubdtype(block.dtype, np.integer):
         mean = np.rint(mean)
     return mean.astype(block.dtype)
 
 
-def _groups(block: np.ndarray) -> list[np.ndarray]:
-    """The eight voxels of every 2x2x2 group, as eight flat arrays.
+def _factors(block: np.ndarray, factors: Sequence[int] | None) -> Factors:
+    """``factors`` checked against ``block`` (default: 2 along every axis)."""
+    if factors is None:
+        return (2,) * block.ndim
+    steps = tuple(int(f) for f in factors)
+    if len(steps) != block.ndim or min(steps) < 1:
+        raise ValueError(
+            f"factors {tuple(factors)} need one whole number >= 1 per axis of a "
+            f"{block.ndim}-D array."
+        )
+    return steps
 
-    An odd axis is padded with a copy of its last plane, which counts every
-    voxel of an edge group the same number of times (twice per odd axis), so
-    counts within a group keep their order.
+
+def _groups(block: np.ndarray, steps: Factors) -> list[np.ndarray]:
+    """The voxels of every group of ``steps`` voxels, as one flat array each.
+
+    An axis that is not a multiple of its factor is padded with copies of its
+    last plane, which counts every voxel of an edge group the same number of
+    times along that axis, so counts within a group keep their order.
     """
-    pad = [(0, n % 2) for n in block.shape]
+    pad = [(0, -n % f) for n, f in zip(block.shape, steps, strict=True)]
     padded = np.pad(block, pad, mode="edge") if any(p for _, p in pad) else block
     return [
-        np.ascontiguousarray(padded[z::2, y::2, x::2]).ravel()
-        for z in (0, 1)
-        for y in (0, 1)
-        for x in (0, 1)
+        np.ascontiguousarray(
+            padded[tuple(slice(o, None, f) for o, f in zip(offset, steps, strict=True))]
+        ).ravel()
+        for offset in np.ndindex(*steps)
     ]
 
 
-def downsample_mode(block: np.ndarray) -> np.ndarray:
-    """Halve every axis of a label image, keeping each 2x2x2 group's commonest label.
+def downsample_mode(block: np.ndarray, factors: Sequence[int] | None = None) -> np.ndarray:
+    """Downsample a label image, keeping each group's commonest label.
 
-    Each voxel of the result is the most frequent value of its 2x2x2 group (at
-    odd edges, of the voxels the group has); a tie goes to the smallest of the
-    tied values. The result holds only values of ``block``, never an average
-    of two labels. Integer dtypes only, 8 to 64 bits, signed or unsigned.
+    Groups are ``factors`` voxels (2x2x2 by default). Each voxel of the result
+    is the most frequent value of its group (at edges, of the voxels the group
+    has); a tie goes to the smallest of the tied values. The result holds only
+    values of ``block``, never an average of two labels. Integer dtypes only,
+    8 to 64 bits, signed or unsigned.
     """
     block = np.asarray(block)
     if block.dtype.kind not in "iu":
@@ -82,13 +133,14 @@ def downsample_mode(block: np.ndarray) -> np.ndarray:
             f"downsample_mode needs integer labels (int8 to uint64), not "
             f"{block.dtype}: cast a label image to an integer dtype first."
         )
-    if block.ndim != 3 or 0 in block.shape:
+    if (factors is None and block.ndim != 3) or 0 in block.shape:
         raise ValueError(
             f"downsample_mode needs a non-empty 3-D (z, y, x) array, not shape "
             f"{block.shape}."
         )
-    out_shape = level_shape(block.shape, 1)
-    voxels = _groups(block)
+    steps = _factors(block, factors)
+    out_shape = level_shape(block.shape, 1, [steps])
+    voxels = _groups(block, steps)
     first = voxels[0]
     mixed = np.zeros(first.shape, dtype=bool)
     for other in voxels[1:]:
@@ -97,11 +149,11 @@ def downsample_mode(block: np.ndarray) -> np.ndarray:
     if not mixed.any():
         return result.reshape(out_shape)
     # Only groups with two or more labels need counting (labels are mostly
-    # uniform): count each voxel's matches among the group's eight.
+    # uniform): count each voxel's matches among the group's members.
     values = [v[mixed] for v in voxels]
-    counts = [np.ones(values[0].shape, dtype=np.uint8) for _ in values]
-    for i in range(8):
-        for j in range(i + 1, 8):
+    counts = [np.ones(values[0].shape, dtype=np.uint16) for _ in values]
+    for i in range(len(values)):
+        for j in range(i + 1, len(values)):
             same = values[i] == values[j]
             counts[i] += same
             counts[j] += same

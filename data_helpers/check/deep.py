@@ -92,17 +92,13 @@ class BlockResult:
 
 
 def block_mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
-    """Block mean by ``factors`` (powers of 2) with ``downsample_mean``.
+    """Block mean by ``factors`` (powers of 2): ``downsample_mean`` step by step.
 
-    ``downsample_mean`` halves every axis; an axis with nothing left to halve
-    is first repeated twice, which its mean then undoes.
+    A factor of 4 is two halvings, as a pyramid made level by level has it.
     """
     left = list(factors)
     while any(f > 1 for f in left):
-        for axis, f in enumerate(left):
-            if f == 1:
-                block = np.repeat(block, 2, axis=axis)
-        block = downsample_mean(block)
+        block = downsample_mean(block, [2 if f > 1 else 1 for f in left])
         left = [max(f // 2, 1) for f in left]
     return block
 

@@ -80,7 +80,9 @@ def level_translation(
     (OME-Zarr puts the origin at voxel centres).
     """
     scale = scale_at(level, len(voxel_size), factors)
-    return [float(size) * (f - 1) / 2 for size, f in zip(voxel_size, scale, strict=True)]
+    return [
+        float(size) * (f - 1) / 2 for size, f in zip(voxel_size, scale, strict=True)
+    ]
 
 
 def _check_image(array_specs: Sequence[Any], voxel_size: Sequence[float]) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-
 #: Downsampling factors per axis from one level to the next, e.g. ``(2, 2, 2)``.
 Factors = tuple[int, ...]
 
@@ -42,7 +41,9 @@ def level_shape(
     return tuple(math.ceil(n / f) for n, f in zip(shape, scale, strict=True))
 
 
-def downsample_mean(block: np.ndarray, factors: Sequence[int] | None = None) -> np.ndarray:
+def downsample_mean(
+    block: np.ndarray, factors: Sequence[int] | None = None
+) -> np.ndarray:
     """Downsample ``block`` by averaging groups of ``factors`` voxels (2 per axis).
 
     An axis whose length is not a multiple of its factor ends in a part-full
@@ -118,7 +119,9 @@ def _groups(block: np.ndarray, steps: Factors) -> list[np.ndarray]:
     ]
 
 
-def downsample_mode(block: np.ndarray, factors: Sequence[int] | None = None) -> np.ndarray:
+def downsample_mode(
+    block: np.ndarray, factors: Sequence[int] | None = None
+) -> np.ndarray:
     """Downsample a label image, keeping each group's commonest label.
 
     Groups are ``factors`` voxels (2x2x2 by default). Each voxel of the result

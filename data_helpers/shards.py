@@ -66,16 +66,21 @@ def check_whole_shards(
             )
 
 
-def check_whole_units(region: Sequence[slice], shape: Sequence[int], unit: int) -> None:
-    """Refuse a write that does not cover whole chunks (shards) of edge ``unit``.
+def check_whole_units(
+    region: Sequence[slice], shape: Sequence[int], unit: int | Sequence[int]
+) -> None:
+    """Refuse a write that does not cover whole chunks (shards) of edges ``unit``.
 
-    Two tasks writing parts of one shard would each rewrite the whole shard
-    and one would lose the other's data; with whole units they never meet.
+    ``unit`` is one edge for every axis, or one per axis. Two tasks writing
+    parts of one shard would each rewrite the whole shard and one would lose
+    the other's data; with whole units they never meet.
     """
-    for s, n in zip(region, shape, strict=True):
-        if inside_units((s.start, s.stop), unit, n):
+    units = (unit,) * len(shape) if isinstance(unit, int) else tuple(unit)
+    for s, n, u in zip(region, shape, units, strict=True):
+        if inside_units((s.start, s.stop), u, n):
+            edges = unit if isinstance(unit, int) else "x".join(map(str, units))
             raise SplitShardError(
-                f"Write {tuple(region)} does not cover whole {unit}-voxel units of an "
+                f"Write {tuple(region)} does not cover whole {edges}-voxel units of an "
                 f"array of shape {tuple(shape)}: tasks must own whole chunks/shards."
             )
 

@@ -58,15 +58,19 @@ until then the output is not a valid-looking image.
 
 from data_helpers.convert.cli import main
 from data_helpers.convert.errors import ConversionError
+from data_helpers.convert.output import Output
 from data_helpers.convert.plan import (
     PIECE_VOXELS,
+    Downsampling,
     Plan,
     Task,
+    TaskKind,
     ZarrFormat,
     default_levels,
 )
 from data_helpers.convert.run import Conversion, convert_stack
-from data_helpers.convert.slices import inspect_slices, natural_key, read_window
+from data_helpers.convert.sources import Source, open_source
+from data_helpers.convert.sources.slices import inspect_slices, natural_key, read_window
 from data_helpers.convert.state import STATE_FOLDER
 from data_helpers.convert.tasks import convert_block, convert_unit
 from data_helpers.shards import check_whole_units
@@ -76,8 +80,12 @@ __all__ = [
     "STATE_FOLDER",
     "Conversion",
     "ConversionError",
+    "Downsampling",
+    "Output",
     "Plan",
+    "Source",
     "Task",
+    "TaskKind",
     "ZarrFormat",
     "check_whole_units",
     "convert_block",
@@ -87,5 +95,6 @@ __all__ = [
     "inspect_slices",
     "main",
     "natural_key",
+    "open_source",
     "read_window",
 ]

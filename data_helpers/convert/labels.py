@@ -18,11 +18,16 @@ from typing import Any
 import numpy as np
 import zarr
 
+from data_helpers.convert import resume
 from data_helpers.convert.errors import ConversionError
+from data_helpers.convert.output import Output
+from data_helpers.convert.plan import Downsampling
+from data_helpers.convert.sources import Source
 from data_helpers.convert.state import (
     FINGERPRINT_KEY,
     FolderState,
     Manifest,
+    ResumeState,
     finished_from,
     manifest_hash,
 )
@@ -58,6 +63,42 @@ class LabelTarget:
     def path(self) -> Path:
         """The label image's folder, ``IMAGE/labels/NAME``."""
         return self.image / "labels" / self.name
+
+    @property
+    def output(self) -> Output:
+        return Output.of(self.path)
+
+    @property
+    def title(self) -> str:
+        return f"{self.image.name}/labels/{self.name}"
+
+    @property
+    def levels(self) -> int:
+        return len(self.level_shapes)
+
+    @property
+    def method(self) -> Downsampling:
+        """Labels are never averaged: each lower level keeps the commonest label."""
+        return Downsampling.MODE
+
+    def check_source(self, source: Source) -> None:
+        check_label_slices(self, source.shape, source.dtype, source.location)
+
+    def prepare(self, manifest: Manifest, source: str, overwrite: bool) -> ResumeState:
+        """Claim the name, check the output, unlist the old labels on overwrite."""
+        claim_label_name(self, manifest, overwrite)
+        state = resume.prepare(self.output, manifest, source, overwrite)
+        if overwrite:
+            unlist_label(self)  # listed again when rewritten, with its metadata
+        return state
+
+    def finish(
+        self,
+        arrays: list[zarr.Array],
+        fingerprint: str,
+        colors: Mapping[int, RGBA] | None,
+    ) -> None:
+        write_label_metadata(self, arrays, fingerprint, colors)
 
 
 def _image_group(image: Path) -> zarr.Group:
@@ -113,17 +154,17 @@ def open_label_target(
 
 
 def check_label_slices(
-    target: LabelTarget, shape: Sequence[int], dtype: np.dtype, folder: Path
+    target: LabelTarget, shape: Sequence[int], dtype: np.dtype, folder: str
 ) -> None:
     """Label slices must be integers, of the shape of the image's level 0."""
     if np.dtype(dtype).kind not in "iu":
         raise ConversionError(
-            f"The label slices in {str(folder)!r} are {np.dtype(dtype)}: labels must "
+            f"The label slices in {folder!r} are {np.dtype(dtype)}: labels must "
             "be integers (int8 to uint64); save the segmentation as integer TIFFs."
         )
     if tuple(shape) != target.level_shapes[0]:
         raise ConversionError(
-            f"The label slices in {str(folder)!r} make a {tuple(shape)} volume, but "
+            f"The label slices in {folder!r} make a {tuple(shape)} volume, but "
             f"the image's level 0 is {target.level_shapes[0]}: labels need one slice "
             "per image slice, each the size of an image slice."
         )

@@ -1,56 +1,47 @@
-"""Running a conversion: check, plan, build the dask graph, run it, write metadata."""
+"""Running a conversion: open input and output, plan, build the dask graph, run it."""
 
 from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import dask
 import numpy as np
 from dask.delayed import Delayed
 
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.labels import (
-    check_label_slices,
-    claim_label_name,
-    open_label_target,
-    unlist_label,
-    write_label_metadata,
+from data_helpers.convert.labels import open_label_target
+from data_helpers.convert.output import Output
+from data_helpers.convert.plan import (
+    Plan,
+    TaskKey,
+    TaskKind,
+    ZarrFormat,
+    default_levels,
 )
-from data_helpers.convert.object_state import ObjectState, prepare_remote_output
-from data_helpers.convert.plan import Plan, TaskKey, ZarrFormat, default_levels
 from data_helpers.convert.progress import Bar, TaskProgress, progress_bar
-from data_helpers.convert.slices import Slice, inspect_slices
+from data_helpers.convert.sources import Source, open_source
 from data_helpers.convert.state import (
     STATE_FOLDER,
     ConversionState,
-    FolderState,
-    Output,
-    create_arrays,
     manifest_hash,
     manifest_of,
-    output_bytes,
-    output_name,
-    prepare_output,
-    remove_partial_writes,
-    write_metadata,
 )
+from data_helpers.convert.target import ImageTarget, Target
 from data_helpers.convert.tasks import (
     convert_block,
     convert_unit,
-    decode_slice,
-    free_scratch,
+    free_staged,
+    stage_plane,
 )
+from data_helpers.convert.writing import create_arrays
 from data_helpers.ome import RGBA
-from data_helpers.remote import is_remote
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -60,8 +51,8 @@ if TYPE_CHECKING:
 class Conversion:
     """What a call of ``convert_stack`` did."""
 
-    output: Output
-    shape: tuple[int, int, int]
+    output: Path | str
+    shape: tuple[int, ...]
     dtype: str
     level_shapes: list[tuple[int, ...]]
     tasks_total: int
@@ -81,7 +72,7 @@ class Conversion:
 
     def summary(self) -> str:
         """One line: levels, shapes, bytes, seconds and speed."""
-        name = self.name or output_name(self.output)
+        name = self.name or Output.of(self.output).name
         if self.nothing_to_do:
             return (
                 f"{name} is already a finished conversion of these slices: "
@@ -90,7 +81,7 @@ class Conversion:
         shapes = ", ".join(str(s) for s in self.level_shapes)
         state = "converted" if self.finished else "stopped early, rerun to resume"
         speed = self.input_bytes / 1e9 / max(self.seconds, 1e-9)
-        where = "stored" if isinstance(self.output, str) else "on disk"
+        where = "stored" if Output.of(self.output).remote else "on disk"
         return (
             f"{name}: {state}; {len(self.level_shapes)} levels {shapes} "
             f"{self.dtype}; {self.tasks_run} tasks run, {self.tasks_skipped} already "
@@ -134,64 +125,34 @@ def _check_options(
             )
 
 
-def scratch_slices(output: Path, plan: Plan) -> list[Slice]:
-    """Where decode tasks put the decoded slices: raw voxels, read by rows.
-
-    In the output's state folder, removed with it when the conversion ends.
-    """
-    folder = output / STATE_FOLDER / "decoded"
-    folder.mkdir(parents=True, exist_ok=True)
-    return [
-        Slice(
-            str(folder / f"{z}.raw"), 0, 0, 0, "<" if sys.byteorder == "little" else ">"
-        )
-        for z in range(plan.shape[0])
-    ]
-
-
 def build_graph(
-    output: Output, plan: Plan, slices: list[Slice], state: ConversionState
+    output: Output, plan: Plan, source: Source, state: ConversionState
 ) -> dict[TaskKey, Delayed]:
     """The tasks not yet done, as dask work keyed by task, dependencies first.
 
-    Block tasks get all the slices and take theirs by their region (their
-    coordinates); with JPEG 2000 slices, the decode tasks' scratch copies.
+    Block tasks get the source and read their region of it (coordinates, not
+    file names); with a staged input (JPEG 2000), the staged planes.
     """
     done, work = state.done(), dict[TaskKey, Delayed]()
-    sources = slices
-    if plan.decode and isinstance(output, Path):
-        sources = scratch_slices(output, plan)
-    # One node for the list of slices, given to every block task: dask does
-    # not look through it once per task (for the full heart, 31,500 x 256).
-    shared = dask.delayed(sources, name=f"slices-{uuid.uuid4().hex}", traverse=False)
+    readable = source
+    if plan.staged:
+        readable = source.staged_copy(output.path / STATE_FOLDER / "decoded")
+    # One node for the source, given to every block task: dask does not look
+    # through its list of slices once per task (for the full heart, 31,500 x 256).
+    shared = dask.delayed(readable, name=f"source-{uuid.uuid4().hex}", traverse=False)
     for task in plan.tasks():
         if task.name in done:
             continue
         pending = [work[d] for d in task.deps if d in work]
-        if task.level == -2:
-            paths = [source.path for source in sources[task.region[0]]]
-            work[task.key] = dask.delayed(free_scratch, pure=False)(
-                paths, task, state, *pending, dask_key_name=task.key
-            )
-        elif task.level == -1:
-            z = task.index[0]
-            work[task.key] = dask.delayed(decode_slice, pure=False)(
-                slices[z],
-                sources[z].path,
-                plan,
-                task,
-                state,
-                *pending,
-                dask_key_name=task.key,
-            )
-        elif task.level == 0:
-            work[task.key] = dask.delayed(convert_block, pure=False)(
-                str(output), plan, shared, task, state, *pending, dask_key_name=task.key
-            )
-        else:
-            work[task.key] = dask.delayed(convert_unit, pure=False)(
-                str(output), plan, task, state, *pending, dask_key_name=task.key
-            )
+        run = {
+            TaskKind.FREE: (free_staged, readable),
+            TaskKind.STAGE: (stage_plane, source, Path(readable.location)),
+            TaskKind.BLOCK: (convert_block, output, plan, shared),
+            TaskKind.UNIT: (convert_unit, output, plan),
+        }[task.kind]
+        work[task.key] = dask.delayed(run[0], pure=False)(
+            *run[1:], task, state, *pending, dask_key_name=task.key
+        )
     return work
 
 
@@ -247,7 +208,8 @@ def convert_stack(
     one above (2x2x2 block mean, as ``downsample_mean``); ``levels`` defaults
     to as many as it takes for the smallest to fit in one chunk. Chunks are
     ``chunks`` voxels along each axis. ``zarr_format=3`` writes OME-Zarr 0.5,
-    with shards of ``shards`` voxels along each axis when given.
+    with shards of ``shards`` voxels along each axis when given. ``output``
+    is a folder or an ``s3://BUCKET/NAME.ome.zarr`` URL.
 
     Tasks run on dask: on ``client`` if given, else in this process on
     ``workers`` threads (dask's threaded scheduler). ``progress`` is True (a
@@ -267,95 +229,90 @@ def convert_stack(
     255) if given. Its name joins the image's list of label images last.
     """
     start = time.perf_counter()
-    remote = isinstance(output, str) and is_remote(output)  # never made a local Path
-    folder = Path(slices_folder)
-    output = output.rstrip("/") if remote else Path(output)  # type: ignore[union-attr]
-    if remote and urlsplit(str(output)).scheme != "s3":
-        raise ConversionError(
-            f"{output} is a web address, which is read-only: write to a folder "
-            "or to s3://BUCKET/NAME.ome.zarr."
-        )
+    out = Output.of(output)
     _check_options(chunks, levels, workers, voxel_size, zarr_format, shards)
-    target = None
-    if labels is not None:
-        if isinstance(output, str):
-            raise ConversionError(
-                f"--labels writes into an image on disk, not into {output}: convert "
-                "the labels beside a local copy of the image, then upload it."
-            )
-        target = open_label_target(output, labels, zarr_format, levels)
-    shape, dtype, slices = inspect_slices(folder)
-    if slices[0].jpeg2k and isinstance(output, str):
+    target = open_target(out, labels, zarr_format, levels, voxel_size, unit)
+    source = open_source(slices_folder)
+    if source.staged and out.remote:
         raise ConversionError(
-            f"JPEG 2000 slices convert to a folder, not to {output}: convert to a "
+            f"JPEG 2000 slices convert to a folder, not to {out}: convert to a "
             "local folder first, then upload it."
         )
-    if target is not None:
-        check_label_slices(target, shape, dtype, folder)
-        levels, voxel_size, unit = (
-            len(target.level_shapes),
-            target.voxel_size,
-            target.unit,
-        )
-        output = target.path
-    name = f"{target.image.name}/labels/{target.name}" if target else None
-    levels = levels or default_levels(shape, chunks)
-    plan = Plan(
-        shape,
-        np.dtype(dtype).name,
-        chunks,
-        levels,
-        zarr_format,
-        shards,
-        target is not None,
-        slices[0].jpeg2k,
-    )
-    manifest = manifest_of(slices, plan, voxel_size, unit)
-    if target is not None:
-        claim_label_name(target, manifest, overwrite)
-    state: ConversionState
-    if isinstance(output, str):
-        resume = prepare_remote_output(output, manifest, folder, overwrite)
-        state = ObjectState(output)
-    else:
-        resume = prepare_output(output, manifest, folder, overwrite)
-        state = FolderState(output)
-    if target is not None and overwrite:
-        unlist_label(target)  # listed again when rewritten, with its metadata
+    target.check_source(source)
+    plan = plan_for(source, target, chunks, shards, zarr_format)
+    manifest = manifest_of(source.fingerprint(), plan, target.voxel_size, target.unit)
+    resume = target.prepare(manifest, source.location, overwrite)
+    state = target.output.state()
     if resume == "finished":
         state.clear()  # if killed after the metadata was written
-        return _outcome(output, plan, {}, {}, start, name, nothing_to_do=True)
+        return _outcome(target, plan, {}, {}, start, nothing_to_do=True)
     state.begin(manifest)
-    arrays = create_arrays(output, plan)
-    if resume == "resume" and isinstance(output, Path):
-        remove_partial_writes(output)
-    work = build_graph(output, plan, slices, state)
+    arrays = create_arrays(target.output, plan)
+    if resume == "resume":
+        target.output.remove_partial_writes()
+    work = build_graph(target.output, plan, source, state)
     to_run = dict(list(work.items())[:max_tasks])
     with progress_bar(len(to_run), progress) as bar:
         run_tasks(to_run, client, workers, bar)
     if len(to_run) == len(work):  # the metadata last: now it is a valid image
-        fingerprint = manifest_hash(manifest)
-        if target is not None:
-            write_label_metadata(target, arrays, fingerprint, label_colors)
-        else:
-            write_metadata(output, arrays, voxel_size, unit, fingerprint)
+        target.finish(arrays, manifest_hash(manifest), label_colors)
         state.clear()
-    return _outcome(output, plan, work, to_run, start, name)
+    return _outcome(target, plan, work, to_run, start)
+
+
+def open_target(
+    output: Output,
+    labels: str | None,
+    zarr_format: int,
+    levels: int | None,
+    voxel_size: Sequence[float],
+    unit: str,
+) -> Target:
+    """The image ``output``, or its label image ``labels`` (checked first)."""
+    if labels is None:
+        return ImageTarget(output, levels, voxel_size, unit)
+    if output.remote:
+        raise ConversionError(
+            f"--labels writes into an image on disk, not into {output}: convert "
+            "the labels beside a local copy of the image, then upload it."
+        )
+    return open_label_target(output.path, labels, zarr_format, levels)
+
+
+def plan_for(
+    source: Source,
+    target: Target,
+    chunks: int,
+    shards: int | None,
+    zarr_format: ZarrFormat,
+) -> Plan:
+    """The plan of converting ``source`` into ``target``: cubes of ``chunks``."""
+    edges = (chunks,) * len(source.shape)
+    return Plan(
+        shape=source.shape,
+        dtype=np.dtype(source.dtype).name,
+        chunks=edges,
+        levels=target.levels or default_levels(source.shape, edges, source.axes),
+        axes=source.axes,
+        zarr_format=zarr_format,
+        shards=(shards,) * len(source.shape) if shards else None,
+        method=target.method,
+        staged=source.staged,
+    )
 
 
 def _outcome(
-    output: Output,
+    target: Target,
     plan: Plan,
     work: dict[TaskKey, Delayed],
     run: dict[TaskKey, Delayed],
     start: float,
-    name: str | None,
     nothing_to_do: bool = False,
 ) -> Conversion:
     """What a call did: ``work`` the tasks that were left, ``run`` those it ran."""
     total = len(plan.tasks())
     return Conversion(
-        output,
+        target.output.given,
         plan.shape,
         plan.dtype,
         plan.level_shapes(),
@@ -363,8 +320,8 @@ def _outcome(
         tasks_run=len(run),
         tasks_skipped=total - len(work),
         finished=len(run) == len(work),
-        bytes_written=output_bytes(output),
+        bytes_written=target.output.bytes(),
         seconds=time.perf_counter() - start,
         nothing_to_do=nothing_to_do,
-        name=name,
+        name=target.title,
     )

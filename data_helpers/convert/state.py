@@ -1,27 +1,18 @@
-"""The output's state: manifest, resume check, done markers, arrays, metadata last."""
+"""A conversion's state while it runs: its manifest and done markers."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
 
 import zarr
-from zarr.abc.store import Store
 
-from data_helpers.codec_names import DEFAULT_CODEC, make_codec
-from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.plan import Plan
-from data_helpers.convert.slices import Slice
-from data_helpers.files import folder_bytes
-from data_helpers.ome import array_spec_class, image_attributes, image_model
-from data_helpers.remote import is_remote, open_store, s3_filesystem
+from data_helpers.convert.plan import SPACE_AXES, Downsampling, Plan, halving
 
 STATE_FOLDER = ".conversion"  # in the output: manifest.json and done/ markers
 #: Group attribute of a finished output: a fingerprint of what it was made from.
@@ -91,32 +82,52 @@ class FolderState:
 
 
 def manifest_of(
-    slices: list[Slice], plan: Plan, voxel_size: Sequence[float], unit: str
+    fingerprint: dict[str, Any],
+    plan: Plan,
+    voxel_size: Sequence[float],
+    unit: str,
 ) -> Manifest:
-    """What a conversion was made from: files, sizes, times, shape and options."""
+    """What a conversion was made from: the input's ``fingerprint``, the options.
+
+    Written as version 2 wrote it for ``z, y, x`` cubes halved at every level
+    (chunks and shards as one edge), so that outputs made before resume and
+    stay finished; axes, per-axis edges and factors only where they differ.
+    """
+
+    def edges(values: tuple[int, ...] | None) -> int | list[int] | None:
+        if values is None:
+            return None
+        if len(set(values)) == 1 and plan.axes == SPACE_AXES:
+            return values[0]
+        return list(values)
+
     manifest: Manifest = {
         "version": MANIFEST_VERSION,
-        "slices": [[Path(s.path).name, s.size, s.mtime_ns] for s in slices],
+        **fingerprint,
         "shape": list(plan.shape),
         "dtype": plan.dtype,
-        "chunks": plan.chunks,
+        "chunks": edges(plan.chunks),
         "levels": plan.levels,
         "zarr_format": plan.zarr_format,
-        "shards": plan.shards,
+        "shards": edges(plan.shards),
         # which voxels each task name stands for: a resume must agree
         "block": list(plan.block_shape()),
         "voxel_size": [float(v) for v in voxel_size],
         "unit": unit,
     }
-    if plan.labels:
+    if plan.axes != SPACE_AXES:
+        manifest["axes"] = list(plan.axes)
+    if any(f != halving(plan.axes) for f in plan.factors):
+        manifest["factors"] = [list(f) for f in plan.factors]
+    if plan.method is Downsampling.MODE:
         manifest["labels"] = True
     return manifest
 
 
-def explain_mismatch(old: Manifest, new: Manifest, output: Path, folder: Path) -> str:
+def explain_mismatch(old: Manifest, new: Manifest, output: str, folder: str) -> str:
     """Why an existing output cannot be resumed with this input."""
     old_files = {name: (size, t) for name, size, t in old.get("slices", [])}
-    new_files = {name: (size, t) for name, size, t in new["slices"]}
+    new_files = {name: (size, t) for name, size, t in new.get("slices", [])}
     same_options = all(
         old.get(k) == new[k] for k in new if k not in ("slices", "shape")
     )
@@ -124,20 +135,20 @@ def explain_mismatch(old: Manifest, new: Manifest, output: Path, folder: Path) -
         for name in old_files:
             if name not in new_files:
                 return (
-                    f"Slice {str(folder / name)!r} is missing, but the conversion into "
-                    f"{str(output)!r} started with it: put it back, or pass "
+                    f"Slice {str(Path(folder, name))!r} is missing, but the conversion "
+                    f"into {output!r} started with it: put it back, or pass "
                     "--overwrite to start again."
                 )
     if same_options and old_files.keys() == new_files.keys():
         for name, value in new_files.items():
             if old_files[name] != value:
                 return (
-                    f"Slice {str(folder / name)!r} changed (size or modification time) "
-                    f"since the conversion into {str(output)!r} started: pass "
+                    f"Slice {str(Path(folder, name))!r} changed (size or modification "
+                    f"time) since the conversion into {output!r} started: pass "
                     "--overwrite to start again from the current slices."
                 )
     return (
-        f"{str(output)!r} already holds a conversion of other slices or with other "
+        f"{output!r} already holds a conversion of other slices or with other "
         "options: choose another output, or pass --overwrite to replace it."
     )
 
@@ -148,164 +159,14 @@ def manifest_hash(manifest: Manifest) -> str:
     return hashlib.sha256(text).hexdigest()
 
 
-def finished_from(output: Path | Store) -> str | None:
-    """The manifest fingerprint a finished output records, if any."""
+def finished_from(output: Any) -> str | None:
+    """The manifest fingerprint a finished output records, if any.
+
+    ``output``: what zarr opens (``Output.store("r")``).
+    """
     try:
         attributes: dict[str, Any] = zarr.open_group(output, mode="r").attrs.asdict()
     except (zarr.errors.BaseZarrError, FileNotFoundError):  # no group (yet)
         return None
     fingerprint: dict[str, str] = attributes.get(FINGERPRINT_KEY, {})
     return fingerprint.get("manifest_sha256")
-
-
-def removable(output: Path) -> bool:
-    """Whether ``--overwrite`` may delete ``output`` (only Zarr data or nothing)."""
-    names = {p.name for p in output.iterdir()}
-    return not names or bool(names & {".zgroup", ".zarray", "zarr.json", STATE_FOLDER})
-
-
-def prepare_output(
-    output: Path, manifest: Manifest, folder: Path, overwrite: bool
-) -> ResumeState:
-    """Check ``output``; return ``"new"``, ``"resume"`` or ``"finished"``.
-
-    Raises ConversionError, having written nothing, when the output cannot be
-    used. Deletes an old output only when ``overwrite`` is set.
-    """
-    if output.exists() and not output.is_dir():
-        raise ConversionError(
-            f"The output {str(output)!r} exists and is a file: choose a folder name "
-            "such as image.ome.zarr."
-        )
-    if output.is_dir():
-        if not os.access(output, os.W_OK):
-            raise ConversionError(
-                f"The output {str(output)!r} cannot be written: check its permissions."
-            )
-        old = FolderState(output).manifest()
-        made_from = finished_from(output)
-        if made_from == manifest_hash(manifest) and not overwrite:
-            return "finished"
-        if old == manifest and not overwrite:
-            return "resume"
-        if overwrite:
-            if not removable(output):
-                raise ConversionError(
-                    f"Refusing to delete {str(output)!r} for --overwrite: it holds "
-                    "files that are not Zarr data. Choose another output."
-                )
-            shutil.rmtree(output)
-        elif old is not None:
-            raise ConversionError(explain_mismatch(old, manifest, output, folder))
-        elif made_from is not None:
-            raise ConversionError(explain_mismatch({}, manifest, output, folder))
-        elif any(output.iterdir()):
-            raise ConversionError(
-                f"The output {str(output)!r} exists and is not a conversion of these "
-                "slices: choose another output, or pass --overwrite to replace it."
-            )
-    parent = output.absolute().parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise ConversionError(
-            f"The output {str(output)!r} cannot be written: its folder {str(parent)!r} "
-            "does not exist or is not writable."
-        )
-    return "new"
-
-
-Output = Path | str  # a folder, or an s3:// URL (a str, never made a Path)
-
-
-def output_store(output: Output, mode: str = "r+") -> Any:
-    """What zarr opens for ``output``: the folder itself, or a store for a URL."""
-    if isinstance(output, str) and is_remote(output):
-        return open_store(output, "r" if mode == "r" else "w")
-    return output
-
-
-def output_child(output: Output, name: str) -> Output:
-    """``output/name``, for a folder or a URL."""
-    if isinstance(output, str) and is_remote(output):
-        return f"{output.rstrip('/')}/{name}"
-    return Path(output, name)
-
-
-def output_name(output: Output) -> str:
-    """The last part of the folder or URL: ``image.ome.zarr``."""
-    if isinstance(output, str) and is_remote(output):
-        return PurePosixPath(urlsplit(output).path).name
-    return Path(output).name
-
-
-def output_bytes(output: Output) -> int:
-    """Bytes in all files (objects) under ``output``, a folder or an s3:// URL."""
-    if isinstance(output, str) and is_remote(output):
-        fs = s3_filesystem()
-        fs.invalidate_cache()
-        parts = urlsplit(output)
-        return int(fs.du(f"{parts.netloc}/{parts.path.strip('/')}"))
-    return folder_bytes(output)
-
-
-def create_arrays(output: Output, plan: Plan) -> list[zarr.Array]:
-    """Create the group and its empty level arrays (or open them on resume)."""
-    group = zarr.open_group(
-        output_store(output), mode="a", zarr_format=plan.zarr_format
-    )
-    arrays = []
-    for level, shape in enumerate(plan.level_shapes()):
-        existing = group.get(str(level))
-        if isinstance(existing, zarr.Array):  # on resume
-            arrays.append(existing)
-            continue
-        options: dict[str, Any] = {
-            "chunk_key_encoding": {"name": "v2", "separator": "/"}
-        }
-        if plan.zarr_format == 3:
-            options = {
-                "dimension_names": ("z", "y", "x"),
-                "shards": plan.shards and (plan.shards,) * 3,
-            }
-        arrays.append(
-            group.create_array(
-                str(level),
-                shape=shape,
-                dtype=plan.dtype,
-                chunks=(plan.chunks,) * 3,
-                compressors=make_codec(DEFAULT_CODEC, plan.zarr_format),
-                fill_value=0,
-                **options,
-            )
-        )
-    return arrays
-
-
-def remove_partial_writes(output: Path) -> None:
-    """Delete what a kill left of zarr's chunk writes (``NAME.<id>.partial``).
-
-    zarr-python's local store writes a chunk to a ``.partial`` file, then
-    renames it: a kill can leave these behind.
-    """
-    for leftover in output.rglob("*.partial"):
-        leftover.unlink()
-
-
-def write_metadata(
-    output: Output,
-    arrays: list[zarr.Array],
-    voxel_size: Sequence[float],
-    unit: str,
-    fingerprint: str,
-) -> None:
-    """Write the OME-Zarr multiscales metadata: the last step of a conversion.
-
-    Beside it goes the fingerprint of the input and options, so that a rerun
-    of the same conversion knows there is nothing left to do.
-    """
-    spec_class = array_spec_class(arrays[0].metadata.zarr_format)
-    specs = [spec_class.from_zarr(a) for a in arrays]
-    name = output_name(output).removesuffix(".zarr").removesuffix(".ome")
-    image = image_model(specs, voxel_size=voxel_size, unit=unit, name=name)
-    attributes = image_attributes(image)
-    attributes[FINGERPRINT_KEY] = {"manifest_sha256": fingerprint}
-    zarr.open_group(output_store(output), mode="r+").attrs.update(attributes)

@@ -1,138 +1,126 @@
-"""The tasks: a block of level 0 (and level 1 under it), or one unit of a level."""
+"""The tasks: a block of level 0 (and level 1 under it), or one unit of a level.
+
+Each receives the output, the plan, its ``Task`` (coordinates, not names) and
+the state to mark itself done in; a block task also the ``Source`` it reads.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import zarr
 
-from data_helpers.convert.jpeg2k import decode_to_scratch
-from data_helpers.convert.plan import Plan, Region, Task
-from data_helpers.convert.slices import Slice, read_window
-from data_helpers.convert.state import ConversionState, output_child, output_store
+from data_helpers.convert.output import Output
+from data_helpers.convert.plan import Downsampling, Plan, Task
+from data_helpers.convert.sources import RawPlanes, Source
+from data_helpers.convert.state import ConversionState
+from data_helpers.convert.writing import open_level, write_region
 from data_helpers.pyramid import downsample_mean, downsample_mode, level_shape
-from data_helpers.shards import check_whole_units
 
 
-def write_region(
-    array: zarr.Array, region: Region, data: np.ndarray, unit: int
-) -> None:
-    """Write ``data`` at ``region`` after checking it covers whole units.
-
-    A sharded array gets one shard along x per call: zarr encodes every
-    shard of a call at once, each with its copy and its encoded chunks.
-    """
-    check_whole_units(region, array.shape, unit)
-    if array.shards is None:
-        array[region] = data
-        return
-    z, y, x = region
-    for start in range(0, data.shape[2], unit):
-        columns = slice(x.start + start, min(x.start + start + unit, x.stop))
-        array[z, y, columns] = data[:, :, start : start + unit]
+def downsampler(plan: Plan) -> Callable[[np.ndarray, Sequence[int]], np.ndarray]:
+    """How this conversion makes a level: the mode for labels, else the mean."""
+    return downsample_mode if plan.method is Downsampling.MODE else downsample_mean
 
 
-def open_level(output: str, level: int, mode: str, zarr_format: int) -> zarr.Array:
-    """Level ``level`` of the output image (a folder, or an s3:// URL).
-
-    Told the format, zarr asks for no metadata of the other format: on object
-    storage, each such question is a request.
-    """
-    store = output_store(output_child(output, str(level)), mode)
-    return zarr.open_array(store, mode=mode, zarr_format=zarr_format)  # type: ignore[arg-type]
-
-
-def downsampler(plan: Plan) -> Callable[[np.ndarray], np.ndarray]:
-    """How this conversion halves a level: the mode for labels, else the mean."""
-    return downsample_mode if plan.labels else downsample_mean
-
-
-def decode_slice(
-    source: Slice,
-    scratch: str,
-    plan: Plan,
-    task: Task,
-    state: ConversionState,
-    *deps: str,
+def stage_plane(
+    source: Source, folder: Path, task: Task, state: ConversionState, *deps: str
 ) -> str:
-    """Decode task: JPEG 2000 slice ``source``, decoded once, into ``scratch``.
+    """Stage task: plane ``task.index[0]`` of ``source`` decoded once into ``folder``.
 
     ``deps``: the free task of two slabs before, which it waits for.
     """
-    shape = (plan.shape[1], plan.shape[2])
-    decode_to_scratch(source.path, scratch, shape, np.dtype(plan.dtype))
+    source.stage(task.index[0], folder)
     state.mark_done(task.name)
     return task.name
 
 
-def free_scratch(
-    scratch: list[str], task: Task, state: ConversionState, *deps: str
+def free_staged(
+    staged: RawPlanes, task: Task, state: ConversionState, *deps: str
 ) -> str:
-    """Free task: delete a slab's scratch copies, its block tasks all done."""
-    for path in scratch:
-        Path(path).unlink(missing_ok=True)
+    """Free task: delete a slab's staged planes, its block tasks all done."""
+    staged.discard(range(task.region[0].start, task.region[0].stop))
     state.mark_done(task.name)
     return task.name
 
 
 def convert_block(
-    output: str,
+    output: Output,
     plan: Plan,
-    slices: list[Slice],
+    source: Source,
     task: Task,
     state: ConversionState,
     *deps: str,
 ) -> str:
     """Block task: ``plan.block_shape()`` of level 0, and the level 1 below it.
 
-    ``slices`` are all the slices (it reads those of its region); ``deps``
-    the names of the decode tasks it waits for (JPEG 2000).
+    Reads its region of ``source`` in pieces of one unit along every axis but
+    the last; ``deps`` are the stage tasks it waits for (JPEG 2000).
     """
-    unit, n_x = plan.unit, plan.shape[2]
-    (z0, z1), (y0, y1), (x0, x1) = ((s.start, s.stop) for s in task.region)
-    level0 = open_level(output, 0, "r+", plan.zarr_format)
+    unit, region, factors = plan.unit, task.region, plan.block_factors()
+    level0 = open_level(output, 0, "r+", plan)
     lower = None
     if plan.levels > 1:
-        lower = np.empty(level_shape((z1 - z0, y1 - y0, x1 - x0), 1), plan.dtype)
-    for zq in range(z0, z1, unit):
-        for yq in range(y0, y1, unit):
-            zq1, yq1 = min(zq + unit, z1), min(yq + unit, y1)
-            piece = np.empty((zq1 - zq, yq1 - yq, x1 - x0), plan.dtype)
-            for z in range(zq, zq1):
-                read_window(piece[z - zq], slices[z], yq, x0, n_x)
-            region = (slice(zq, zq1), slice(yq, yq1), slice(x0, x1))
-            write_region(level0, region, piece, unit)
-            if lower is not None:  # pieces start at even offsets: exact 2x2x2 groups
-                mean = downsampler(plan)(piece)
-                a, b = (zq - z0) // 2, (yq - y0) // 2
-                lower[a : a + mean.shape[0], b : b + mean.shape[1]] = mean
-            del piece
+        size = [s.stop - s.start for s in region]
+        lower = np.empty(level_shape(size, 1, [factors]), plan.dtype)
+    leading = (
+        range(s.start, s.stop, u) for s, u in zip(region, unit[:-1], strict=False)
+    )
+    for starts in itertools.product(*leading):
+        piece_region = (
+            *(
+                slice(a, min(a + u, s.stop))
+                for a, u, s in zip(starts, unit, region, strict=False)
+            ),
+            region[-1],
+        )
+        piece = np.empty([s.stop - s.start for s in piece_region], plan.dtype)
+        source.read(piece_region, piece)
+        write_region(level0, piece_region, piece, unit)
+        if lower is not None:  # pieces start at multiples of the factors
+            mean = downsampler(plan)(piece, factors)
+            place = (
+                slice((a - s.start) // f, (a - s.start) // f + m)
+                for a, s, f, m in zip(starts, region, factors, mean.shape, strict=False)
+            )
+            lower[tuple(place)] = mean
+        del piece
     if lower is not None:
-        level1 = open_level(output, 1, "r+", plan.zarr_format)
-        starts = (z0 // 2, y0 // 2, x0 // 2)
-        below = tuple(slice(s, s + n) for s, n in zip(starts, lower.shape, strict=True))
+        level1 = open_level(output, 1, "r+", plan)
+        below = tuple(
+            slice(s.start // f, s.start // f + n)
+            for s, f, n in zip(region, factors, lower.shape, strict=True)
+        )
         write_region(level1, below, lower, unit)
     state.mark_done(task.name)
     return task.name
 
 
 def convert_unit(
-    output: str, plan: Plan, task: Task, state: ConversionState, *deps: str
+    output: Output, plan: Plan, task: Task, state: ConversionState, *deps: str
 ) -> str:
-    """Unit task: one chunk (shard) of level ``k`` from the 2x2x2 of level ``k - 1``."""
-    unit, region = plan.unit, task.region
-    source = open_level(output, task.level - 1, "r", plan.zarr_format)
-    target = open_level(output, task.level, "r+", plan.zarr_format)
+    """Unit task: one chunk (shard) of level ``k`` from the units of ``k - 1`` below."""
+    unit, region, level = plan.unit, task.region, task.level
+    factors = plan.factors[level - 1]
+    source = open_level(output, level - 1, "r", plan)
+    target = open_level(output, level, "r+", plan)
     out = np.empty([s.stop - s.start for s in region], plan.dtype)
-    for a, b, c in np.ndindex(2, 2, 2):  # the source units under this one
-        start = [2 * s.start + o * unit for s, o in zip(region, (a, b, c), strict=True)]
+    for offsets in np.ndindex(*factors):  # the source units under this one
+        start = [
+            f * s.start + o * u
+            for s, o, u, f in zip(region, offsets, unit, factors, strict=True)
+        ]
         if any(st >= n for st, n in zip(start, source.shape, strict=True)):
             continue
-        part = np.asarray(source[tuple(slice(st, st + unit) for st in start)])
-        mean = downsampler(plan)(part)
-        offset = [st // 2 - s.start for st, s in zip(start, region, strict=True)]
+        part = np.asarray(
+            source[tuple(slice(st, st + u) for st, u in zip(start, unit, strict=True))]
+        )
+        mean = downsampler(plan)(part, factors)
+        offset = [
+            st // f - s.start for st, f, s in zip(start, factors, region, strict=True)
+        ]
         place = zip(offset, mean.shape, strict=True)
         out[tuple(slice(o, o + m) for o, m in place)] = mean
     write_region(target, region, out, unit)

@@ -80,7 +80,7 @@ def decode_jpeg2k(path: str) -> np.ndarray:
 
 
 def decode_to_scratch(
-    path: str, scratch: str, shape: tuple[int, int], dtype: np.dtype
+    path: str, scratch: str, shape: tuple[int, ...], dtype: np.dtype
 ) -> None:
     """Decode slice ``path`` once into ``scratch``: raw voxels, rows in order.
 

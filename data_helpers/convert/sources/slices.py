@@ -1,4 +1,4 @@
-"""The input: find, check and read a folder of 2-D TIFF or JPEG 2000 slices."""
+"""Input kind: a folder of 2-D TIFF or JPEG 2000 slices, one per z (``SliceFolder``)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,16 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import tifffile
 
-from data_helpers.convert import jpeg2k
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.jpeg2k import JPEG2K_SUFFIXES, inspect_jpeg2k
+from data_helpers.convert.sources import jpeg2k
+from data_helpers.convert.sources.jpeg2k import JPEG2K_SUFFIXES, inspect_jpeg2k
+from data_helpers.convert.sources.source import Region, Source, SourceKind
 from data_helpers.types import ByteOrder
-
-if TYPE_CHECKING:  # imported when used: dask.array takes a while to import
-    import dask.array as da
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 SLICE_SUFFIXES = TIFF_SUFFIXES + JPEG2K_SUFFIXES
@@ -167,6 +165,36 @@ def inspect_slices(
     return (len(slices), *shape), dtype, slices
 
 
+def read_rows(
+    window: np.ndarray,
+    path: str,
+    offset: int,
+    byteorder: ByteOrder,
+    y0: int,
+    x0: int,
+    width: int,
+) -> None:
+    """Fill ``window`` from raw rows of ``width`` voxels at byte ``offset`` of ``path``.
+
+    Rows ``y0:`` and columns ``x0:``; a few rows at a time, never more voxels
+    at once than ``window`` holds (plus one row).
+    """
+    rows, columns = window.shape
+    dtype = window.dtype.newbyteorder(byteorder)
+    batch = max(1, rows * columns // width)
+    buffer = np.empty((batch, width), dtype)
+    with open(path, "rb") as file:
+        file.seek(offset + y0 * width * dtype.itemsize)
+        for r in range(0, rows, batch):
+            n = min(batch, rows - r)
+            if file.readinto(buffer[:n]) != buffer[:n].nbytes:
+                raise ConversionError(
+                    f"{path!r} is shorter than its header says: replace it with "
+                    "the right slice."
+                )
+            window[r : r + n] = buffer[:n, x0 : x0 + columns]
+
+
 def read_window(
     window: np.ndarray, source: Slice, y0: int, x0: int, width: int
 ) -> None:
@@ -181,57 +209,69 @@ def read_window(
         image = jpeg2k.decode_jpeg2k(source.path)
         window[:] = image[y0 : y0 + rows, x0 : x0 + columns]
     elif source.offset is not None:  # uncompressed: read just these rows
-        dtype = window.dtype.newbyteorder(source.byteorder)
-        batch = max(1, rows * columns // width)
-        buffer = np.empty((batch, width), dtype)
-        with open(source.path, "rb") as file:
-            file.seek(source.offset + y0 * width * dtype.itemsize)
-            for r in range(0, rows, batch):
-                n = min(batch, rows - r)
-                if file.readinto(buffer[:n]) != buffer[:n].nbytes:
-                    raise ConversionError(
-                        f"{source.path!r} is shorter than its header says: replace "
-                        "it with the right slice."
-                    )
-                window[r : r + n] = buffer[:n, x0 : x0 + columns]
+        read_rows(window, source.path, source.offset, source.byteorder, y0, x0, width)
     else:  # compressed or tiled: tifffile decodes only the strips/tiles needed
         selection = (slice(y0, y0 + rows), slice(x0, x0 + columns))
         window[:] = tifffile.imread(source.path, selection=selection)
 
 
-def read_block(
-    slices: list[Slice], dtype: np.dtype, width: int, y0: int, rows: int
-) -> np.ndarray:
-    """Rows ``y0 : y0 + rows`` of each of ``slices``, as one (z, y, x) block."""
-    block = np.empty((len(slices), rows, width), dtype)
-    for plane, source in zip(block, slices, strict=True):
-        read_window(plane, source, y0, 0, width)
-    return block
+@dataclass(frozen=True)
+class SliceFolder:
+    """A folder of 2-D slices as a ``(z, y, x)`` ``Source``: one slice a plane."""
 
+    folder: Path
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    slices: tuple[Slice, ...]
+    axes: tuple[str, ...] = ("z", "y", "x")
 
-def stack_as_dask(folder: str | os.PathLike[str], chunks: int) -> da.Array:
-    """The slices as a (z, y, x) dask array of ``chunks``-voxel cubes.
+    @classmethod
+    def open(cls, folder: Path) -> SliceFolder:
+        """Check every slice in ``folder`` (``inspect_slices``)."""
+        shape, dtype, slices = inspect_slices(folder)
+        return cls(Path(folder), shape, dtype, tuple(slices))
 
-    Each dask block reads ``chunks`` rows of ``chunks`` slices (full width,
-    only the strips it needs), then the array is cut along x too.
-    """
-    import dask
-    import dask.array as da
+    @property
+    def location(self) -> str:
+        return str(self.folder)
 
-    shape, dtype, slices = inspect_slices(folder)
-    n_z, n_y, n_x = shape
-    rows = [
-        [
-            da.from_delayed(
-                dask.delayed(read_block)(
-                    slices[z0 : z0 + chunks], dtype, n_x, y0, min(chunks, n_y - y0)
-                ),
-                (min(chunks, n_z - z0), min(chunks, n_y - y0), n_x),
-                dtype,
+    @property
+    def staged(self) -> bool:
+        """JPEG 2000 slices cannot be read by rows: each is decoded once first."""
+        return self.slices[0].jpeg2k
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "slices": [[Path(s.path).name, s.size, s.mtime_ns] for s in self.slices]
+        }
+
+    def read(self, region: Region, out: np.ndarray) -> None:
+        planes, rows, columns = region
+        for z in range(planes.start, planes.stop):
+            window = out[z - planes.start]
+            read_window(
+                window, self.slices[z], rows.start, columns.start, self.shape[2]
             )
-            for y0 in range(0, n_y, chunks)
-        ]
-        for z0 in range(0, n_z, chunks)
-    ]
-    array = da.block([[[block] for block in row] for row in rows])
-    return array.rechunk((chunks, chunks, chunks))
+
+    def stage(self, plane: int, folder: Path) -> None:
+        """Decode JPEG 2000 slice ``plane`` once into ``folder/{plane}.raw``."""
+        from data_helpers.convert.sources.staged import RawPlanes
+
+        scratch = RawPlanes(folder, self.shape, self.dtype).path(plane)
+        jpeg2k.decode_to_scratch(
+            self.slices[plane].path, str(scratch), self.shape[1:], self.dtype
+        )
+
+    def staged_copy(self, folder: Path) -> Source:
+        from data_helpers.convert.sources.staged import RawPlanes
+
+        folder.mkdir(parents=True, exist_ok=True)
+        return RawPlanes(folder, self.shape, self.dtype)
+
+
+KIND = SourceKind(
+    name="slices",
+    description="a folder of 2-D TIFF or JPEG 2000 slices, one per z",
+    accepts=Path.is_dir,
+    open=SliceFolder.open,
+)

@@ -1,0 +1,74 @@
+"""What the converter reads: a ``Source``, whatever the input kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+Region = tuple[slice, ...]
+
+
+class Source(Protocol):
+    """An input image, read region by region: the one interface of input kinds.
+
+    A source is picklable and small (its files are opened inside ``read``),
+    so dask can send it to every task. One that cannot be read by region
+    (``staged``: JPEG 2000 slices) is first staged plane by plane
+    (``stage``) into a folder, and ``staged_copy`` then reads those planes.
+    """
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        """Axis names, in the order of ``shape``: ``("z", "y", "x")``."""
+        ...
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Voxels along each axis."""
+        ...
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The voxels' data type."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where it is, as the reader named it (for messages)."""
+        ...
+
+    @property
+    def staged(self) -> bool:
+        """Whether it must be staged (``stage``) before it can be read by region."""
+        ...
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a resume must find unchanged (file names, sizes, times), as JSON."""
+        ...
+
+    def read(self, region: Region, out: np.ndarray) -> None:
+        """Fill ``out`` with the voxels of ``region``, holding little more than it."""
+        ...
+
+    def stage(self, plane: int, folder: Path) -> None:
+        """Decode plane ``plane`` once into ``folder`` (sources that are ``staged``)."""
+        ...
+
+    def staged_copy(self, folder: Path) -> Source:
+        """The source that reads the planes ``stage`` wrote into ``folder``."""
+        ...
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    """One input kind: how to recognise it, and how to open it as a ``Source``."""
+
+    name: str
+    #: What it is, for help texts: "a folder of 2-D TIFF or JPEG 2000 slices".
+    description: str
+    accepts: Callable[[Path], bool]
+    open: Callable[[Path], Source]

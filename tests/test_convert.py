@@ -20,19 +20,23 @@ from data_helpers.convert import (
     PIECE_VOXELS,
     STATE_FOLDER,
     ConversionError,
+    Output,
     Plan,
     Task,
+    TaskKind,
     check_whole_units,
     convert_stack,
     default_levels,
     main,
     natural_key,
+    open_source,
 )
 from data_helpers.pyramid import downsample_mean, level_shape
 from tests.ome_readers import reader_problems
 
 REPO = Path(__file__).resolve().parents[1]
 ODD_SHAPE = (33, 47, 65)
+C128 = (128,) * 3  # chunks of 128^3
 
 
 def random_volume(shape, seed: int = 0, dtype="uint16") -> np.ndarray:
@@ -260,7 +264,14 @@ def test_no_shard_file_is_written_twice(odd_stack, odd_output, tmp_path, monkeyp
 
 def test_every_task_writes_whole_shards_and_no_shard_twice() -> None:
     """The plan gives each unit (chunk or shard) of each level to one task."""
-    plan = Plan((70, 100, 90), "uint16", chunks=8, levels=4, zarr_format=3, shards=16)
+    plan = Plan(
+        shape=(70, 100, 90),
+        dtype="uint16",
+        chunks=(8,) * 3,
+        levels=4,
+        zarr_format=3,
+        shards=(16,) * 3,
+    )
     owners: dict[tuple, Task] = {}
     for task in plan.tasks():
         for unit in units_written(plan, task):
@@ -276,14 +287,13 @@ def units_written(plan: Plan, task: Task) -> list[tuple[int, ...]]:
 
     A block task writes its region of level 0 and the half of it in level 1.
     """
-    unit = plan.unit
-    if task.level > 0:
+    if task.kind is TaskKind.UNIT:
         return [(task.level, *task.index)]
     written = []
     for level in (0, 1):
         ranges = [
             range(s.start // 2**level // unit, -(-s.stop // 2**level // unit))
-            for s in task.region
+            for s, unit in zip(task.region, plan.unit, strict=True)
         ]
         written += [(level, *u) for u in itertools.product(*ranges)]
     return written
@@ -376,7 +386,12 @@ def test_resume_after_sigkill_gives_identical_output(tmp_path) -> None:
     kill_once(process, lambda: len(list(done.iterdir())) if done.is_dir() else 0, 3)
     finished_before = {p.name: p.stat().st_mtime_ns for p in done.iterdir()}
     total = len(
-        Plan((64, 64, 48), "uint16", 8, default_levels((64, 64, 48), 8)).tasks()
+        Plan(
+            shape=(64, 64, 48),
+            dtype="uint16",
+            chunks=(8,) * 3,
+            levels=default_levels((64, 64, 48), 8),
+        ).tasks()
     )
     assert 3 <= len(finished_before) < total
     # Killed: not a valid-looking image yet (no multiscales metadata).
@@ -563,7 +578,7 @@ def test_slices_of_the_first_ones_layout_are_not_parsed_again(
 ) -> None:
     """Slices with the first one's size and header bytes get its layout without
     tifffile (0.5 ms a slice); one with other header bytes is parsed."""
-    from data_helpers.convert import slices as module
+    from data_helpers.convert.sources import slices as module
 
     volume = random_volume((6, 40, 30), seed=6)
     write_slices(tmp_path / "in", volume)
@@ -707,11 +722,11 @@ def test_convert_stack_raises_conversion_error(tmp_path) -> None:
 
 def test_tasks_carry_their_key_region_and_dependencies() -> None:
     """Block tasks tile level 0 without overlap; every dependency comes first."""
-    plan = Plan(ODD_SHAPE, "uint16", chunks=8, levels=4)
+    plan = Plan(shape=ODD_SHAPE, dtype="uint16", chunks=(8,) * 3, levels=4)
     tasks = plan.tasks()
     covered = np.zeros(ODD_SHAPE, int)
     for task in tasks:
-        if task.level == 0:
+        if task.kind is TaskKind.BLOCK:
             assert task.key == ("block", *task.index) and not task.deps
             covered[task.region] += 1
     assert (covered == 1).all()
@@ -719,7 +734,7 @@ def test_tasks_carry_their_key_region_and_dependencies() -> None:
     for task in tasks:
         assert set(task.deps) <= seen, task.key
         seen.add(task.key)
-    level2 = [task for task in tasks if task.level == 2]
+    level2 = [task for task in tasks if task.kind is TaskKind.UNIT]
     assert level2[0].key == ("level2", 0, 0, 0)
     # a block is as wide as the slices here (65 columns, rounded up to 80):
     # the 2x2x2 units of level 1 under level2-0-0-0 come from 2x2 blocks
@@ -728,9 +743,15 @@ def test_tasks_carry_their_key_region_and_dependencies() -> None:
     assert level2[0].region == (slice(0, 8), slice(0, 8), slice(0, 8))
     assert level2[0].name == "level2-0-0-0"
     # with pieces of 8 x 8 x 16 voxels at most, blocks are 2U = 16 columns wide
-    narrow = Plan(ODD_SHAPE, "uint16", chunks=8, levels=4, piece_voxels=8 * 8 * 16)
+    narrow = Plan(
+        shape=ODD_SHAPE,
+        dtype="uint16",
+        chunks=(8,) * 3,
+        levels=4,
+        piece_voxels=8 * 8 * 16,
+    )
     assert narrow.block_shape() == (16, 16, 16)
-    level2 = [task for task in narrow.tasks() if task.level == 2]
+    level2 = [t for t in narrow.tasks() if t.kind is TaskKind.UNIT and t.level == 2]
     assert level2[0].deps == tuple(("block", *u) for u in np.ndindex(2, 2, 2))
 
 
@@ -739,12 +760,22 @@ def test_block_width_comes_from_the_piece_budget_not_the_slices() -> None:
     256^3 shards: 512 (2U, the least); wider slices change neither."""
     assert PIECE_VOXELS == 128 * 128 * 2048
     for width, columns in ((1024, 1024), (2048, 2048), (4096, 2048), (7641, 2048)):
-        plan = Plan((1024, 1024, width), "uint16", chunks=128, levels=3)
+        plan = Plan(shape=(1024, 1024, width), dtype="uint16", chunks=C128, levels=3)
         assert plan.block_shape() == (256, 256, columns)
-        sharded = Plan((1024, 1024, width), "uint16", 128, 3, 3, shards=256)
+        sharded = Plan(
+            shape=(1024, 1024, width),
+            dtype="uint16",
+            chunks=C128,
+            levels=3,
+            zarr_format=3,
+            shards=(256,) * 3,
+        )
         assert sharded.block_shape() == (512, 512, 512)
-    assert Plan((64, 64, 300), "uint16", 128, 1).block_shape() == (256, 256, 512)
-    blocks = Plan((1024, 1024, 7641), "uint16", 128, 3).block_tasks()
+    one_level = Plan(shape=(64, 64, 300), dtype="uint16", chunks=C128, levels=1)
+    assert one_level.block_shape() == (256, 256, 512)
+    blocks = Plan(
+        shape=(1024, 1024, 7641), dtype="uint16", chunks=C128, levels=3
+    ).block_tasks()
     assert [t.region[2] for t in blocks[:4]] == [
         *(slice(x, x + 2048) for x in range(0, 6144, 2048)),
         slice(6144, 7641),
@@ -754,25 +785,35 @@ def test_block_width_comes_from_the_piece_budget_not_the_slices() -> None:
 def test_task_bytes_is_what_a_task_holds() -> None:
     """A block task: a U x U x columns piece, its U x U x columns/2 of level 1
     and a read buffer of one piece's slice plus a row; a unit task: two units."""
-    plan = Plan((8839, 7641, 7641), "uint16", chunks=128, levels=2)
+    plan = Plan(shape=(8839, 7641, 7641), dtype="uint16", chunks=C128, levels=2)
     memory = plan.task_bytes()
     piece, lower = 128 * 128 * 2048, 128 * 128 * 1024
     assert memory["block"] == (piece + lower + 128 * 2048 + 7641) * 2
     assert memory["unit"] == 2 * 128**3 * 2
-    sharded = Plan((64, 64, 64), "uint8", chunks=8, levels=1, zarr_format=3, shards=16)
+    sharded = Plan(
+        shape=(64, 64, 64),
+        dtype="uint8",
+        chunks=(8,) * 3,
+        levels=1,
+        zarr_format=3,
+        shards=(16,) * 3,
+    )
     assert sharded.task_bytes() == {
         "block": 16 * 16 * 64 + 16 * 64 + 64,  # blocks of 32 x 32 x 64
         "unit": 2 * 16**3,
     }
     # an odd width: the block's level 1 is ceil(65 / 2) = 33 columns wide
-    odd = Plan((16, 16, 65), "uint8", chunks=8, levels=2)
+    odd = Plan(shape=(16, 16, 65), dtype="uint8", chunks=(8,) * 3, levels=2)
     assert odd.task_bytes()["block"] == 8 * 8 * 65 + 8 * 8 * 33 + 8 * 65 + 65
 
 
 def test_block_task_bytes_do_not_grow_with_the_slice_width() -> None:
     """Four times wider slices: the same bytes per block task (but one row)."""
-    narrow = Plan((1024, 1024, 1024), "uint16", 128, 4, 3, shards=256).task_bytes()
-    wide = Plan((1024, 4096, 4096), "uint16", 128, 4, 3, shards=256).task_bytes()
+    sharded_256 = {"chunks": C128, "levels": 4, "zarr_format": 3, "shards": (256,) * 3}
+    narrow = Plan(shape=(1024,) * 3, dtype="uint16", **sharded_256).task_bytes()
+    wide = Plan(
+        shape=(1024, 4096, 4096), dtype="uint16", **sharded_256
+    ).task_bytes()
     assert wide["block"] - narrow["block"] == (4096 - 1024) * 2
     assert narrow["block"] == (256 * 256 * 512 + 256**3 + 256 * 512 + 1024) * 2
 
@@ -783,7 +824,6 @@ def block_task_peak(tmp_path: Path, width: int, **options) -> tuple[int, int]:
     tracemalloc, and zarr's encoded bytes are Python objects)."""
     import tracemalloc
 
-    from data_helpers.convert.slices import inspect_slices
     from data_helpers.convert.state import FolderState
     from data_helpers.convert.tasks import convert_block
 
@@ -791,16 +831,24 @@ def block_task_peak(tmp_path: Path, width: int, **options) -> tuple[int, int]:
     write_slices(folder, random_volume((128, 128, width), seed=width), **options)
     kind = {"chunks": 32, "zarr_format": 3, "shards": 64, "levels": 2}
     convert_stack(folder, output, **kind, max_tasks=0, progress=False)  # the arrays
-    shape, _, slices = inspect_slices(folder)
+    source = open_source(folder)
     # pieces of 64 x 64 x 128 at most: blocks of 2S = 128 columns, narrower
     # than both widths, as 512 columns are for a stack of 1024-wide slices
-    plan = Plan(shape, "uint16", 32, 2, 3, 64, piece_voxels=64 * 64 * 128)
+    plan = Plan(
+        shape=source.shape,
+        dtype="uint16",
+        chunks=(32,) * 3,
+        levels=2,
+        zarr_format=3,
+        shards=(64,) * 3,
+        piece_voxels=64 * 64 * 128,
+    )
     assert plan.block_shape() == (128, 128, 128)
     task = plan.block_tasks()[0]
     tracemalloc.start()
     try:
         convert_block(
-            str(output), plan, slices[task.region[0]], task, FolderState(output)
+            Output.of(output), plan, source, task, FolderState(output)
         )
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -835,7 +883,14 @@ def test_sharded_writes_hold_one_shard_at_a_time(tmp_path, monkeypatch) -> None:
     output = tmp_path / "out.ome.zarr"
     kind = {"chunks": 16, "zarr_format": 3, "shards": 32, "levels": 3}
     convert_stack(tmp_path / "in", output, **kind, workers=1, progress=False)
-    plan = Plan(volume.shape, "uint16", 16, 3, 3, 32)
+    plan = Plan(
+        shape=volume.shape,
+        dtype="uint16",
+        chunks=(16,) * 3,
+        levels=3,
+        zarr_format=3,
+        shards=(32,) * 3,
+    )
     assert plan.block_shape() == (64, 64, 512)  # one block, 16 shards wide
     assert widths and max(widths) == 32, widths
     levels = levels_of(output)
@@ -871,19 +926,24 @@ def test_tasks_need_only_the_state_interface(odd_stack, odd_output, tmp_path):
     records its progress there, leaving no state folder in the output."""
     from data_helpers.convert.progress import progress_bar
     from data_helpers.convert.run import build_graph, run_tasks
-    from data_helpers.convert.slices import inspect_slices
-    from data_helpers.convert.state import create_arrays
+    from data_helpers.convert.writing import create_arrays
 
-    shape, _, slices = inspect_slices(odd_stack[0])
-    plan = Plan(shape, "uint16", chunks=16, levels=default_levels(shape, 16))
+    source = open_source(odd_stack[0])
+    shape = source.shape
+    plan = Plan(
+        shape=shape,
+        dtype="uint16",
+        chunks=(16,) * 3,
+        levels=default_levels(shape, 16),
+    )
     output = tmp_path / "memory.ome.zarr"
-    create_arrays(output, plan)
+    create_arrays(Output.of(output), plan)
     state = MemoryState()
     state.begin({"made": "in memory"})
-    run_tasks(build_graph(output, plan, slices, state), None, 1, progress_bar(1, False))
+    run_tasks(build_graph(Output.of(output), plan, source, state), None, 1, progress_bar(1, False))
     assert state.done() == {task.name for task in plan.tasks()}
     assert not (output / STATE_FOLDER).exists()
     for mine, reference in zip(levels_of(output), levels_of(odd_output), strict=True):
         assert np.array_equal(mine, reference)
     state.names.discard("block-0-0-0")  # a resumed run does only what is not done
-    assert list(build_graph(output, plan, slices, state)) == [("block", 0, 0, 0)]
+    assert list(build_graph(Output.of(output), plan, source, state)) == [("block", 0, 0, 0)]

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import zarr
 
-from data_helpers.convert import STATE_FOLDER, Plan, convert_stack, jpeg2k
+from data_helpers.convert import STATE_FOLDER, Plan, TaskKind, convert_stack
+from data_helpers.convert.sources import jpeg2k
 from tests.test_convert import (
     assert_refused,
     cli,
@@ -140,9 +141,11 @@ def test_scratch_holds_at_most_two_slabs(tmp_path) -> None:
     volume = random_volume((56, 16, 24), seed=5)  # 4 slabs of 16 slices
     write_jp2_slices(tmp_path / "in", volume)
     output = tmp_path / "out.ome.zarr"
-    plan = Plan((56, 16, 24), "uint16", 8, 2, decode=True)
+    plan = Plan(
+        shape=(56, 16, 24), dtype="uint16", chunks=(8,) * 3, levels=2, staged=True
+    )
     edge = 16
-    for task in plan.decode_tasks():
+    for task in plan.stage_tasks():
         slab = task.index[0] // edge
         assert task.deps == ((("free", slab - 2),) if slab >= 2 else ())
     scratch = output / STATE_FOLDER / "decoded"
@@ -222,19 +225,33 @@ def test_mixed_tiff_and_jp2_folder_is_refused(tmp_path, capsys) -> None:
 def test_decode_tasks_come_slab_by_slab_and_hold_one_slice() -> None:
     """Each slab (16 slices): its decode tasks, its 4 x 3 block tasks, its free task."""
     narrow = 8 * 8 * 16  # pieces of 8 x 8 x 16 voxels at most: blocks 16 wide
-    plan = Plan((40, 64, 48), "uint16", 8, 2, decode=True, piece_voxels=narrow)
+    plan = Plan(
+        shape=(40, 64, 48),
+        dtype="uint16",
+        chunks=(8,) * 3,
+        levels=2,
+        staged=True,
+        piece_voxels=narrow,
+    )
     tasks = plan.tasks()
     first = [("decode", z) for z in range(16)]
     first += [("block", 0, j, k) for j in range(4) for k in range(3)]
     assert [t.key for t in tasks[:29]] == [*first, ("free", 0)]
     assert tasks[28].deps == tuple(first[16:])
     assert tasks[29].key == ("decode", 16)
-    blocks = [t for t in tasks if t.level == 0]
+    blocks = [t for t in tasks if t.kind is TaskKind.BLOCK]
     assert blocks[0].deps == tuple(("decode", z) for z in range(16))
     assert blocks[-1].deps == tuple(("decode", z) for z in range(32, 40))
-    assert plan.slabs() == 3 and [t.key for t in tasks if t.level == -2] == [
+    assert plan.slabs() == 3 and [t.key for t in tasks if t.kind is TaskKind.FREE] == [
         ("free", i) for i in range(3)
     ]
-    plan = Plan((40, 7641, 7641), "uint16", chunks=128, levels=2, decode=True)
+    plan = Plan(
+        shape=(40, 7641, 7641),
+        dtype="uint16",
+        chunks=(128,) * 3,
+        levels=2,
+        staged=True,
+    )
     assert plan.task_bytes()["decode"] == 7641 * 7641 * 2
-    assert "decode" not in Plan((40, 64, 64), "uint16", 8, 2).task_bytes()
+    unstaged = Plan(shape=(40, 64, 64), dtype="uint16", chunks=(8,) * 3, levels=2)
+    assert "decode" not in unstaged.task_bytes()

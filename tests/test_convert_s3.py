@@ -152,7 +152,10 @@ def test_resume_after_sigkill_gives_identical_output(s3, stack, tmp_path) -> Non
     kill_once(process, finished, 3)
     fs.invalidate_cache()
     finished_before = {k.rsplit("/", 1)[-1] for k in fs.find(done)}
-    total = len(Plan(SHAPE, "uint16", 8, default_levels(SHAPE, 8)).tasks())
+    plan = Plan(
+        shape=SHAPE, dtype="uint16", chunks=(8,) * 3, levels=default_levels(SHAPE, 8)
+    )
+    total = len(plan.tasks())
     assert 3 <= len(finished_before) < total
     # Killed: the metadata is written last, so this is no valid-looking image.
     attributes = zarr.open_group(open_store(url), mode="r").attrs.asdict()

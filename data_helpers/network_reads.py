@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import zarr
 
+from data_helpers.ome import multiscale_metadata
 from data_helpers.remote import open_store
 from data_helpers.serve import FolderServer, ServedRequest
 
@@ -79,9 +79,8 @@ def open_image(
         zarr_format=zarr_format,  # type: ignore[arg-type]
         use_consolidated=use_consolidated,
     )
-    attributes: dict[str, Any] = dict(group.attrs.asdict())
-    multiscale = attributes.get("ome", attributes)["multiscales"][0]
-    levels = [group[dataset["path"]] for dataset in multiscale["datasets"]]
+    datasets = multiscale_metadata(group)["datasets"]
+    levels = [group[dataset["path"]] for dataset in datasets]
     return [level for level in levels if isinstance(level, zarr.Array)]
 
 

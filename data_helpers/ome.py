@@ -174,14 +174,20 @@ def write_image(image: Any, store: Any, path: str = "") -> zarr.Group:
     return group
 
 
-def multiscale_metadata(group: zarr.Group) -> dict[str, Any]:
-    """The first ``multiscales`` entry of an OME-Zarr 0.4 or 0.5 image group.
+def ome_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """The OME-Zarr metadata in a group's attributes, 0.4 or 0.5.
 
-    OME-Zarr 0.4 keeps it in the group attributes, 0.5 under their ``"ome"``
-    key; this reads either, as plain JSON (axes, datasets, ...).
+    OME-Zarr 0.5 keeps it under the attributes' ``"ome"`` key, 0.4 at their top
+    level. The dict returned is part of ``attributes`` (not a copy), so a change
+    to it is a change to ``attributes``.
     """
-    attributes: dict[str, Any] = group.attrs.asdict()
-    multiscales = attributes.get("ome", attributes).get("multiscales")
+    return attributes.get("ome", attributes)
+
+
+def multiscale_metadata(group: zarr.Group) -> dict[str, Any]:
+    """The first ``multiscales`` entry of an OME-Zarr 0.4 or 0.5 image group,
+    as plain JSON (axes, datasets, ...)."""
+    multiscales = ome_attributes(group.attrs.asdict()).get("multiscales")
     if not multiscales:
         raise ValueError(
             f"{group} has no OME-Zarr multiscales metadata: pass the group of an "
@@ -349,8 +355,7 @@ def check_same_levels(image: zarr.Group, label: Any) -> None:
     """Raise ``ValueError`` unless the ``ImageLabel`` model ``label`` has the
     axes, level paths, scales and translations of ``image``."""
     metadata = multiscale_metadata(image)
-    attributes = label_attributes(label)
-    found = attributes.get("ome", attributes)["multiscales"][0]
+    found = ome_attributes(label_attributes(label))["multiscales"][0]
     if (found["axes"], found["datasets"]) != (metadata["axes"], metadata["datasets"]):
         raise ValueError(
             f"{image.store} has levels that are not the book's 2x pyramid (axes, "
@@ -364,7 +369,7 @@ def remove_label_name(image: zarr.Group, name: str) -> None:
     if not isinstance(labels, zarr.Group):
         return
     attributes: dict[str, Any] = dict(labels.attrs.asdict())
-    listed = attributes.get("ome", attributes)
+    listed = ome_attributes(attributes)
     if name in listed.get("labels", []):
         listed["labels"] = [n for n in listed["labels"] if n != name]
         labels.attrs.put(attributes)

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import numpy as np
 import zarr
 
+from data_helpers.ome import ome_attributes
 from data_helpers.serve import FolderServer
 from data_helpers.viewer_app import ViewerBuildError, build_viewer
 
@@ -43,8 +44,8 @@ class ImageInfo:
     labels: list[str]  # the label images listed in IMAGE/labels, by name
 
 
-def ome_attributes(path: Path) -> tuple[int, dict]:
-    """The Zarr format and OME-Zarr attributes of the image group at ``path``."""
+def read_ome_metadata(path: Path) -> tuple[int, dict]:
+    """The Zarr format and OME-Zarr metadata of the group at ``path`` (0, {}: none)."""
     if not path.exists():
         raise ViewError(f"{str(path)!r} does not exist: give the folder of an image.")
     if not path.is_dir():
@@ -53,14 +54,18 @@ def ome_attributes(path: Path) -> tuple[int, dict]:
     try:
         if zarr_json.is_file():
             meta = json.loads(zarr_json.read_text(encoding="utf-8"))
-            return 3, meta.get("attributes", {}).get("ome", {})
-        if zattrs.is_file():
-            return 2, json.loads(zattrs.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+            zarr_format, attributes = 3, meta.get("attributes", {})
+        elif zattrs.is_file():
+            zarr_format, attributes = 2, json.loads(zattrs.read_text(encoding="utf-8"))
+        else:
+            return 0, {}
+    except (OSError, ValueError, AttributeError) as error:
         raise ViewError(
             f"Cannot read the Zarr metadata in {str(path)!r}: {error}"
         ) from None
-    return 0, {}
+    if not isinstance(attributes, dict):
+        return zarr_format, {}
+    return zarr_format, ome_attributes(attributes)
 
 
 def image_info(path: Path) -> ImageInfo:
@@ -69,7 +74,7 @@ def image_info(path: Path) -> ImageInfo:
     The grey range (0.5th to 99.5th percentile) comes from the coarsest level,
     the smallest read.
     """
-    zarr_format, attrs = ome_attributes(path)
+    zarr_format, attrs = read_ome_metadata(path)
     multiscales = attrs.get("multiscales") if isinstance(attrs, dict) else None
     if not multiscales:
         raise ViewError(
@@ -96,7 +101,7 @@ def label_names(path: Path) -> list[str]:
     """
     if not (path / "labels").is_dir():
         return []
-    _, attrs = ome_attributes(path / "labels")
+    _, attrs = read_ome_metadata(path / "labels")
     names = attrs.get("labels", []) if isinstance(attrs, dict) else []
     return [n for n in names if isinstance(n, str) and (path / "labels" / n).is_dir()]
 

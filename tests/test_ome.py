@@ -128,6 +128,17 @@ def test_without_nulls_is_recursive() -> None:
 
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
+def test_ome_attributes_reads_both_versions(zarr_format: int) -> None:
+    """0.5 keeps the metadata under "ome", 0.4 at the top of the attributes; what
+    is found is part of the attributes (remove_label_name changes it in place)."""
+    image = ome.image_model(specs(zarr_format, 2), voxel_size=VOXEL)
+    attributes = ome.write_image(image, zarr.storage.MemoryStore()).attrs.asdict()
+    found = ome.ome_attributes(attributes)
+    assert [d["path"] for d in found["multiscales"][0]["datasets"]] == ["0", "1"]
+    assert found is (attributes["ome"] if zarr_format == 3 else attributes)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
 def test_multiscale_metadata_reads_both_versions(zarr_format: int) -> None:
     image = ome.image_model(specs(zarr_format, 2), voxel_size=VOXEL)
     group = ome.write_image(image, zarr.storage.MemoryStore())

@@ -7,7 +7,6 @@ import json
 import sys
 from collections.abc import Sequence
 
-#: Below this correlation with the block mean of the level above, a level is
 from data_helpers.check.image import check_image
 from data_helpers.check.result import CheckError
 

@@ -6,7 +6,6 @@ import os
 
 import zarr
 
-#: Below this correlation with the block mean of the level above, a level is
 from data_helpers.check.deep import deep_findings
 from data_helpers.check.metadata import (
     header_problems,

@@ -10,7 +10,6 @@ from typing import Any
 import zarr
 from zarr.errors import GroupNotFoundError
 
-#: Below this correlation with the block mean of the level above, a level is
 from data_helpers.check.result import CheckError, Finding, Level, one_line
 from data_helpers.ome import multiscale_metadata
 from data_helpers.remote import is_remote, open_store

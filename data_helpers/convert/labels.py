@@ -40,6 +40,7 @@ from data_helpers.ome import (
     label_attributes,
     label_model,
     multiscale_metadata,
+    ome_attributes,
     remove_label_name,
 )
 from data_helpers.types import ZarrFormat
@@ -178,7 +179,7 @@ def _listed(image: Path) -> list[str]:
         attributes: dict[str, Any] = dict(zarr.open_group(labels, mode="r").attrs)
     except (zarr.errors.BaseZarrError, FileNotFoundError):
         return []
-    return list(attributes.get("ome", attributes).get("labels", []))
+    return list(ome_attributes(attributes).get("labels", []))
 
 
 def claim_label_name(target: LabelTarget, manifest: Manifest, overwrite: bool) -> None:

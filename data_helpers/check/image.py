@@ -6,7 +6,6 @@ import os
 
 import zarr
 
-#: Below this correlation with the block mean of the level above, a level is
 from data_helpers.check.deep import deep_findings
 from data_helpers.check.metadata import (
     header_problems,
@@ -14,6 +13,7 @@ from data_helpers.check.metadata import (
     metadata_findings,
     ome_version,
     open_image,
+    unit_problems,
 )
 from data_helpers.check.result import (
     CheckResult,
@@ -47,6 +47,7 @@ def check_image(
         a if isinstance(a, dict) else {"name": str(a)}
         for a in metadata.get("axes") or []
     ]
+    problems += unit_problems(axes)
     arrays: dict[str, zarr.Array] = {}
     levels: list[Level] = []
     for dataset in metadata["datasets"]:

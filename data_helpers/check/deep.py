@@ -16,11 +16,11 @@ from zarr.abc.store import RangeByteRequest
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync  # zarr's own way to run store calls from threads
 
-#: Below this correlation with the block mean of the level above, a level is
 from data_helpers.check.metadata import codec_name
 from data_helpers.check.result import Finding, Level, one_line
 from data_helpers.pyramid import downsample_mean
 
+#: Below this correlation with the block mean of the level above, a level is
 #: not a downsampled copy of it.
 MIN_CORRELATION = 0.9
 #: A deep check shows a progress bar once it has run this many seconds.

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-#: Below this correlation with the block mean of the level above, a level is
-
 
 class CheckError(ValueError):
     """The image cannot be checked at all; the message says why and what to do."""

@@ -40,6 +40,112 @@ LABEL_SOURCE = "../../"
 #: An RGBA colour, each channel 0 to 255.
 RGBA = tuple[int, int, int, int]
 
+# --------------------------------------------------------------------------
+# Units of space axes
+# --------------------------------------------------------------------------
+
+#: The units OME-Zarr 0.4 and 0.5 allow on a space axis (UDUNITS-2 names, the
+#: specifications' list; ome-zarr-models accepts any string, so the list is
+#: written out here). Neuroglancer refuses any other unit and draws nothing.
+SPACE_UNITS = (
+    "angstrom",
+    "attometer",
+    "centimeter",
+    "decimeter",
+    "exameter",
+    "femtometer",
+    "foot",
+    "gigameter",
+    "hectometer",
+    "inch",
+    "kilometer",
+    "megameter",
+    "meter",
+    "micrometer",
+    "mile",
+    "millimeter",
+    "nanometer",
+    "parsec",
+    "petameter",
+    "picometer",
+    "terameter",
+    "yard",
+    "yoctometer",
+    "yottameter",
+    "zeptometer",
+    "zettameter",
+)
+#: SI prefix symbols of the metre's multiples in ``SPACE_UNITS`` (case matters:
+#: ``mm`` is millimeter, ``Mm`` megameter). The micro sign is U+00B5, the Greek
+#: mu U+03BC; ``u`` is the ASCII stand-in.
+_SI_PREFIXES = {
+    "y": "yocto",
+    "z": "zepto",
+    "a": "atto",
+    "f": "femto",
+    "p": "pico",
+    "n": "nano",
+    "u": "micro",
+    "\u00b5": "micro",
+    "\u03bc": "micro",
+    "m": "milli",
+    "c": "centi",
+    "d": "deci",
+    "": "",
+    "h": "hecto",
+    "k": "kilo",
+    "M": "mega",
+    "G": "giga",
+    "T": "tera",
+    "P": "peta",
+    "E": "exa",
+    "Z": "zetta",
+    "Y": "yotta",
+}
+#: Symbols of space units, exactly as written -> the specification's name.
+#: ``A`` is not one: it is the ampere's symbol.
+UNIT_SYMBOLS = {
+    **{f"{symbol}m": f"{prefix}meter" for symbol, prefix in _SI_PREFIXES.items()},
+    "\u00c5": "angstrom",  # Å, LATIN CAPITAL LETTER A WITH RING ABOVE
+    "\u212b": "angstrom",  # Å, ANGSTROM SIGN
+    "in": "inch",
+    "ft": "foot",
+    "yd": "yard",
+    "mi": "mile",
+    "pc": "parsec",
+}
+#: The names and other spellings of them, in lower case -> the name.
+_UNIT_NAMES = {
+    **{name: name for name in SPACE_UNITS},
+    **{f"{name}s": name for name in SPACE_UNITS if name not in ("foot", "inch")},
+    **{name.replace("meter", "metre"): name for name in SPACE_UNITS},
+    **{name.replace("meter", "metres"): name for name in SPACE_UNITS},
+    "feet": "foot",
+    "inches": "inch",
+    "micron": "micrometer",
+    "microns": "micrometer",
+}
+
+
+def space_unit(text: str) -> str:
+    """The OME-Zarr name of a space unit given by name or symbol.
+
+    ``"micrometer"``, ``"um"``, ``"\u00b5m"`` and ``"microns"`` all give
+    ``"micrometer"``; ``"mm"`` gives ``"millimeter"`` and ``"Mm"``
+    ``"megameter"`` (symbols are case-sensitive, names are not). Raises
+    ``ValueError`` naming the units it knows for anything else.
+    """
+    if isinstance(text, str):
+        given = text.strip()
+        found = UNIT_SYMBOLS.get(given) or _UNIT_NAMES.get(given.lower())
+        if found:
+            return found
+    raise ValueError(
+        f"{text!r} is not a unit OME-Zarr knows: use one of "
+        f"{', '.join(SPACE_UNITS)} (or um, \u00b5m, nm, mm, cm, m, km, "
+        "\u00c5, in, ft and the other SI symbols)."
+    )
+
 
 def array_spec_class(zarr_format: ZarrFormat) -> Any:
     """pydantic-zarr's ``ArraySpec`` for Zarr format 2 (``v2``) or 3 (``v3``)."""

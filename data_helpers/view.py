@@ -118,16 +118,46 @@ def viewer_query(info: ImageInfo, image_url: str) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m data_helpers.view",
-        description="Serve an OME-Zarr image (0.4 or 0.5, sharded or not) "
+        description="Serve an OME-Zarr image (0.4 or 0.5, sharded or not)\n"
         "with the book's viewer, until Ctrl-C.",
+        epilog="""\
+what it shows:
+  The image's levels, in the order of its axes (Z Y X for the book's images),
+  with a grey range from the 0.5th to the 99.5th percentile of the coarsest
+  level, and the label images its labels group lists as segmentation layers
+  over it. It prints "Viewer: URL" (the page) and "Data: URL" (the image, for
+  other viewers), then serves both until Ctrl-C. The viewer (Neuroglancer) is
+  built on first use, which takes a while once.
+
+units:
+  Neuroglancer draws nothing for an image whose axes have a unit that is not
+  one of OME-Zarr's names (micrometer, nanometer, ...; um or microns are not):
+  run python -m data_helpers.check IMAGE first to find such problems.
+
+exit status: 0 stopped with Ctrl-C, 2 bad input (not an image, port taken,
+viewer build failed).
+""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("image", type=Path, help="image folder, e.g. heart.ome.zarr")
-    parser.add_argument("--port", type=int, default=0, help="port (default: any free)")
+    parser.add_argument(
+        "image",
+        type=Path,
+        help="the image's top folder (the one whose metadata lists its levels), "
+        "e.g. heart.ome.zarr",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="port to listen on, 0 to 65535 (default: 0, any free port)",
+    )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )
     parser.add_argument(
-        "--no-browser", action="store_true", help="do not open a browser"
+        "--no-browser",
+        action="store_true",
+        help="only print the viewer's URL (default: off, open it in a browser)",
     )
     return parser.parse_args(argv)
 

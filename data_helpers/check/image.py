@@ -13,6 +13,7 @@ from data_helpers.check.metadata import (
     metadata_findings,
     ome_version,
     open_image,
+    unit_problems,
 )
 from data_helpers.check.result import (
     CheckResult,
@@ -46,6 +47,7 @@ def check_image(
         a if isinstance(a, dict) else {"name": str(a)}
         for a in metadata.get("axes") or []
     ]
+    problems += unit_problems(axes)
     arrays: dict[str, zarr.Array] = {}
     levels: list[Level] = []
     for dataset in metadata["datasets"]:

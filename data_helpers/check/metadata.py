@@ -11,7 +11,7 @@ import zarr
 from zarr.errors import GroupNotFoundError
 
 from data_helpers.check.result import CheckError, Finding, Level, one_line
-from data_helpers.ome import multiscale_metadata
+from data_helpers.ome import SPACE_UNITS, multiscale_metadata, space_unit
 from data_helpers.remote import is_remote, open_store
 
 
@@ -191,6 +191,43 @@ def header_problems(
                 )
         problems += [Finding(where, f"{text}.") for text in said]
     problems += scale_problems(levels)
+    return problems
+
+
+def unit_problems(axes: list[dict]) -> list[Finding]:
+    """Units of space axes that are not among the specification's names.
+
+    OME-Zarr 0.4 and 0.5 list the units a space axis may have (``SPACE_UNITS``);
+    Neuroglancer refuses any other and shows nothing. One finding per unit,
+    naming the axes that carry it. Axes of other types are not checked.
+    """
+    found: list[tuple[Any, list[str]]] = []  # unit, its axes (units may be lists)
+    for axis in axes:
+        unit = axis.get("unit")
+        if (
+            unit is None
+            or axis.get("type") not in (None, "space")
+            or unit in SPACE_UNITS
+        ):
+            continue
+        names = next((names for u, names in found if u == unit), None)
+        if names is None:
+            found.append((unit, names := []))
+        names.append(str(axis.get("name")))
+    problems = []
+    for unit, names in found:
+        try:
+            fix = f"write {space_unit(unit)!r} instead"
+        except ValueError:
+            fix = f"write one of {', '.join(SPACE_UNITS)}"
+        where = f"axis {names[0]}" if len(names) == 1 else f"axes {', '.join(names)}"
+        message = (
+            f"unit {unit!r} is not one of the OME-Zarr specification's space "
+            f"units: Neuroglancer refuses it ('Unsupported unit') and draws "
+            f"nothing, and other readers may ignore it or misread the voxel "
+            f"size; {fix}."
+        )
+        problems.append(Finding(where, message))
     return problems
 
 

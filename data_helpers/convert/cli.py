@@ -5,44 +5,164 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from data_helpers.convert.errors import ConversionError
+from data_helpers.convert.jpeg2k import JPEG2K_SUFFIXES
 from data_helpers.convert.run import convert_stack
-from data_helpers.ome import RGBA
+from data_helpers.convert.slices import TIFF_SUFFIXES
+from data_helpers.ome import RGBA, SPACE_UNITS, UNIT, space_unit
+
+#: Level 0's voxel size along z, y and x when ``--voxel-size`` is not given.
+VOXEL_SIZE = (1.0, 1.0, 1.0)
+
+
+def _patterns(suffixes: Sequence[str]) -> str:
+    return ", ".join(f"*{suffix}" for suffix in suffixes)
+
+
+def _section(title: str, *paragraphs: str) -> str:
+    """A titled section of the epilog, its paragraphs wrapped and indented."""
+    filled = [
+        textwrap.fill(
+            text,
+            width=78,
+            initial_indent="  ",
+            subsequent_indent="  ",
+            break_on_hyphens=False,
+        )
+        for text in paragraphs
+    ]
+    return "\n".join([f"{title}:", *filled])
+
+
+EPILOG = "\n\n".join(
+    [
+        _section(
+            "input",
+            "SLICES_FOLDER holds one 2-D slice per z plane, all the same shape "
+            "(rows x columns) and dtype: TIFF files "
+            f"({_patterns(TIFF_SUFFIXES)}) or JPEG 2000 files "
+            f"({_patterns(JPEG2K_SUFFIXES)}), not both. Slices are taken in "
+            "natural order of their names (slice_2 before slice_10, not after "
+            "slice_1): the first is plane 0 along Z.",
+        ),
+        _section(
+            "output",
+            "An OME-Zarr image with axes in Z Y X order (z: slice number, y: "
+            "row, x: column), in --unit units. Level 0 is the slices, bit for "
+            "bit; each further level halves Z, Y and X (2 x 2 x 2 block mean). "
+            "--zarr-format 2 writes OME-Zarr 0.4, --zarr-format 3 writes "
+            "OME-Zarr 0.5 (sharded with --shards).",
+            "With --labels the slices are a segmentation (integers) of the image "
+            "OUTPUT, written as its label image OUTPUT/labels/NAME with the "
+            "image's levels, voxel size and unit (each further level keeps the "
+            "commonest label of 2 x 2 x 2 voxels).",
+        ),
+        _section(
+            "resuming",
+            "Work is saved as it goes. If a run stops (Ctrl-C, a crash, a kill), "
+            "run the same command again to resume where it stopped. On a finished "
+            "output the same command does nothing and leaves it alone; "
+            "--overwrite replaces it.",
+        ),
+        _section(
+            "units (--unit)",
+            "The units OME-Zarr allows on space axes (viewers refuse others): "
+            + ", ".join(SPACE_UNITS)
+            + ".",
+            "Symbols and common spellings are written as these names: um, "
+            "\u00b5m or micron as micrometer, nm as nanometer, mm, cm, m, km, "
+            "\u00c5, in, ft, ... Symbols are case-sensitive (mm is millimeter, "
+            "Mm megameter).",
+        ),
+        "exit status: 0 done, 2 bad input (nothing written), 130 interrupted.",
+    ]
+)
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line's arguments and their help."""
     parser = argparse.ArgumentParser(
         prog="python -m data_helpers.convert",
-        description="Convert a folder of TIFF slices into a multiscale OME-Zarr image.",
+        description="Convert a folder of 2-D slices (TIFF or JPEG 2000), one per\n"
+        "z plane, into a multiscale OME-Zarr image.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("slices_folder", metavar="SLICES_FOLDER")
-    parser.add_argument("output", metavar="OUTPUT.ome.zarr")
-    parser.add_argument("--chunks", type=int, default=128, help="chunk length (voxels)")
-    parser.add_argument("--levels", type=int, default=None, help="pyramid levels")
-    parser.add_argument("--workers", type=int, default=1, help="parallel workers")
+    parser.add_argument(
+        "slices_folder",
+        metavar="SLICES_FOLDER",
+        help="folder of the slices, one 2-D TIFF or JPEG 2000 file per z plane",
+    )
+    parser.add_argument(
+        "output",
+        metavar="OUTPUT.ome.zarr",
+        help="the image folder to write (or s3://BUCKET/NAME.ome.zarr)",
+    )
+    parser.add_argument(
+        "--chunks",
+        type=int,
+        default=128,
+        help="chunk length in voxels along Z, Y and X (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--levels",
+        type=int,
+        default=None,
+        help="pyramid levels, level 0 included (default: as many as it takes for "
+        "the smallest level to fit in one chunk)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="tasks run at once, on threads of this process (default: %(default)s)",
+    )
     parser.add_argument(
         "--voxel-size",
         type=float,
         nargs=3,
-        default=(1.0, 1.0, 1.0),
+        default=VOXEL_SIZE,
         metavar=("Z", "Y", "X"),
+        help="level 0's voxel size along Z, Y and X, in --unit units (default: "
+        + " ".join(f"{size:g}" for size in VOXEL_SIZE)
+        + ")",
     )
-    parser.add_argument("--unit", default="micrometer", help="unit of the voxel size")
     parser.add_argument(
-        "--overwrite", action="store_true", help="replace an existing output"
+        "--unit",
+        default=UNIT,
+        help="unit of the voxel size: an OME-Zarr unit name or symbol, e.g. "
+        "micrometer or um, nanometer or nm (see below; default: %(default)s)",
     )
-    parser.add_argument("--zarr-format", type=int, choices=(2, 3), default=2)
     parser.add_argument(
-        "--shards", type=int, default=None, help="shard length (voxels), format 3"
+        "--overwrite",
+        action="store_true",
+        help="delete an output that holds something else, and convert anew "
+        "(default: off; an output of the same command is resumed or left alone)",
+    )
+    parser.add_argument(
+        "--zarr-format",
+        type=int,
+        choices=(2, 3),
+        default=2,
+        help="Zarr format: 2 writes OME-Zarr 0.4, 3 writes OME-Zarr 0.5 "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=None,
+        help="shard length in voxels along Z, Y and X, a multiple of --chunks; "
+        "needs --zarr-format 3 (default: none, no shards)",
     )
     parser.add_argument(
         "--labels",
         metavar="NAME",
         default=None,
-        help="the slices are labels of the image OUTPUT: write OUTPUT/labels/NAME",
+        help="the slices are labels of the image OUTPUT: write OUTPUT/labels/NAME "
+        "(default: none, the slices are the image)",
     )
     parser.add_argument(
         "--color",
@@ -50,7 +170,8 @@ def parser() -> argparse.ArgumentParser:
         nargs=5,
         action="append",
         metavar=("VALUE", "R", "G", "B", "A"),
-        help="with --labels: the colour of one label value (0-255 each; repeat)",
+        help="with --labels: the colour of one label value, R G B A 0 to 255 "
+        "each; repeat for more values (default: none, viewers choose)",
     )
     return parser
 
@@ -74,6 +195,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line: parse arguments, convert, print a one-line summary."""
     args = parser().parse_args(argv)
     try:
+        unit = space_unit(args.unit)
+    except ValueError as error:
+        print(f"error: --unit {error}", file=sys.stderr)
+        return 2
+    try:
         result = convert_stack(
             args.slices_folder,
             args.output,
@@ -81,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             levels=args.levels,
             workers=args.workers,
             voxel_size=args.voxel_size,
-            unit=args.unit,
+            unit=unit,
             overwrite=args.overwrite,
             zarr_format=args.zarr_format,
             shards=args.shards,

@@ -1,0 +1,96 @@
+"""``--help`` of convert, check and view: defaults, input, order, units, resuming."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from data_helpers.check.cli import parser as check_parser
+from data_helpers.convert.cli import parser as convert_parser
+from data_helpers.ome import SPACE_UNITS
+from data_helpers.view import parse_args as view_parse_args
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch) -> None:
+    """argparse wraps help to the terminal (and breaks words at hyphens)."""
+    monkeypatch.setenv("COLUMNS", "1000")
+
+
+def flat(text: str) -> str:
+    """The text with every run of whitespace one space (the epilogs are wrapped)."""
+    return " ".join(text.split())
+
+
+def assert_every_option_has_help_with_its_default(parser) -> None:
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, f"{action.dest} has no help"
+        if action.option_strings:
+            assert "(default: " in action.help or "; default: " in action.help, (
+                action.option_strings
+            )
+
+
+def test_convert_help() -> None:
+    parser = convert_parser()
+    assert_every_option_has_help_with_its_default(parser)
+    text = flat(parser.format_help())
+    for fragment in [
+        # defaults
+        "--chunks CHUNKS chunk length in voxels along Z, Y and X (default: 128)",
+        "(default: as many as it takes for the smallest level to fit in one chunk)",
+        "--workers WORKERS tasks run at once, on threads of this process (default: 1)",
+        "in --unit units (default: 1 1 1)",
+        "default: micrometer)",
+        "3 writes OME-Zarr 0.5 (default: 2)",
+        "needs --zarr-format 3 (default: none, no shards)",
+        # input, order, resuming
+        "one 2-D slice per z plane, all the same shape (rows x columns) and dtype",
+        "TIFF files (*.tif, *.tiff) or JPEG 2000 files (*.jp2, *.jpx, *.j2k, "
+        "*.j2c), not both",
+        "natural order of their names (slice_2 before slice_10, not after slice_1)",
+        "axes in Z Y X order",
+        "run the same command again to resume where it stopped",
+        "On a finished output the same command does nothing and leaves it alone",
+        # units
+        "um, \u00b5m or micron as micrometer, nm as nanometer",
+        "Symbols are case-sensitive",
+    ]:
+        assert fragment in text, fragment
+    assert all(f" {name}," in text or f" {name}." in text for name in SPACE_UNITS)
+
+
+def test_check_help() -> None:
+    parser = check_parser()
+    assert_every_option_has_help_with_its_default(parser)
+    text = flat(parser.format_help())
+    for fragment in [
+        "--deep read every chunk too (default: off, metadata and array headers only)",
+        "--json print one JSON object (default: off, lines of text)",
+        "--workers WORKERS threads that read chunks with --deep (default: one per "
+        "CPU core)",
+        "a path, an http(s):// URL",
+        "the units of the axes (the specification's names, such as micrometer: "
+        "Neuroglancer refuses um)",
+        "exit status: 0 no problems, 1 problems, 2 it could not check at all",
+    ]:
+        assert fragment in text, fragment
+
+
+def test_view_help(capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        view_parse_args(["--help"])
+    assert stopped.value.code == 0
+    text = flat(capsys.readouterr().out)
+    for fragment in [
+        "--port PORT port to listen on, 0 to 65535 (default: 0, any free port)",
+        "--host HOST address to listen on (default: 127.0.0.1)",
+        "--no-browser only print the viewer's URL (default: off, open it in a browser)",
+        "in the order of its axes (Z Y X for the book's images)",
+        "run python -m data_helpers.check IMAGE first",
+        "exit status: 0 stopped with Ctrl-C, 2 bad input",
+    ]:
+        assert fragment in text, fragment

@@ -1,11 +1,14 @@
 """Show an OME-Zarr image in the book's viewer: ``python -m data_helpers.view IMAGE``.
 
 Serves the image folder and the book's Neuroglancer build (``viewer/``, built
-on first use) from one local server (``data_helpers.serve.FolderServer``:
-byte ranges for shards, CORS), prints ``Viewer: URL`` and ``Data: URL``, opens
-the viewer in the browser unless ``--no-browser``, and runs until Ctrl-C. The
-image's label images (those its ``labels`` group lists) are shown over it as
-segmentation layers.
+on first use, ``--build-only`` builds just that) from one local server
+(``data_helpers.serve.FolderServer``: byte ranges for shards, CORS), prints
+``Viewer: URL`` and ``Data: URL``, opens the viewer in the browser unless
+``--no-browser``, and runs until Ctrl-C. The image's label images (those its
+``labels`` group lists) are shown over it as segmentation layers. The viewer
+link gives the image relative to the page (``image=data/``), so it works from
+whatever name another machine reaches this one by; with ``--host 0.0.0.0`` (or
+``::``, all interfaces) the links name this machine by its host name.
 """
 
 from __future__ import annotations
@@ -23,10 +26,20 @@ from urllib.parse import urlencode
 import numpy as np
 import zarr
 
-from data_helpers.serve import FolderServer
-from data_helpers.viewer_app import ViewerBuildError, build_viewer
+from data_helpers.serve import FolderServer, family, url_host
+from data_helpers.viewer_app import PACKAGES_MB, ViewerBuildError, build_viewer
 
 DATA_PREFIX = "data"
+ALL_INTERFACES = ("0.0.0.0", "::", "")
+EPILOG = (
+    "The first run builds the viewer once into viewer/dist of the clone: npm ci "
+    f"needs the network and about {PACKAGES_MB} MB (--build-only builds it, e.g. "
+    "before going offline). To publish an image for colleagues without this "
+    "command, copy its folder to any static web server or bucket that answers "
+    "Range requests and sends the CORS headers (the book's chapter 'Chunked data "
+    "over the network' has the rules), and open it in the book's viewer page "
+    "(viewer/index.html?image=URL) or in Neuroglancer (zarr://URL)."
+)
 
 
 class ViewError(ValueError):
@@ -110,21 +123,51 @@ def viewer_query(info: ImageInfo, image_url: str) -> str:
     )
 
 
+def machine_name() -> str:
+    """This machine's name as others on its network know it, at best.
+
+    The fully qualified name, unless it is only ``localhost`` (as on a machine
+    whose ``/etc/hosts`` maps its name there): then the host name.
+    """
+    fqdn = socket.getfqdn()
+    return socket.gethostname() if fqdn.startswith("localhost") else fqdn
+
+
+def shown_host(host: str) -> str:
+    """The name others reach a server listening on ``host`` by: this machine's
+    name for all interfaces (``0.0.0.0``, ``::``), else ``host`` itself."""
+    return machine_name() if host in ALL_INTERFACES else host
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m data_helpers.view",
         description="Serve an OME-Zarr image (0.4 or 0.5, sharded or not) "
         "with the book's viewer, until Ctrl-C.",
+        epilog=EPILOG,
     )
-    parser.add_argument("image", type=Path, help="image folder, e.g. heart.ome.zarr")
+    parser.add_argument(
+        "image", type=Path, nargs="?", help="image folder, e.g. heart.ome.zarr"
+    )
     parser.add_argument("--port", type=int, default=0, help="port (default: any free)")
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only; "
+        "0.0.0.0: all interfaces, so colleagues can open the printed link)",
     )
     parser.add_argument(
         "--no-browser", action="store_true", help="do not open a browser"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="only build the viewer (once, with the network), then exit",
+    )
+    args = parser.parse_args(argv)
+    if args.image is None and not args.build_only:
+        parser.error("give the IMAGE folder to show (or --build-only)")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,9 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 0 <= args.port <= 65535:
         return fail(f"--port {args.port} is not a port: give 0 to 65535 (0: any free).")
     try:
+        if args.build_only:
+            print(f"Viewer: built in {build_viewer(log=print_err)}", flush=True)
+            return 0
         info = image_info(args.image)
         check_can_listen(args.host, args.port)  # before a first, slow viewer build
-        dist = build_viewer(log=lambda line: print(line, file=sys.stderr))
+        dist = build_viewer(log=print_err)
         server = FolderServer(
             dist, host=args.host, port=args.port, mounts={DATA_PREFIX: args.image}
         )
@@ -146,10 +192,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Cannot listen on {args.host}:{args.port} ({error.strerror or error}): "
             "choose another --port, or leave it out for any free one."
         )
-    data_url = f"{server.url}{DATA_PREFIX}/"
-    viewer_url = f"{server.url}index.html?{viewer_query(info, data_url)}"
+    name = shown_host(args.host)
+    base = f"http://{url_host(name)}:{server.port}/"
+    # The image relative to the page: right for any name the page is opened by.
+    query = viewer_query(info, f"{DATA_PREFIX}/")
+    viewer_url = f"{base}index.html?{query}"
     print(f"Viewer: {viewer_url}", flush=True)
-    print(f"Data: {data_url}", flush=True)
+    print(f"Data: {base}{DATA_PREFIX}/", flush=True)
+    if args.host in ALL_INTERFACES:
+        print(
+            f"Listening on all interfaces ({args.host or '0.0.0.0'}), port "
+            f"{server.port}: a colleague whose machine does not know {name} uses this "
+            "machine's IP address in its place.",
+            flush=True,
+        )
     print("Press Ctrl-C to stop.", flush=True)
     if not args.no_browser:
         webbrowser.open(viewer_url)
@@ -162,9 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def check_can_listen(host: str, port: int) -> None:
     """Raise ``OSError`` if a server could not listen on ``host:port`` now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    with socket.socket(family(host), socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as http.server
         probe.bind((host, port))
+
+
+def print_err(line: str) -> None:
+    """Print a progress line to stderr."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def fail(message: str) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -74,6 +75,16 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, stop
 
 
+def family(host: str) -> socket.AddressFamily:
+    """The address family to listen on ``host``: IPv6 for an IPv6 address."""
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def url_host(host: str) -> str:
+    """``host`` as a URL writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
 class FolderServer:
     """Serve ``root`` over HTTP in a background thread; use it as a context manager.
 
@@ -105,7 +116,10 @@ class FolderServer:
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0
         handler = type("Handler", (_Handler,), {"owner": self})
-        self._httpd = ThreadingHTTPServer((host, port), handler)
+        server = type(
+            "Server", (ThreadingHTTPServer,), {"address_family": family(host)}
+        )
+        self._httpd = server((host, port), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -113,7 +127,12 @@ class FolderServer:
     def url(self) -> str:
         """Base URL of the served folder, ending in a slash."""
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/"
+        return f"http://{url_host(str(host))}:{port}/"
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (the free one picked for ``port=0``)."""
+        return int(self._httpd.server_address[1])
 
     def start(self) -> FolderServer:
         """Start answering requests in a background thread."""

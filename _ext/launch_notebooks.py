@@ -66,6 +66,13 @@ def chapter_sources(repo: Path = REPO) -> list[Path]:
     return [repo / f"{entry['file']}.md" for entry in entries]
 
 
+def chapter_docnames(repo: Path = REPO) -> set[str]:
+    """The chapters' Sphinx document names, e.g. ``book/chunked-storage``."""
+    return {
+        c.relative_to(repo).with_suffix("").as_posix() for c in chapter_sources(repo)
+    }
+
+
 def notebook_path(chapter: Path) -> str:
     """The copy's path relative to the repository, e.g. ``notebooks/x.ipynb``."""
     return f"{NOTEBOOK_DIR}/{chapter.stem}.ipynb"
@@ -155,6 +162,13 @@ def retarget_launch_buttons(
     chapter = Path(app.env.doc2path(pagename))
     copy = notebook_path(chapter)
     if not (Path(app.srcdir) / copy).is_file():
+        if pagename not in chapter_docnames(Path(app.srcdir)):
+            raise ExtensionError(
+                f"{pagename} is not a chapter in _toc.yml, yet Sphinx read it, so "
+                "a folder in the clone (a virtual environment?) escapes "
+                "exclude_patterns: move it out of the clone or add it to "
+                "exclude_patterns in _config.yml."
+            )
         raise ExtensionError(
             f"{copy} is missing, so the launch buttons of {pagename} would point "
             "at nothing. Run `nox -s notebooks` and commit the result."

@@ -140,7 +140,9 @@ def test_book_extra_covers_every_import(chapter: Path) -> None:
 
 
 def fake_app(tmp_path: Path, theme_options: dict[str, Any]) -> SimpleNamespace:
-    """Just enough of a Sphinx app for retarget_launch_buttons."""
+    """Just enough of a Sphinx app for retarget_launch_buttons; book/ch a chapter."""
+    toc = "root: book/index\nparts:\n  - chapters:\n      - file: book/ch\n"
+    (tmp_path / "_toc.yml").write_text(toc)
     return SimpleNamespace(
         srcdir=str(tmp_path),
         env=SimpleNamespace(doc2path=lambda name: str(tmp_path / f"{name}.md")),
@@ -179,6 +181,17 @@ def test_missing_copy_fails_the_build(tmp_path: Path) -> None:
     context = launch_context("https://x.org/blob/main/book/ch.md")
     with pytest.raises(ExtensionError, match="nox -s notebooks"):
         ln.retarget_launch_buttons(fake_app(tmp_path, {}), "book/ch", "", context, None)
+
+
+def test_a_page_outside_the_toc_names_the_exclusion_not_the_copies(
+    tmp_path: Path,
+) -> None:
+    """A template page from a venv in the clone: `nox -s notebooks` would not help."""
+    page = ".venv/lib/python3.12/site-packages/jupyter_book/book_template/intro"
+    context = launch_context(f"https://x.org/blob/main/{page}.md")
+    with pytest.raises(ExtensionError, match="exclude_patterns") as error:
+        ln.retarget_launch_buttons(fake_app(tmp_path, {}), page, "", context, None)
+    assert "nox -s notebooks" not in str(error.value)
 
 
 def test_unexpected_link_fails_the_build(tmp_path: Path) -> None:

@@ -7,6 +7,14 @@ import math
 import re
 from collections.abc import Sequence
 
+#: Numbers the prose spells out in words.
+NUMBER_WORDS = {
+    word: n
+    for n, word in enumerate(
+        "zero one two three four five six seven eight nine ten".split()
+    )
+}
+
 
 def comma_floats(text: str) -> list[float]:
     """The numbers of a comma-separated list such as ``1.5, 2, 3``."""
@@ -21,6 +29,21 @@ def ints(text: str) -> list[int]:
 def ints_after(label: str, text: str) -> list[int]:
     """Every whole number printed right after ``label``, in order."""
     return [int(m) for m in re.findall(rf"{re.escape(label)}\s*(\d+)", text)]
+
+
+def prose_numbers(pattern: str, text: str) -> list[float]:
+    """The numbers that the groups of ``pattern`` capture in ``text``.
+
+    Line breaks and runs of spaces in ``text`` count as one space, as in the
+    rendered page. A group may hold ``262 144``, ``1,000``, ``1909.44`` or a
+    word of ``NUMBER_WORDS``. Fails if ``pattern`` is not in ``text``.
+    """
+    match = re.search(pattern, " ".join(text.split()))
+    assert match is not None, f"no {pattern!r} in the text"
+    return [
+        NUMBER_WORDS[g] if g in NUMBER_WORDS else float(re.sub(r"[ ,]", "", g))
+        for g in match.groups()
+    ]
 
 
 def tuples(text: str) -> list[tuple[int, ...]]:

@@ -9,26 +9,27 @@ from pathlib import Path
 
 import pytest
 
-from tests.data_server import SHARED_DATA, DataServer
+from tests.data_server import DataServer
 from tests.notebooks import ExecutedChapter, execute_chapter
+from tests.sample_source import sample_data_folder
 
 _executed: dict[str, ExecutedChapter] = {}
 
 
-def _require_shared_data() -> None:
-    if not (SHARED_DATA / "hoa_heart.zarr" / ".zarray").is_file():
-        pytest.skip(
-            f"The sample data are not at {SHARED_DATA}: put the 'shared' folder "
-            "beside the repository to run the tests that download it."
-        )
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """The folder holding hoa_heart.zarr/ that the tests serve.
+
+    ../shared/data, else the copy data_helpers downloads (tests/sample_source.py).
+    """
+    return sample_data_folder()
 
 
 @pytest.fixture
-def data_server(tmp_path: Path) -> Iterator[DataServer]:
+def data_server(sample_dir: Path, tmp_path: Path) -> Iterator[DataServer]:
     """Serve a private copy of the sample data (tests may damage the copy)."""
-    _require_shared_data()
     root = tmp_path / "served"
-    shutil.copytree(SHARED_DATA / "hoa_heart.zarr", root / "hoa_heart.zarr")
+    shutil.copytree(sample_dir / "hoa_heart.zarr", root / "hoa_heart.zarr")
     with DataServer(root) as server:
         yield server
 
@@ -44,12 +45,13 @@ def heart_env(
 
 
 @pytest.fixture(scope="session")
-def book_data_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def book_data_env(
+    sample_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
     """Serve the sample data for executed chapters, with a warmed cache."""
-    _require_shared_data()
     cache = tmp_path_factory.mktemp("book-cache")
     saved = {k: os.environ.get(k) for k in ("DATA_HELPERS_URL", "DATA_HELPERS_CACHE")}
-    with DataServer(SHARED_DATA) as server:
+    with DataServer(sample_dir) as server:
         os.environ["DATA_HELPERS_URL"] = server.url
         os.environ["DATA_HELPERS_CACHE"] = str(cache)
         from data_helpers.sample_data import fetch_heart_data

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 from pathlib import Path
 
 from data_helpers.serve import FolderServer, ServedRequest
 
+SHARED_ENV = "DATA_HELPERS_SHARED"
+#: The maintainers' copy of the sample data: ``shared/data`` beside the repository.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def shared_data() -> Path:
+    """The folder with the maintainers' copy: ``$DATA_HELPERS_SHARED``, else
+    ``SHARED_DATA``. Tests serve it when it holds ``hoa_heart.zarr/`` (see
+    tests/sample_source.py)."""
+    return Path(os.environ.get(SHARED_ENV) or SHARED_DATA)
 
 
 class DataServer(FolderServer):
@@ -32,9 +42,11 @@ class DataServer(FolderServer):
 def main() -> None:
     """Serve a folder until interrupted, printing its URL first (used by CI)."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("root", nargs="?", default=str(SHARED_DATA))
+    parser.add_argument(
+        "root", nargs="?", help="default: $DATA_HELPERS_SHARED, else ../shared/data"
+    )
     args = parser.parse_args()
-    with DataServer(Path(args.root)) as server:
+    with DataServer(Path(args.root) if args.root else shared_data()) as server:
         print(server.url, flush=True)
         threading.Event().wait()
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from data_helpers import HEART_VOXEL_SIZE_UM, level_shape, load_heart_data
-from tests.claims import comma_floats
+from tests.claims import comma_floats, prose_numbers
 
 CHAPTER = "appendix-ome-zarr-libraries"
 VOXEL_UM = HEART_VOXEL_SIZE_UM
@@ -121,7 +121,9 @@ def test_rounding_cell_agrees(chapter, heart_shape) -> None:
     assert "ngff-zarr: rounds down" in out
 
 
-def test_voxel_sizes_and_half_voxel_translations(level_rows, heart_shape) -> None:
+def test_voxel_sizes_and_half_voxel_translations(
+    chapter, level_rows, heart_shape
+) -> None:
     # ome-zarr-py derives each level's scale from the shape it wrote (z is odd).
     z_size = heart_shape[0]
     assert z_size % 2 == 1
@@ -142,7 +144,12 @@ def test_voxel_sizes_and_half_voxel_translations(level_rows, heart_shape) -> Non
         for d, voxels in [(1, 0.5), (2, 1.5)]:
             shift = comma_floats(level_rows[(writer, d)]["translation (µm)"])
             assert shift[1:] == pytest.approx([VOXEL_UM * voxels] * 2, abs=0.01)
-    assert round(VOXEL_UM / 2, 2) == 636.48 and round(VOXEL_UM * 1.5, 2) == 1909.44
+    half, one_and_a_half = prose_numbers(
+        r"half a level-0 voxel \(([\d.]+) µm\) and level 2 one and a half "
+        r"\(([\d.]+) µm\)",
+        chapter.markdown(),
+    )
+    assert round(VOXEL_UM / 2, 2) == half and round(VOXEL_UM * 1.5, 2) == one_and_a_half
 
 
 def test_figure_has_one_image(chapter) -> None:

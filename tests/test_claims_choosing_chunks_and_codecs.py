@@ -13,6 +13,9 @@ import re
 import numpy as np
 import pytest
 
+from data_helpers.sample_data import SCAN_VOXEL_SIZE_UM
+from tests.claims import prose_numbers
+
 CHAPTER = "choosing-chunks-and-codecs"
 SHAPE = (256, 384, 384)
 CODEC_CHUNKS = (64, 64, 64)
@@ -390,7 +393,12 @@ def test_heftie_measured_another_heart(chapter) -> None:
     prose = chapter.markdown()
     assert "`200.64um_LADAF-2021-17_heart_complete-organ_pag.zarr`" in prose
     assert "LADAF-2021-17 rather than the book's LADAF-2020-27" in prose
-    assert round(200.64 / 19.89) == 10  # "about ten times the 19.89 µm"
+    theirs, times, ours = prose_numbers(
+        r"at ([\d.]+) µm per voxel, about (\w+) times the ([\d.]+) µm", prose
+    )
+    assert ours == SCAN_VOXEL_SIZE_UM
+    assert f"`{theirs}um_LADAF-2021-17_heart" in prose  # their file's name
+    assert round(theirs / ours) == times
     assert "real heart" not in prose
     assert "real heart" not in chapter.text("claim-heftie-table")
 

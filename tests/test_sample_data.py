@@ -17,7 +17,7 @@ import pytest
 import zarr
 
 from data_helpers import SampleDataError, load_heart_data, sample_data
-from tests.data_server import SHARED_DATA, DataServer
+from tests.data_server import DataServer
 
 HEART = "hoa_heart.zarr"
 SHAPE = (120, 120, 139)
@@ -28,20 +28,18 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def source_files() -> list[Path]:
-    return sorted((SHARED_DATA / HEART).iterdir())
+def source_files(sample_dir: Path) -> list[Path]:
+    return sorted((sample_dir / HEART).iterdir())
 
 
-def expected_request_paths() -> set[str]:
-    return {f"/{HEART}/{path.name}" for path in source_files()}
+def expected_request_paths(sample_dir: Path) -> set[str]:
+    return {f"/{HEART}/{path.name}" for path in source_files(sample_dir)}
 
 
 @pytest.fixture(scope="module")
-def source_array() -> np.ndarray:
-    """The heart image read directly (and independently) from the shared folder."""
-    if not (SHARED_DATA / HEART / ".zarray").is_file():
-        pytest.skip(f"The sample data are not at {SHARED_DATA}.")
-    store = zarr.storage.LocalStore(SHARED_DATA / HEART, read_only=True)
+def source_array(sample_dir: Path) -> np.ndarray:
+    """The heart image read directly from the tests' copy (see conftest.py)."""
+    store = zarr.storage.LocalStore(sample_dir / HEART, read_only=True)
     return zarr.open_array(store=store, mode="r", zarr_format=2)[:]
 
 
@@ -79,12 +77,13 @@ def assert_cache_valid(cache: Path) -> None:
 # --------------------------------------------------------------------------
 
 
-def test_registry_has_the_real_hash_of_every_file() -> None:
-    if not (SHARED_DATA / HEART / ".zarray").is_file():
-        pytest.skip(f"The sample data are not at {SHARED_DATA}.")
+def test_registry_has_the_real_hash_of_every_file(sample_dir: Path) -> None:
+    # Without ../shared/data, sample_dir is a download that pooch checked against
+    # the registry on the way in: a wrong hash fails there (tests/sample_source.py).
     registry = sample_data._registry()
     assert len(registry) == 13
-    expected = {f"{HEART}/{p.name}": f"sha256:{sha256(p)}" for p in source_files()}
+    files = source_files(sample_dir)
+    expected = {f"{HEART}/{p.name}": f"sha256:{sha256(p)}" for p in files}
     assert registry == expected
 
 
@@ -120,13 +119,15 @@ def test_download_from_url_with_a_sub_folder(
     heart_env: DataServer,
     monkeypatch: pytest.MonkeyPatch,
     source_array: np.ndarray,
+    sample_dir: Path,
     slash: str,
 ) -> None:
     (heart_env.root / "mirror").mkdir()
     (heart_env.root / HEART).rename(heart_env.root / "mirror" / HEART)
     monkeypatch.setenv("DATA_HELPERS_URL", heart_env.url + "mirror" + slash)
     np.testing.assert_array_equal(load_heart_data(), source_array)
-    assert set(heart_env.requests) == {"/mirror" + p for p in expected_request_paths()}
+    expected = {"/mirror" + p for p in expected_request_paths(sample_dir)}
+    assert set(heart_env.requests) == expected
 
 
 # --------------------------------------------------------------------------
@@ -177,10 +178,10 @@ def test_writing_to_the_zarr_array_fails_and_leaves_the_cache_alone(
     np.testing.assert_array_equal(load_heart_data(), source_array)
 
 
-def test_second_load_makes_no_request(heart_env: DataServer) -> None:
+def test_second_load_makes_no_request(heart_env: DataServer, sample_dir: Path) -> None:
     load_heart_data()
     assert len(heart_env.requests) == 13
-    assert set(heart_env.requests) == expected_request_paths()
+    assert set(heart_env.requests) == expected_request_paths(sample_dir)
     heart_env.requests.clear()
     load_heart_data()
     load_heart_data("zarr")

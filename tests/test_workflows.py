@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.sample_source import REQUIRE_ENV
+
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 NOX_RUN = re.compile(r"\bnox -s ([\w-]+)")
@@ -71,6 +73,14 @@ def test_ci_runs_what_ci_run_runs_on_every_push_and_pull_request() -> None:
     local = [name for line in script for name in NOX_RUN.findall(line.split("#")[0])]
     (job,) = workflow["jobs"].values()
     assert sessions_run(job) == local
+
+
+def test_ci_fails_rather_than_skips_without_sample_data() -> None:
+    """Both CIs set what makes the tests fail, not skip, without sample data."""
+    script = (REPO / ".ci" / "run").read_text().splitlines()
+    assert f"export {REQUIRE_ENV}=1" in script
+    (job,) = load("ci.yml")["jobs"].values()
+    assert job["env"][REQUIRE_ENV] == "1"
 
 
 def test_pages_deploys_the_built_html_from_main() -> None:

@@ -32,28 +32,12 @@ from data_helpers.convert import (
     open_source,
 )
 from data_helpers.pyramid import downsample_mean, level_shape
+from tests.convert.helpers import random_volume, write_slices
 from tests.ome_readers import reader_problems
 
 REPO = Path(__file__).resolve().parents[1]
 ODD_SHAPE = (33, 47, 65)
 C128 = (128,) * 3  # chunks of 128^3
-
-
-def random_volume(shape, seed: int = 0, dtype="uint16") -> np.ndarray:
-    info = np.iinfo(dtype)
-    rng = np.random.default_rng(seed)
-    return rng.integers(info.min, info.max, shape, endpoint=True, dtype=dtype)
-
-
-def write_slices(folder: Path, volume: np.ndarray, **options) -> list[Path]:
-    """One TIFF per z-slice, named so that plain sorting would get them wrong."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for z, plane in enumerate(volume):
-        path = folder / f"slice_{z}.tif"
-        tifffile.imwrite(path, plane, photometric="minisblack", **options)
-        paths.append(path)
-    return paths
 
 
 @pytest.fixture(scope="module")

@@ -89,10 +89,43 @@ CHUNKS, LEVELS, SHARDS = 128, 3, 256
 
 
 def stack_as_dask(folder: Path):
-    """The slices as a (z, y, x) dask array of 128^3 chunks, read in row strips."""
-    from data_helpers.convert.slices import stack_as_dask
+    """The slices as a (z, y, x) dask array of 128^3 chunks, read in row strips.
 
-    return stack_as_dask(folder, CHUNKS)
+    Each dask block reads ``CHUNKS`` rows of ``CHUNKS`` slices, full width,
+    through the converter's ``Source.read`` (only the strips it needs), then
+    the array is cut along x too.
+    """
+    import dask
+    import dask.array as da
+
+    from data_helpers.convert import open_source
+
+    source = open_source(folder)
+    (n_z, n_y, n_x), dtype = source.shape, source.dtype
+
+    def read(z0: int, y0: int) -> np.ndarray:
+        region = (
+            slice(z0, min(z0 + CHUNKS, n_z)),
+            slice(y0, min(y0 + CHUNKS, n_y)),
+            slice(0, n_x),
+        )
+        block = np.empty([s.stop - s.start for s in region], dtype)
+        source.read(region, block)
+        return block
+
+    rows = [
+        [
+            da.from_delayed(
+                dask.delayed(read)(z0, y0),
+                (min(CHUNKS, n_z - z0), min(CHUNKS, n_y - y0), n_x),
+                dtype,
+            )
+            for y0 in range(0, n_y, CHUNKS)
+        ]
+        for z0 in range(0, n_z, CHUNKS)
+    ]
+    array = da.block([[[block] for block in row] for row in rows])
+    return array.rechunk((CHUNKS, CHUNKS, CHUNKS))
 
 
 def apply_settings(

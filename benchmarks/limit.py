@@ -35,7 +35,7 @@ import numpy as np
 
 from data_helpers.codec_names import DEFAULT_CODEC, make_codec
 from data_helpers.convert import inspect_slices, read_window
-from data_helpers.convert.jpeg2k import decode_jpeg2k
+from data_helpers.convert.sources.jpeg2k import decode_jpeg2k
 from data_helpers.pyramid import downsample_mean, level_shape
 
 STEPS = ("read", "means", "compress", "write")

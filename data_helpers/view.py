@@ -14,10 +14,10 @@ whatever name another machine reaches this one by; with ``--host 0.0.0.0`` (or
 from __future__ import annotations
 
 import argparse
-import textwrap
 import json
 import socket
 import sys
+import textwrap
 import webbrowser
 from collections.abc import Sequence
 from dataclasses import dataclass

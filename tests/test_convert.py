@@ -795,9 +795,7 @@ def test_block_task_bytes_do_not_grow_with_the_slice_width() -> None:
     """Four times wider slices: the same bytes per block task (but one row)."""
     sharded_256 = {"chunks": C128, "levels": 4, "zarr_format": 3, "shards": (256,) * 3}
     narrow = Plan(shape=(1024,) * 3, dtype="uint16", **sharded_256).task_bytes()
-    wide = Plan(
-        shape=(1024, 4096, 4096), dtype="uint16", **sharded_256
-    ).task_bytes()
+    wide = Plan(shape=(1024, 4096, 4096), dtype="uint16", **sharded_256).task_bytes()
     assert wide["block"] - narrow["block"] == (4096 - 1024) * 2
     assert narrow["block"] == (256 * 256 * 512 + 256**3 + 256 * 512 + 1024) * 2
 
@@ -831,9 +829,7 @@ def block_task_peak(tmp_path: Path, width: int, **options) -> tuple[int, int]:
     task = plan.block_tasks()[0]
     tracemalloc.start()
     try:
-        convert_block(
-            Output.of(output), plan, source, task, FolderState(output)
-        )
+        convert_block(Output.of(output), plan, source, task, FolderState(output))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -924,10 +920,17 @@ def test_tasks_need_only_the_state_interface(odd_stack, odd_output, tmp_path):
     create_arrays(Output.of(output), plan)
     state = MemoryState()
     state.begin({"made": "in memory"})
-    run_tasks(build_graph(Output.of(output), plan, source, state), None, 1, progress_bar(1, False))
+    run_tasks(
+        build_graph(Output.of(output), plan, source, state),
+        None,
+        1,
+        progress_bar(1, False),
+    )
     assert state.done() == {task.name for task in plan.tasks()}
     assert not (output / STATE_FOLDER).exists()
     for mine, reference in zip(levels_of(output), levels_of(odd_output), strict=True):
         assert np.array_equal(mine, reference)
     state.names.discard("block-0-0-0")  # a resumed run does only what is not done
-    assert list(build_graph(Output.of(output), plan, source, state)) == [("block", 0, 0, 0)]
+    assert list(build_graph(Output.of(output), plan, source, state)) == [
+        ("block", 0, 0, 0)
+    ]

@@ -9,9 +9,9 @@ import textwrap
 from collections.abc import Sequence
 
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.jpeg2k import JPEG2K_SUFFIXES
+from data_helpers.convert.sources.jpeg2k import JPEG2K_SUFFIXES
 from data_helpers.convert.run import convert_stack
-from data_helpers.convert.slices import TIFF_SUFFIXES
+from data_helpers.convert.sources.slices import TIFF_SUFFIXES
 from data_helpers.ome import RGBA, SPACE_UNITS, UNIT, space_unit
 
 #: Level 0's voxel size along z, y and x when ``--voxel-size`` is not given.

@@ -25,6 +25,20 @@ def downsampler(plan: Plan) -> Callable[[np.ndarray, Sequence[int]], np.ndarray]
     return downsample_mode if plan.method is Downsampling.MODE else downsample_mean
 
 
+def downsample_planes(
+    plan: Plan, data: np.ndarray, factors: Sequence[int], out: np.ndarray
+) -> None:
+    """``out[...] = downsample(data, factors)``, one plane of ``out`` at a time.
+
+    Groups never straddle two planes of ``out``, so the result is the same as
+    in one call, while the downsampling's working copies stay those of one
+    plane (``Plan.work_bytes``), not of all of ``data``.
+    """
+    downsample, step = downsampler(plan), factors[0]
+    for i in range(out.shape[0]):
+        out[i] = downsample(data[i * step : (i + 1) * step], factors)[0]
+
+
 def stage_plane(
     source: Source, folder: Path, task: Task, state: ConversionState, *deps: str
 ) -> str:
@@ -80,12 +94,12 @@ def convert_block(
         source.read(piece_region, piece)
         write_region(level0, piece_region, piece, unit)
         if lower is not None:  # pieces start at multiples of the factors
-            mean = downsampler(plan)(piece, factors)
+            shape = level_shape(piece.shape, 1, [factors])
             place = (
                 slice((a - s.start) // f, (a - s.start) // f + m)
-                for a, s, f, m in zip(starts, region, factors, mean.shape, strict=False)
+                for a, s, f, m in zip(starts, region, factors, shape, strict=False)
             )
-            lower[tuple(place)] = mean
+            downsample_planes(plan, piece, factors, lower[tuple(place)])
         del piece
     if lower is not None:
         level1 = open_level(output, 1, "r+", plan)
@@ -117,12 +131,13 @@ def convert_unit(
         part = np.asarray(
             source[tuple(slice(st, st + u) for st, u in zip(start, unit, strict=True))]
         )
-        mean = downsampler(plan)(part, factors)
         offset = [
             st // f - s.start for st, f, s in zip(start, factors, region, strict=True)
         ]
-        place = zip(offset, mean.shape, strict=True)
-        out[tuple(slice(o, o + m) for o, m in place)] = mean
+        place = zip(offset, level_shape(part.shape, 1, [factors]), strict=True)
+        downsample_planes(
+            plan, part, factors, out[tuple(slice(o, o + m) for o, m in place)]
+        )
     write_region(target, region, out, unit)
     state.mark_done(task.name)
     return task.name

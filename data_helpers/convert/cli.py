@@ -9,10 +9,10 @@ import textwrap
 from collections.abc import Sequence
 
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.sources.jpeg2k import JPEG2K_SUFFIXES
 from data_helpers.convert.run import convert_stack
+from data_helpers.convert.sources.jpeg2k import JPEG2K_SUFFIXES
 from data_helpers.convert.sources.slices import TIFF_SUFFIXES
-from data_helpers.ome import RGBA, SPACE_UNITS, UNIT, space_unit
+from data_helpers.ome import RGBA, SPACE_UNITS, UNIT
 
 #: Level 0's voxel size along z, y and x when ``--voxel-size`` is not given.
 VOXEL_SIZE = (1.0, 1.0, 1.0)
@@ -195,11 +195,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line: parse arguments, convert, print a one-line summary."""
     args = parser().parse_args(argv)
     try:
-        unit = space_unit(args.unit)
-    except ValueError as error:
-        print(f"error: --unit {error}", file=sys.stderr)
-        return 2
-    try:
         result = convert_stack(
             args.slices_folder,
             args.output,
@@ -207,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             levels=args.levels,
             workers=args.workers,
             voxel_size=args.voxel_size,
-            unit=unit,
+            unit=args.unit,
             overwrite=args.overwrite,
             zarr_format=args.zarr_format,
             shards=args.shards,

@@ -41,7 +41,7 @@ from data_helpers.convert.tasks import (
     stage_plane,
 )
 from data_helpers.convert.writing import create_arrays
-from data_helpers.ome import RGBA
+from data_helpers.ome import RGBA, space_unit
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -231,6 +231,10 @@ def convert_stack(
     start = time.perf_counter()
     out = Output.of(output)
     _check_options(chunks, levels, workers, voxel_size, zarr_format, shards)
+    try:
+        unit = space_unit(unit)  # the specification's name: um -> micrometer
+    except ValueError as error:
+        raise ConversionError(f"--unit {error}") from None
     target = open_target(out, labels, zarr_format, levels, voxel_size, unit)
     source = open_source(slices_folder)
     if source.staged and out.remote:

@@ -29,7 +29,7 @@ import numpy as np
 import zarr
 from ome_zarr_models import v04, v05
 
-from data_helpers.pyramid import scale_at
+from data_helpers.factors import scale_at
 from data_helpers.types import ZarrFormat
 
 SPATIAL_AXES = ("z", "y", "x")

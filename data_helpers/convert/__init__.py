@@ -11,21 +11,27 @@ after an interruption. Use it from Python (``convert_stack``) or the shell::
 
 The modules, in the order of the chapter "Converting an enormous scan":
 
-- ``slices``: find, check and read the slices (also as a dask array);
-- ``jpeg2k``: JPEG 2000 slices (imagecodecs): the header check, and the one
-  decode of each slice into a scratch copy that is read by rows;
-- ``plan``: level shapes and the tasks (``Plan``, ``Task``), each owning
-  whole chunks or shards, and the memory a task holds (``Plan.task_bytes``);
+- ``sources``: what is read, behind one interface (``Source``: axes, shape,
+  dtype, ``read(region, out)``, ``fingerprint()``), one module per input
+  kind chosen by ``open_source``: ``sources.slices`` a folder of 2-D TIFF or
+  JPEG 2000 slices; ``sources.jpeg2k`` JPEG 2000 headers and decoding;
+  ``sources.staged`` planes decoded once, read by rows;
+- ``plan``: level shapes and the tasks (``Plan``, ``Task``, ``TaskKind``),
+  each owning whole chunks or shards, per axis, and the memory a task holds
+  (``Plan.task_bytes``, ``Plan.work_bytes``);
 - ``tasks``: the work of one task (``convert_block``, ``convert_unit``);
-- ``state``: the output's manifest, resume check and done markers (behind
-  ``ConversionState``, which an object store can implement too), its arrays,
-  and the OME-Zarr metadata written last;
-- ``labels``: label images (``--labels NAME``): the checks, and the
-  ``image-label`` metadata and ``labels`` list written last; their lower
-  levels are 2x2x2 modes (``downsample_mode``), the tasks those of an image;
+  ``writing``: the output's arrays, and writes of whole units only;
+- ``output``: where it goes (``Output``: a folder or an s3:// prefix);
+  ``state`` and ``object_state``: the manifest and done markers there
+  (``ConversionState``); ``resume``: the one decision to start, resume or
+  do nothing;
+- ``target``: what is made, an image (``ImageTarget``), whose OME-Zarr
+  metadata is written last; ``labels``: a label image of one
+  (``LabelTarget``, ``--labels NAME``), lower levels by ``downsample_mode``;
 - ``progress``: the progress bars and the dask callback that advances them;
-- ``run``: ``convert_stack``, which builds the dask graph and runs it on a
-  client, a local cluster of worker threads, or here;
+- ``run``: ``convert_stack``, which opens the source and the output, plans,
+  builds the dask graph and runs it on a client, or on threads of this
+  process;
 - ``cli`` and ``__main__``: the command line; ``errors``: ``ConversionError``.
 
 How the work is split (``U`` is the chunk length, or the shard length with
@@ -39,16 +45,17 @@ How the work is split (``U`` is the chunk length, or the shard length with
   and keeps only its 2x2x2 block mean, which makes the block's
   ``U x U x columns/2`` of level 1 (written at the end of the task). Level 1
   costs no second pass over level 0.
-- with JPEG 2000 slices, which cannot be read by rows, a *decode task* per
-  slice first decodes it once into raw voxels in ``.conversion/decoded``; the
-  block tasks of its slices wait for it and read that copy by rows. It holds
-  one slice (``Plan.task_bytes()["decode"]``).
+- with JPEG 2000 slices, which cannot be read by rows, a *stage task* per
+  slice (key ``("decode", z)``) first decodes it once into raw voxels in
+  ``.conversion/decoded``; the block tasks of its slices wait for it and read
+  that copy by rows. It holds one slice (``Plan.task_bytes()["decode"]``).
 - a *unit task* makes one chunk (or shard) of level ``k + 1 >= 2`` from the
   2x2x2 chunks (shards) of level ``k`` under it.
 
 A block task holds about 1.5 pieces (``PIECE_VOXELS``, or ``2 U**3`` when
 that is more; ``Plan.task_bytes()`` gives the bytes) and a unit task ``2 U**3``
-voxels: memory grows with the chunk size and the number of workers, never with
+voxels, and beside them the averaging's working copies of one plane of the
+lower level at a time (``Plan.work_bytes()``): memory grows with the chunk size and the number of workers, never with
 the width of the slices, their number or rows. After writing, a task leaves
 an empty marker file in the output's hidden ``.conversion/done`` folder; a
 rerun skips the tasks with markers and redoes the others whole, so a chunk cut

@@ -15,7 +15,9 @@ import tifffile
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.sources import jpeg2k
 from data_helpers.convert.sources.jpeg2k import JPEG2K_SUFFIXES, inspect_jpeg2k
+from data_helpers.convert.sources.rows import read_rows
 from data_helpers.convert.sources.source import Region, Source, SourceKind
+from data_helpers.convert.sources.staged import RawPlanes
 from data_helpers.types import ByteOrder
 
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -165,36 +167,6 @@ def inspect_slices(
     return (len(slices), *shape), dtype, slices
 
 
-def read_rows(
-    window: np.ndarray,
-    path: str,
-    offset: int,
-    byteorder: ByteOrder,
-    y0: int,
-    x0: int,
-    width: int,
-) -> None:
-    """Fill ``window`` from raw rows of ``width`` voxels at byte ``offset`` of ``path``.
-
-    Rows ``y0:`` and columns ``x0:``; a few rows at a time, never more voxels
-    at once than ``window`` holds (plus one row).
-    """
-    rows, columns = window.shape
-    dtype = window.dtype.newbyteorder(byteorder)
-    batch = max(1, rows * columns // width)
-    buffer = np.empty((batch, width), dtype)
-    with open(path, "rb") as file:
-        file.seek(offset + y0 * width * dtype.itemsize)
-        for r in range(0, rows, batch):
-            n = min(batch, rows - r)
-            if file.readinto(buffer[:n]) != buffer[:n].nbytes:
-                raise ConversionError(
-                    f"{path!r} is shorter than its header says: replace it with "
-                    "the right slice."
-                )
-            window[r : r + n] = buffer[:n, x0 : x0 + columns]
-
-
 def read_window(
     window: np.ndarray, source: Slice, y0: int, x0: int, width: int
 ) -> None:
@@ -255,16 +227,12 @@ class SliceFolder:
 
     def stage(self, plane: int, folder: Path) -> None:
         """Decode JPEG 2000 slice ``plane`` once into ``folder/{plane}.raw``."""
-        from data_helpers.convert.sources.staged import RawPlanes
-
         scratch = RawPlanes(folder, self.shape, self.dtype).path(plane)
         jpeg2k.decode_to_scratch(
             self.slices[plane].path, str(scratch), self.shape[1:], self.dtype
         )
 
     def staged_copy(self, folder: Path) -> Source:
-        from data_helpers.convert.sources.staged import RawPlanes
-
         folder.mkdir(parents=True, exist_ok=True)
         return RawPlanes(folder, self.shape, self.dtype)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from data_helpers.convert.sources.slices import read_rows
+from data_helpers.convert.sources.rows import read_rows
 from data_helpers.convert.sources.source import Region, Source
 from data_helpers.types import ByteOrder
 

@@ -87,7 +87,9 @@ def test_view_help(capsys) -> None:
     text = flat(capsys.readouterr().out)
     for fragment in [
         "--port PORT port to listen on, 0 to 65535 (default: 0, any free port)",
-        "--host HOST address to listen on (default: 127.0.0.1)",
+        "--host HOST address to listen on (default: 127.0.0.1, this machine only;",
+        "only build the viewer (once, with the network), then exit",
+        "To publish an image for colleagues",
         "--no-browser only print the viewer's URL (default: off, open it in a browser)",
         "in the order of its axes (Z Y X for the book's images)",
         "run python -m data_helpers.check IMAGE first",

@@ -55,8 +55,9 @@ How the work is split (``U`` is the chunk length, or the shard length with
 A block task holds about 1.5 pieces (``PIECE_VOXELS``, or ``2 U**3`` when
 that is more; ``Plan.task_bytes()`` gives the bytes) and a unit task ``2 U**3``
 voxels, and beside them the averaging's working copies of one plane of the
-lower level at a time (``Plan.work_bytes()``): memory grows with the chunk size and the number of workers, never with
-the width of the slices, their number or rows. After writing, a task leaves
+lower level at a time (``Plan.work_bytes()``): memory grows with the chunk
+size and the number of workers, never with the width of the slices, their
+number or rows. After writing, a task leaves
 an empty marker file in the output's hidden ``.conversion/done`` folder; a
 rerun skips the tasks with markers and redoes the others whole, so a chunk cut
 short by a kill is rewritten. The OME-Zarr metadata goes into the group last:

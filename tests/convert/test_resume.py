@@ -134,6 +134,48 @@ def test_output_of_other_input_needs_overwrite(tmp_path, capsys, odd_stack, odd_
     assert code == 0 and "converted" in stdout
 
 
+def test_overwrite_refuses_zarr_metadata_beside_other_files(
+    tmp_path, capsys, odd_stack
+) -> None:
+    """A ``.zgroup`` does not make the folder a conversion's: --overwrite
+    refuses, naming thesis.txt, and deletes neither file."""
+    out = tmp_path / "out.ome.zarr"
+    out.mkdir()
+    (out / ".zgroup").write_text('{"zarr_format": 2}')
+    (out / "thesis.txt").write_text("precious")
+    assert_refused(
+        capsys,
+        out,
+        [odd_stack[0], out, "--overwrite"],
+        "Refusing to delete",
+        "thesis.txt",
+    )
+    assert (out / "thesis.txt").read_text() == "precious"
+    assert (out / ".zgroup").read_text() == '{"zarr_format": 2}'
+
+
+def test_overwrite_keeps_a_finished_conversion_with_notes_added(
+    tmp_path, capsys, odd_stack, odd_output
+) -> None:
+    """A finished conversion beside notes.txt the reader added: --overwrite
+    refuses, naming notes.txt, and keeps the notes and the old image."""
+    import shutil
+
+    out = tmp_path / "image.ome.zarr"
+    shutil.copytree(odd_output, out)
+    (out / "notes.txt").write_text("scanned on Tuesday")
+    before = chunk_files(out)
+    assert_refused(
+        capsys,
+        out,
+        [odd_stack[0], out, "--chunks", "8", "--overwrite"],
+        "Refusing to delete",
+        "notes.txt",
+    )
+    assert (out / "notes.txt").read_text() == "scanned on Tuesday"
+    assert chunk_files(out) == before  # every level and metadata file as it was
+
+
 def test_resume_of_other_blocks_is_refused(tmp_path, capsys, odd_stack) -> None:
     """A done marker names a block task; an interrupted output whose blocks
     were cut otherwise (an older converter) is refused, not resumed wrongly."""

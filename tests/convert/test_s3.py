@@ -167,6 +167,20 @@ def test_bad_s3_outputs_exit_2_with_one_line(s3, stack, tmp_path, capsys) -> Non
     assert not Path("s3:").exists()
 
 
+def test_overwrite_refuses_a_prefix_holding_other_objects(s3, stack, capsys) -> None:
+    """One ``zarr.json`` and a readme.txt under the prefix: --overwrite
+    refuses, naming readme.txt, and every object is still there."""
+    fs = s3_filesystem()
+    fs.pipe_file("book/mixed/image.ome.zarr/zarr.json", b'{"zarr_format": 3}')
+    fs.pipe_file("book/mixed/image.ome.zarr/readme.txt", b"not zarr")
+    before = objects("s3://book")
+    assert len(before) == 2
+    url = "s3://book/mixed/image.ome.zarr"
+    err = one_line_error(capsys, str(stack), url, "--overwrite")
+    assert "Refusing to delete" in err and "readme.txt" in err, err
+    assert objects("s3://book") == before
+
+
 def test_refused_credentials(s3, stack, capsys, monkeypatch) -> None:
     """moto checks signatures against its IAM users once auth is switched on."""
     monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)

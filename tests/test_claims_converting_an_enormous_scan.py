@@ -57,7 +57,7 @@ def test_formats_and_their_cost_per_slice(chapter) -> None:
     assert "decodes each slice exactly once" in prose
     assert "takes longer than reading the TIFF one, for fewer bytes on disk" in prose
     # the scratch holds two slabs of 2 x 128 slices of the full heart at most
-    # (tests/test_convert_jpeg2k.py::test_scratch_holds_at_most_two_slabs)
+    # (tests/convert/test_tasks.py::test_scratch_holds_at_most_two_slabs)
     slice_mb = FULL[1] * FULL[2] * ITEMSIZE / 1e6
     assert f"2 × {2 * C} slices of {slice_mb:.0f} MB" in prose
     assert f"the whole {math.prod(FULL) * ITEMSIZE / 1e12:.0f} TB stack" in prose

@@ -12,14 +12,14 @@ from data_helpers.convert import STATE_FOLDER, convert_stack, main
 from data_helpers.label_errors import pyramid_levels
 from data_helpers.ome import multiscale_metadata
 from data_helpers.pyramid import downsample_mode
-from tests.ome_readers import label_names, label_problems, reader_problems
-from tests.test_convert import (
+from tests.convert.helpers import (
     chunk_files,
     cli,
     kill_once,
     random_volume,
     write_slices,
 )
+from tests.ome_readers import label_names, label_problems, reader_problems
 
 SHAPE = (33, 47, 65)  # odd on purpose
 VOXEL = (2.0, 3.0, 4.0)

@@ -1,4 +1,4 @@
-"""The converter writes straight to S3 (moto's server on 127.0.0.1, started here).
+"""The converter writes straight to S3 (moto's server on 127.0.0.1: conftest's ``s3``).
 
 Configured only by the standard AWS environment variables, a conversion into
 ``s3://`` gives the same objects as a local conversion gives files, resumes
@@ -8,12 +8,8 @@ output, and turns every bad input into one line and exit status 2.
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import moto.settings
@@ -21,36 +17,18 @@ import numpy as np
 import pytest
 import zarr
 
-from data_helpers.convert import (
-    STATE_FOLDER,
-    Plan,
-    convert_stack,
-    default_levels,
-    main,
-)
-from data_helpers.local_s3 import LocalS3
+from data_helpers.convert import STATE_FOLDER, Plan, convert_stack, default_levels, main
 from data_helpers.remote import open_store, s3_filesystem
-from tests.test_convert import (
-    SLOW_COMMAND,
+from tests.convert.helpers import (
     chunk_files,
+    cli,
     kill_once,
     random_volume,
     write_slices,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 SHAPE = (40, 48, 36)
 WRITES = {"PUT", "POST", "DELETE"}
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalS3]:
-    """A fresh moto server, a bucket ``book``, and the AWS variables pointing at it."""
-    with LocalS3() as server:
-        for name, value in server.environment().items():
-            monkeypatch.setenv(name, value)
-        server.create_bucket("book")
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -67,23 +45,6 @@ def objects(url: str) -> dict[str, bytes]:
     prefix = url.removeprefix("s3://").rstrip("/")
     keys = [k for k in fs.find(prefix) if f"/{STATE_FOLDER}/" not in k]
     return {k.removeprefix(prefix + "/"): fs.cat_file(k) for k in sorted(keys)}
-
-
-def cli(*args: str, slow: bool = False, **kwargs) -> subprocess.Popen:
-    """The command line in a new process, with this process's (AWS) environment.
-
-    ``slow``: 0.05 s after each write, so that a test can kill it part-way.
-    """
-    environment = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = ["-c", SLOW_COMMAND] if slow else ["-m", "data_helpers.convert"]
-    return subprocess.Popen(
-        [sys.executable, *command, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
-        **kwargs,
-    )
 
 
 def run_cli(*args: str, cwd: Path):
@@ -204,6 +165,20 @@ def test_bad_s3_outputs_exit_2_with_one_line(s3, stack, tmp_path, capsys) -> Non
             assert url in err and fix in err, err
     assert objects("s3://book") == before  # nothing written, nothing deleted
     assert not Path("s3:").exists()
+
+
+def test_overwrite_refuses_a_prefix_holding_other_objects(s3, stack, capsys) -> None:
+    """One ``zarr.json`` and a readme.txt under the prefix: --overwrite
+    refuses, naming readme.txt, and every object is still there."""
+    fs = s3_filesystem()
+    fs.pipe_file("book/mixed/image.ome.zarr/zarr.json", b'{"zarr_format": 3}')
+    fs.pipe_file("book/mixed/image.ome.zarr/readme.txt", b"not zarr")
+    before = objects("s3://book")
+    assert len(before) == 2
+    url = "s3://book/mixed/image.ome.zarr"
+    err = one_line_error(capsys, str(stack), url, "--overwrite")
+    assert "Refusing to delete" in err and "readme.txt" in err, err
+    assert objects("s3://book") == before
 
 
 def test_refused_credentials(s3, stack, capsys, monkeypatch) -> None:

@@ -1,4 +1,5 @@
-"""Tests for JPEG 2000 slices in data_helpers.convert: decoded once, same output."""
+"""Reading the slices (sources/): TIFF slices read by rows, and JPEG 2000 slices
+decoded once into scratch copies, giving the same image."""
 
 from __future__ import annotations
 
@@ -6,32 +7,129 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import imagecodecs
 import numpy as np
 import pytest
+import tifffile
 import zarr
 
-from data_helpers.convert import STATE_FOLDER, Plan, TaskKind, convert_stack
+from data_helpers.convert import STATE_FOLDER, convert_stack, natural_key
 from data_helpers.convert.sources import jpeg2k
-from tests.test_convert import (
+from tests.convert.helpers import (
     assert_refused,
     cli,
     kill_once,
+    levels_of,
     open_in_readers,
     random_volume,
     run_main,
+    write_jp2_slices,
     write_slices,
 )
 
+# --------------------------------------------------------------------------
+# TIFF slices (sources/slices.py)
+# --------------------------------------------------------------------------
+
+
+def test_natural_order() -> None:
+    names = ["slice_10.tif", "slice_2.tif", "slice_1.tif"]
+    assert sorted(names, key=natural_key) == [
+        "slice_1.tif",
+        "slice_2.tif",
+        "slice_10.tif",
+    ]
+
+
+def test_compressed_tiled_slices_read_the_same(tmp_path, odd_stack) -> None:
+    """Slices tifffile must decode (compressed, tiled) give the same level 0."""
+    volume = odd_stack[1]
+    write_slices(tmp_path / "in", volume, tile=(16, 16), compression="zlib")
+    convert_stack(tmp_path / "in", tmp_path / "out.zarr", chunks=16, progress=False)
+    assert np.array_equal(levels_of(tmp_path / "out.zarr")[0], volume)
+
+
+def test_missing_and_empty_folders(tmp_path, capsys) -> None:
+    out = tmp_path / "out.ome.zarr"
+    assert_refused(
+        capsys, out, [tmp_path / "nowhere", out], "nowhere", "does not exist"
+    )
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no slices here")
+    assert_refused(capsys, out, [tmp_path / "empty", out], "empty", "no *.tif")
+
+
+def test_unreadable_tiff(tmp_path, capsys) -> None:
+    write_slices(tmp_path / "in", random_volume((3, 8, 8)))
+    (tmp_path / "in" / "slice_1.tif").write_bytes(b"not a tiff at all")
+    out = tmp_path / "out.ome.zarr"
+    assert_refused(
+        capsys, out, [tmp_path / "in", out], "slice_1.tif", "not a readable TIFF"
+    )
+
+
+@pytest.mark.parametrize(
+    ("odd_one", "fragment"),
+    [
+        (np.zeros((8, 9), "uint16"), "(8, 9) uint16"),
+        (np.zeros((8, 8), "uint8"), "uint8"),
+        (np.zeros((8, 8), "int16"), "int16"),  # the same size: only a tag differs
+    ],
+)
+def test_slices_that_differ_from_the_first(tmp_path, capsys, odd_one, fragment) -> None:
+    write_slices(tmp_path / "in", random_volume((3, 8, 8)))
+    tifffile.imwrite(tmp_path / "in" / "slice_2.tif", odd_one, photometric="minisblack")
+    if odd_one.dtype == np.int16:
+        sizes = {p.stat().st_size for p in (tmp_path / "in").iterdir()}
+        assert len(sizes) == 1  # so the header bytes, not the size, tell it apart
+    out = tmp_path / "out.ome.zarr"
+    assert_refused(
+        capsys,
+        out,
+        [tmp_path / "in", out],
+        "slice_2.tif",
+        fragment,
+        "first slice 'slice_0.tif'",
+    )
+
+
+def test_slices_of_the_first_ones_layout_are_not_parsed_again(
+    tmp_path, monkeypatch
+) -> None:
+    """Slices with the first one's size and header bytes get its layout without
+    tifffile (0.5 ms a slice); one with other header bytes is parsed."""
+    from data_helpers.convert.sources import slices as module
+
+    volume = random_volume((6, 40, 30), seed=6)
+    write_slices(tmp_path / "in", volume)
+    tifffile.imwrite(  # the same pixels and size, another description
+        tmp_path / "in" / "slice_4.tif", volume[4], description="other"
+    )
+    parsed = [module.inspect_slice(p)[2] for p in module.find_slices(tmp_path / "in")]
+    opened: list[str] = []
+    tiff_file = tifffile.TiffFile
+
+    def counting(path, *args, **kwargs):
+        opened.append(Path(path).name)
+        return tiff_file(path, *args, **kwargs)
+
+    monkeypatch.setattr(module.tifffile, "TiffFile", counting)
+    shape, dtype, slices = module.inspect_slices(tmp_path / "in")
+    assert (shape, dtype) == ((6, 40, 30), np.uint16)
+    assert opened == ["slice_0.tif", "slice_4.tif"]
+    assert slices == parsed
+    assert parsed[4].offset != parsed[0].offset  # its own layout, not the first's
+    for plane, info in zip(volume, slices, strict=True):
+        window = np.empty((40, 30), "uint16")
+        module.read_window(window, info, 0, 0, 30)
+        assert np.array_equal(window, plane)
+
+
+# --------------------------------------------------------------------------
+# JPEG 2000 slices (sources/jpeg2k.py): decoded once, the same output
+# --------------------------------------------------------------------------
+
+
 SHAPE = (40, 40, 56)
-
-
-def write_jp2_slices(folder: Path, volume: np.ndarray, codec: str = "jp2") -> None:
-    """One lossless JPEG 2000 file per z-slice, named as ``write_slices`` does."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for z, plane in enumerate(volume):
-        data = imagecodecs.jpeg2k_encode(plane, level=0, codecformat=codec)
-        (folder / f"slice_{z}.{codec}").write_bytes(data)
 
 
 @pytest.fixture(scope="module")
@@ -135,40 +233,6 @@ def test_resume_after_sigkill_gives_identical_output(stacks, tmp_path, monkeypat
     assert not (output / STATE_FOLDER).exists()
 
 
-def test_scratch_holds_at_most_two_slabs(tmp_path) -> None:
-    """Slab by slab, one task at a time: each slab's scratch copies go as soon
-    as its block tasks are done, and the decodes of slab i wait for slab i - 2."""
-    volume = random_volume((56, 16, 24), seed=5)  # 4 slabs of 16 slices
-    write_jp2_slices(tmp_path / "in", volume)
-    output = tmp_path / "out.ome.zarr"
-    plan = Plan(
-        shape=(56, 16, 24), dtype="uint16", chunks=(8,) * 3, levels=2, staged=True
-    )
-    edge = 16
-    for task in plan.stage_tasks():
-        slab = task.index[0] // edge
-        assert task.deps == ((("free", slab - 2),) if slab >= 2 else ())
-    scratch = output / STATE_FOLDER / "decoded"
-    most, freed = 0, set()
-    for _ in range(len(plan.tasks())):
-        result = convert_stack(
-            tmp_path / "in", output, chunks=8, levels=2, max_tasks=1, progress=False
-        )
-        if result.finished:
-            break
-        names = {int(p.stem) for p in scratch.glob("*.raw")}
-        most = max(most, len(names))
-        done = {p.name for p in (output / STATE_FOLDER / "done").iterdir()}
-        for slab in range(plan.slabs()):
-            if f"free-{slab}" in done:
-                freed.add(slab)
-                assert not names & set(range(slab * edge, (slab + 1) * edge))
-    assert result.finished and freed == {0, 1, 2}  # then the last run cleared all
-    assert not scratch.exists()
-    assert edge <= most <= 2 * edge  # two slabs of scratch at the most
-    assert np.array_equal(zarr.open_array(output / "0")[:], volume)
-
-
 @pytest.mark.parametrize(
     ("damage", "fragment"),
     [
@@ -220,38 +284,3 @@ def test_mixed_tiff_and_jp2_folder_is_refused(tmp_path, capsys) -> None:
     assert_refused(
         capsys, out, [tmp_path / "in", out], "both TIFF and JPEG 2000", "one format"
     )
-
-
-def test_decode_tasks_come_slab_by_slab_and_hold_one_slice() -> None:
-    """Each slab (16 slices): its decode tasks, its 4 x 3 block tasks, its free task."""
-    narrow = 8 * 8 * 16  # pieces of 8 x 8 x 16 voxels at most: blocks 16 wide
-    plan = Plan(
-        shape=(40, 64, 48),
-        dtype="uint16",
-        chunks=(8,) * 3,
-        levels=2,
-        staged=True,
-        piece_voxels=narrow,
-    )
-    tasks = plan.tasks()
-    first = [("decode", z) for z in range(16)]
-    first += [("block", 0, j, k) for j in range(4) for k in range(3)]
-    assert [t.key for t in tasks[:29]] == [*first, ("free", 0)]
-    assert tasks[28].deps == tuple(first[16:])
-    assert tasks[29].key == ("decode", 16)
-    blocks = [t for t in tasks if t.kind is TaskKind.BLOCK]
-    assert blocks[0].deps == tuple(("decode", z) for z in range(16))
-    assert blocks[-1].deps == tuple(("decode", z) for z in range(32, 40))
-    assert plan.slabs() == 3 and [t.key for t in tasks if t.kind is TaskKind.FREE] == [
-        ("free", i) for i in range(3)
-    ]
-    plan = Plan(
-        shape=(40, 7641, 7641),
-        dtype="uint16",
-        chunks=(128,) * 3,
-        levels=2,
-        staged=True,
-    )
-    assert plan.task_bytes()["decode"] == 7641 * 7641 * 2
-    unstaged = Plan(shape=(40, 64, 64), dtype="uint16", chunks=(8,) * 3, levels=2)
-    assert "decode" not in unstaged.task_bytes()

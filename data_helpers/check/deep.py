@@ -19,6 +19,7 @@ from zarr.core.sync import sync  # zarr's own way to run store calls from thread
 from data_helpers.check.metadata import codec_name
 from data_helpers.check.result import Finding, Level, one_line
 from data_helpers.pyramid import downsample_mean
+from data_helpers.wording import count
 
 #: Below this correlation with the block mean of the level above, a level is
 #: not a downsampled copy of it.
@@ -154,7 +155,7 @@ def blosc_size_problems(array: zarr.Array, keys: Sequence[str]) -> dict[str, str
         if head is None:
             continue
         if len(head) < 16:
-            found[key] = f"{size} bytes stored, shorter than a Blosc header"
+            found[key] = f"{count(size, 'byte')} stored, shorter than a Blosc header"
         elif (cbytes := int.from_bytes(head[12:16], "little")) != size:
             found[key] = f"its Blosc header says {cbytes} bytes, but {size} are stored"
     return found

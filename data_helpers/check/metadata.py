@@ -43,11 +43,29 @@ def open_image(location: str | os.PathLike[str]) -> tuple[zarr.Group, dict]:
         ):
             raise ValueError("no list of datasets")
     except (ValueError, AttributeError, TypeError):
+        if unfinished_conversion(group):
+            raise CheckError(
+                f"{location} is an unfinished conversion: rerun the converter (the "
+                "same command) to finish it."
+            ) from None
         raise CheckError(
             f"{location} is a Zarr group without OME-Zarr multiscales metadata: "
             "give the folder of an image (a plate or a bare array is not one)."
         ) from None
     return group, metadata
+
+
+def unfinished_conversion(group: zarr.Group) -> bool:
+    """Whether ``group`` is a conversion under way: it holds the converter's
+    manifest (which goes when the multiscales metadata is written)."""
+    from zarr.core.sync import sync
+
+    from data_helpers.convert.state import STATE_FOLDER  # only in this case
+
+    try:
+        return bool(sync(group.store.exists(f"{STATE_FOLDER}/manifest.json")))
+    except Exception:  # a store that cannot tell: say what it lacks instead
+        return False
 
 
 def ome_version(group: zarr.Group, metadata: dict) -> str | None:

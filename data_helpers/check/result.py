@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from data_helpers.wording import count
+
 
 class CheckError(ValueError):
     """The image cannot be checked at all; the message says why and what to do."""
@@ -46,11 +48,11 @@ class Level:
 
     def line(self) -> str:
         """One line of the summary."""
-        unit = "shards" if self.shards else "chunks"
+        objects = count(self.in_grid, "shard" if self.shards else "chunk")
         stored = (
-            f"{self.stored}/{self.in_grid} {unit} stored, {self.bytes_stored:,} bytes"
+            f"{self.stored}/{objects} stored, {count(self.bytes_stored, 'byte')}"
             if self.stored is not None and self.bytes_stored is not None
-            else f"{self.in_grid} {unit} in the grid (the store cannot list)"
+            else f"{objects} in the grid (the store cannot list)"
         )
         shards = f", shards {self.shards}" if self.shards else ""
         return (
@@ -78,7 +80,7 @@ class Summary:
         )
         return [
             f"{self.location}: OME-Zarr {self.ome_version} on Zarr format "
-            f"{self.zarr_format}, {len(self.levels)} levels",
+            f"{self.zarr_format}, {count(len(self.levels), 'level')}",
             f"axes: {axes}",
             *(level.line() for level in self.levels),
         ]

@@ -9,13 +9,10 @@ import textwrap
 from collections.abc import Sequence
 
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.run import convert_stack
+from data_helpers.convert.run import VOXEL_SIZE, convert_stack
 from data_helpers.convert.sources.jpeg2k import JPEG2K_SUFFIXES
 from data_helpers.convert.sources.slices import TIFF_SUFFIXES
 from data_helpers.ome import RGBA, SPACE_UNITS, UNIT
-
-#: Level 0's voxel size along z, y and x when ``--voxel-size`` is not given.
-VOXEL_SIZE = (1.0, 1.0, 1.0)
 
 
 def _patterns(suffixes: Sequence[str]) -> str:
@@ -124,7 +121,7 @@ def parser() -> argparse.ArgumentParser:
         "--voxel-size",
         type=float,
         nargs=3,
-        default=VOXEL_SIZE,
+        default=None,
         metavar=("Z", "Y", "X"),
         help="level 0's voxel size along Z, Y and X, in --unit units (default: "
         + " ".join(f"{size:g}" for size in VOXEL_SIZE)

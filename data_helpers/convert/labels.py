@@ -44,6 +44,7 @@ from data_helpers.ome import (
     remove_label_name,
 )
 from data_helpers.types import ZarrFormat
+from data_helpers.wording import count
 
 #: A label image's name: one folder name, no path separators.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -143,8 +144,9 @@ def open_label_target(
     shapes = [tuple(array.shape) for array in arrays if isinstance(array, zarr.Array)]
     if levels is not None and levels != len(shapes):
         raise ConversionError(
-            f"--levels {levels}, but {str(image)!r} has {len(shapes)} levels: labels "
-            "have the image's levels, so leave out --levels."
+            f"--levels {levels}, but {str(image)!r} has "
+            f"{count(len(shapes), 'level')}: labels have the image's levels, so leave "
+            "out --levels."
         )
     if not os.access(image, os.W_OK):
         raise ConversionError(

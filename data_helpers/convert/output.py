@@ -118,14 +118,39 @@ class Output:
             raise ConversionError(
                 f"The output {str(path)!r} cannot be written: check its permissions."
             )
+        if not path.is_dir():
+            self._check_parent()
+
+    def _check_parent(self) -> None:
+        """The folder a new output goes into must be writable, or be one folder
+        that ``make_parent`` can make in a writable folder (as ``mkdir``)."""
+        path = self.path
         parent = path.parent
-        if not path.is_dir() and (
-            not parent.is_dir() or not os.access(parent, os.W_OK)
-        ):
-            raise ConversionError(
-                f"The output {str(path)!r} cannot be written: its folder "
-                f"{str(parent)!r} does not exist or is not writable."
+        folder = parent if parent.exists() else parent.parent
+        problem = None
+        if not folder.exists():
+            problem = (
+                f"its folder {str(parent)!r} does not exist, nor does "
+                f"{str(folder)!r}: check the path, or make the folders first"
             )
+        elif not folder.is_dir():
+            problem = f"{str(folder)!r} is a file, not a folder: choose another path"
+        elif not os.access(folder, os.W_OK):
+            problem = (
+                f"its folder {str(folder)!r} is not writable: check its permissions"
+            )
+        if problem:
+            raise ConversionError(
+                f"The output {str(path)!r} cannot be written: {problem}."
+            )
+
+    def make_parent(self) -> Path | None:
+        """Make a local output's missing folder (``check`` allowed one); return it
+        if it was made."""
+        if self.remote or self.path.parent.is_dir():
+            return None
+        self.path.parent.mkdir()
+        return self.path.parent
 
     def _check_remote(self) -> None:
         try:

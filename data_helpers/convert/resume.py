@@ -10,6 +10,7 @@ from data_helpers.convert.state import (
     explain_mismatch,
     finished_from,
     manifest_hash,
+    recorded_options,
 )
 
 
@@ -53,8 +54,12 @@ def prepare(
         output.remove(names)
         return "new"
     if old is not None or made_from is not None:
+        # a finished conversion keeps no manifest: its metadata tells
+        recorded = old if old is not None else recorded_options(output.store("r"))
         raise ConversionError(
-            explain_mismatch(old or {}, manifest, output.location, source)
+            explain_mismatch(
+                recorded, manifest, output.location, source, finished=old is None
+            )
         )
     raise ConversionError(
         f"The output {output.location!r} exists and is not a conversion of these "

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import dask
 import numpy as np
 from dask.delayed import Delayed
+from numcodecs.blosc import MAX_BUFFERSIZE
 
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.labels import open_label_target
@@ -32,6 +33,7 @@ from data_helpers.convert.state import (
     ConversionState,
     manifest_hash,
     manifest_of,
+    number,
 )
 from data_helpers.convert.target import ImageTarget, Target
 from data_helpers.convert.tasks import (
@@ -41,10 +43,22 @@ from data_helpers.convert.tasks import (
     stage_plane,
 )
 from data_helpers.convert.writing import create_arrays
-from data_helpers.ome import RGBA, space_unit
+from data_helpers.ome import RGBA, UNIT, space_unit
+from data_helpers.wording import count
 
 if TYPE_CHECKING:
     from distributed import Client
+
+
+#: Level 0's voxel size along z, y and x when none is given.
+VOXEL_SIZE = (1.0, 1.0, 1.0)
+#: Bytes of the largest chunk the output's codec (Blosc) compresses: 2 GiB - 17
+#: (numcodecs stops at 2 GiB - 1 with "Codec does not support buffers of >
+#: 2147483647 bytes", Blosc at 2 GiB - 17). Only chunks are compressed: a
+#: shard is its chunks' compressed bytes one after the other, with an index of
+#: 64-bit offsets, so a shard may be larger (tried once: zarr wrote and read
+#: back a shard of two 1 GiB chunks of noise, 2,147,483,716 bytes stored).
+CHUNK_BYTES = MAX_BUFFERSIZE
 
 
 @dataclass
@@ -64,6 +78,13 @@ class Conversion:
     nothing_to_do: bool = False
     #: What the summary calls the output (its folder name by default).
     name: str | None = None
+    #: Level 0's voxel size (z, y, x) and its unit, as the metadata says.
+    voxel_size: tuple[float, ...] = VOXEL_SIZE
+    unit: str = UNIT
+    #: Whether ``voxel_size`` is the default, not one the caller gave.
+    default_voxel_size: bool = False
+    #: What the converter did beside converting: files skipped, folders made.
+    notes: tuple[str, ...] = ()
 
     @property
     def input_bytes(self) -> int:
@@ -71,22 +92,26 @@ class Conversion:
         return math.prod(self.shape) * np.dtype(self.dtype).itemsize
 
     def summary(self) -> str:
-        """One line: levels, shapes, bytes, seconds and speed."""
+        """One line: levels, shapes, voxel size, tasks, bytes, seconds and speed."""
         name = self.name or Output.of(self.output).name
+        notes = "".join(f"; {note}" for note in self.notes)
         if self.nothing_to_do:
             return (
                 f"{name} is already a finished conversion of these slices: "
-                "nothing to do."
+                f"nothing to do{notes}."
             )
         shapes = ", ".join(str(s) for s in self.level_shapes)
         state = "converted" if self.finished else "stopped early, rerun to resume"
         speed = self.input_bytes / 1e9 / max(self.seconds, 1e-9)
         where = "stored" if Output.of(self.output).remote else "on disk"
+        size = " x ".join(number(v) for v in self.voxel_size)
+        default = " (the default: pass --voxel-size Z Y X)" * self.default_voxel_size
         return (
-            f"{name}: {state}; {len(self.level_shapes)} levels {shapes} "
-            f"{self.dtype}; {self.tasks_run} tasks run, {self.tasks_skipped} already "
+            f"{name}: {state}; {count(len(self.level_shapes), 'level')} {shapes} "
+            f"{self.dtype}; voxel size {size} {self.unit}{default}; "
+            f"{count(self.tasks_run, 'task')} run, {self.tasks_skipped} already "
             f"done; {self.bytes_written / 1e6:.1f} MB {where}; {self.seconds:.1f} s; "
-            f"{speed:.2g} GB/s of input"
+            f"{speed:.2g} GB/s of input{notes}"
         )
 
 
@@ -123,6 +148,37 @@ def _check_options(
                 f"--shards {shards} is not a multiple of --chunks {chunks}: a shard "
                 f"holds whole chunks, so use e.g. --shards {chunks * 4}."
             )
+
+
+def largest_chunks(itemsize: int) -> int:
+    """The largest even ``--chunks`` whose cubes the codec compresses."""
+    edge = round((CHUNK_BYTES / itemsize) ** (1 / 3))
+    while edge**3 * itemsize > CHUNK_BYTES or edge % 2:
+        edge -= 1
+    return edge
+
+
+def check_plan(plan: Plan) -> None:
+    """Reject a plan the input's dtype and shape make impossible (before any
+    write): chunks the codec cannot compress, levels past one voxel."""
+    itemsize = np.dtype(plan.dtype).itemsize
+    chunk_bytes = math.prod(plan.chunks) * itemsize
+    if chunk_bytes > CHUNK_BYTES:
+        edge = " ".join(map(str, sorted(set(plan.chunks))))
+        raise ConversionError(
+            f"--chunks {edge} makes chunks of {chunk_bytes:,} bytes of "
+            f"{plan.dtype}, more than the codec compresses in one chunk "
+            f"({CHUNK_BYTES:,} bytes): use --chunks {largest_chunks(itemsize)} "
+            "or less (--shards groups chunks into larger files)."
+        )
+    most = default_levels(plan.shape, 1, plan.axes)  # the last is one voxel
+    if plan.levels > most:
+        shape = " x ".join(map(str, plan.shape))
+        raise ConversionError(
+            f"--levels {plan.levels} is more than a {shape} input has: its level "
+            f"{most - 1} is one voxel, and further levels would repeat it; pass "
+            f"--levels {most} or fewer, or leave --levels out."
+        )
 
 
 def build_graph(
@@ -189,8 +245,8 @@ def convert_stack(
     chunks: int = 128,
     levels: int | None = None,
     workers: int = 1,
-    voxel_size: Sequence[float] = (1.0, 1.0, 1.0),
-    unit: str = "micrometer",
+    voxel_size: Sequence[float] | None = None,
+    unit: str = UNIT,
     overwrite: bool = False,
     zarr_format: ZarrFormat = 2,
     shards: int | None = None,
@@ -206,10 +262,13 @@ def convert_stack(
     ``*.jpx``, ``*.j2k``, ``*.j2c``), in natural order of their names;
     slice number ``z`` becomes plane ``z`` of level 0. Each level halves the
     one above (2x2x2 block mean, as ``downsample_mean``); ``levels`` defaults
-    to as many as it takes for the smallest to fit in one chunk. Chunks are
-    ``chunks`` voxels along each axis. ``zarr_format=3`` writes OME-Zarr 0.5,
-    with shards of ``shards`` voxels along each axis when given. ``output``
-    is a folder or an ``s3://BUCKET/NAME.ome.zarr`` URL.
+    to as many as it takes for the smallest to fit in one chunk, and may not
+    go past the level of one voxel. ``voxel_size`` defaults to ``VOXEL_SIZE``
+    (the summary says so). Chunks are ``chunks`` voxels along each axis, at
+    most ``CHUNK_BYTES`` (the codec's limit). ``zarr_format=3`` writes
+    OME-Zarr 0.5, with shards of ``shards`` voxels along each axis when
+    given. ``output`` is a folder or an ``s3://BUCKET/NAME.ome.zarr`` URL;
+    one missing folder above it is made (the summary says so).
 
     Tasks run on dask: on ``client`` if given, else in this process on
     ``workers`` threads (dask's threaded scheduler). ``progress`` is True (a
@@ -230,6 +289,8 @@ def convert_stack(
     """
     start = time.perf_counter()
     out = Output.of(output)
+    default_voxel_size = voxel_size is None and labels is None
+    voxel_size = VOXEL_SIZE if voxel_size is None else voxel_size
     _check_options(chunks, levels, workers, voxel_size, zarr_format, shards)
     try:
         unit = space_unit(unit)  # the specification's name: um -> micrometer
@@ -244,12 +305,17 @@ def convert_stack(
         )
     target.check_source(source)
     plan = plan_for(source, target, chunks, shards, zarr_format)
+    check_plan(plan)
     manifest = manifest_of(source.fingerprint(), plan, target.voxel_size, target.unit)
     resume = target.prepare(manifest, source.location, overwrite)
     state = target.output.state()
+    notes = _skipped(source)
     if resume == "finished":
         state.clear()  # if killed after the metadata was written
-        return _outcome(target, plan, {}, {}, start, nothing_to_do=True)
+        return _outcome(target, plan, {}, {}, start, notes, nothing_to_do=True)
+    made = target.output.make_parent()
+    if made is not None:
+        notes += (f"made the folder {str(made)!r}",)
     state.begin(manifest)
     arrays = create_arrays(target.output, plan)
     if resume == "resume":
@@ -261,7 +327,9 @@ def convert_stack(
     if len(to_run) == len(work):  # the metadata last: now it is a valid image
         target.finish(arrays, manifest_hash(manifest), label_colors)
         state.clear()
-    return _outcome(target, plan, work, to_run, start)
+    return _outcome(
+        target, plan, work, to_run, start, notes, default_voxel_size=default_voxel_size
+    )
 
 
 def open_target(
@@ -305,13 +373,25 @@ def plan_for(
     )
 
 
+def _skipped(source: Source) -> tuple[str, ...]:
+    """A note naming the hidden files the source skipped (``SliceFolder.skipped``)."""
+    skipped: tuple[str, ...] = getattr(source, "skipped", ())
+    if not skipped:
+        return ()
+    shown = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+    return (f"skipped {count(len(skipped), 'hidden file')} ({shown})",)
+
+
 def _outcome(
     target: Target,
     plan: Plan,
     work: dict[TaskKey, Delayed],
     run: dict[TaskKey, Delayed],
     start: float,
+    notes: tuple[str, ...] = (),
+    *,
     nothing_to_do: bool = False,
+    default_voxel_size: bool = False,
 ) -> Conversion:
     """What a call did: ``work`` the tasks that were left, ``run`` those it ran."""
     total = len(plan.tasks())
@@ -328,4 +408,8 @@ def _outcome(
         seconds=time.perf_counter() - start,
         nothing_to_do=nothing_to_do,
         name=target.title,
+        voxel_size=tuple(target.voxel_size),
+        unit=target.unit,
+        default_voxel_size=default_voxel_size,
+        notes=notes,
     )

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import numpy as np
 import zarr
 
 from data_helpers.convert.plan import SPACE_AXES, Downsampling, Plan, halving
+from data_helpers.ome import image_voxel_size, multiscale_metadata
 
 STATE_FOLDER = ".conversion"  # in the output: manifest.json and done/ markers
 #: Group attribute of a finished output: a fingerprint of what it was made from.
@@ -81,6 +83,16 @@ class FolderState:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def edges(values: tuple[int, ...] | None, axes: Sequence[str]) -> Any:
+    """Chunk or shard edges as a manifest records them: one number for ``z, y,
+    x`` cubes (as version 2 wrote them), else a list; None for none."""
+    if values is None:
+        return None
+    if len(set(values)) == 1 and tuple(axes) == SPACE_AXES:
+        return values[0]
+    return list(values)
+
+
 def manifest_of(
     fingerprint: dict[str, Any],
     plan: Plan,
@@ -93,23 +105,15 @@ def manifest_of(
     (chunks and shards as one edge), so that outputs made before resume and
     stay finished; axes, per-axis edges and factors only where they differ.
     """
-
-    def edges(values: tuple[int, ...] | None) -> int | list[int] | None:
-        if values is None:
-            return None
-        if len(set(values)) == 1 and plan.axes == SPACE_AXES:
-            return values[0]
-        return list(values)
-
     manifest: Manifest = {
         "version": MANIFEST_VERSION,
         **fingerprint,
         "shape": list(plan.shape),
         "dtype": plan.dtype,
-        "chunks": edges(plan.chunks),
+        "chunks": edges(plan.chunks, plan.axes),
         "levels": plan.levels,
         "zarr_format": plan.zarr_format,
-        "shards": edges(plan.shards),
+        "shards": edges(plan.shards, plan.axes),
         # which voxels each task name stands for: a resume must agree
         "block": list(plan.block_shape()),
         "voxel_size": [float(v) for v in voxel_size],
@@ -124,8 +128,55 @@ def manifest_of(
     return manifest
 
 
-def explain_mismatch(old: Manifest, new: Manifest, output: str, folder: str) -> str:
-    """Why an existing output cannot be resumed with this input."""
+#: Manifest entries a command-line option sets, and the option, in message order.
+OPTIONS = {
+    "voxel_size": "--voxel-size",
+    "unit": "--unit",
+    "chunks": "--chunks",
+    "shards": "--shards",
+    "levels": "--levels",
+    "zarr_format": "--zarr-format",
+}
+
+
+def number(value: float) -> str:
+    """A number as one would type it: ``1`` for 1.0, ``0.65``, ``19.89``."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _words(value: Any) -> str:
+    """A manifest value as the command line writes it: ``1 1 1``, ``none``."""
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return " ".join(_words(v) for v in value)
+    return number(value) if isinstance(value, float) else str(value)
+
+
+def _input(value: Any) -> str:
+    """The input's shape (``12 x 16 x 16``) or dtype, for messages."""
+    return " x ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _rerun(old: Manifest, keys: list[str]) -> str:
+    """``rerun with --chunks 16 and without --shards``: the options of ``old``."""
+    given = [f"{OPTIONS[k]} {_words(old[k])}" for k in keys if old[k] is not None]
+    absent = [OPTIONS[k] for k in keys if old[k] is None]
+    parts = [f"with {' '.join(given)}"] if given else []
+    parts += [f"without {' '.join(absent)}"] if absent else []
+    return "rerun " + " and ".join(parts)
+
+
+def explain_mismatch(
+    old: Manifest, new: Manifest, output: str, folder: str, finished: bool = False
+) -> str:
+    """Why an existing output cannot be resumed with this input, in one line.
+
+    ``old``: the manifest of the conversion under way in ``output``, or for a
+    ``finished`` one the options its metadata records (``recorded_options``).
+    Names each option and input property that differs, before -> now, and
+    the rerun that keeps the work done.
+    """
     old_files = {name: (size, t) for name, size, t in old.get("slices", [])}
     new_files = {name: (size, t) for name, size, t in new.get("slices", [])}
     same_options = all(
@@ -147,10 +198,64 @@ def explain_mismatch(old: Manifest, new: Manifest, output: str, folder: str) -> 
                     f"time) since the conversion into {output!r} started: pass "
                     "--overwrite to start again from the current slices."
                 )
-    return (
-        f"{output!r} already holds a conversion of other slices or with other "
-        "options: choose another output, or pass --overwrite to replace it."
-    )
+    options = [k for k in OPTIONS if k in old and old[k] != new.get(k)]
+    changes = [f"{OPTIONS[k]} {_words(old[k])} -> {_words(new[k])}" for k in options]
+    inputs = [k for k in ("shape", "dtype") if k in old and old[k] != new[k]]
+    changes += [f"slices' {k} {_input(old[k])} -> {_input(new[k])}" for k in inputs]
+    added = [name for name in new_files if old_files and name not in old_files]
+    if added:
+        changes.append(
+            f"new slices {', '.join(added[:3])}" + (", ..." * (len(added) > 3))
+        )
+    what = "a finished conversion" if finished else "a conversion"
+    head = f"{output!r} already holds {what} of other slices or with other options"
+    again = "pass --overwrite to start again"
+    if not changes and finished and old:
+        return (
+            f"{head}: its options and slices' shape are this run's, so its slices "
+            "changed since (or another version of the converter made it); "
+            f"{again}, or choose another output."
+        )
+    if not changes and not finished:
+        return (
+            f"{head}: another version of the converter started it, and cut the "
+            f"work otherwise; {again}, or choose another output."
+        )
+    if not changes:
+        return f"{head}: choose another output, or pass --overwrite to replace it."
+    listed = f"{head} (before -> now: {', '.join(changes)})"
+    if inputs or added:
+        return f"{listed}: give the slices it was made from, or {again}."
+    keep = "to keep it as it is" if finished else "to resume it"
+    return f"{listed}: {_rerun(old, options)} {keep}, or {again}."
+
+
+def recorded_options(output: Any) -> Manifest:
+    """The options and input shape a finished output's metadata records, as in
+    its manifest (the manifest itself is deleted when a conversion finishes).
+
+    ``output``: what zarr opens (``Output.store("r")``); ``{}`` if unreadable.
+    """
+    try:
+        group = zarr.open_group(output, mode="r")
+        metadata = multiscale_metadata(group)
+        level = group[metadata["datasets"][0]["path"]]
+        voxel_size, unit = image_voxel_size(group)
+    except (zarr.errors.BaseZarrError, FileNotFoundError, KeyError, ValueError):
+        return {}
+    if not isinstance(level, zarr.Array):
+        return {}
+    axes = tuple(axis["name"] for axis in metadata["axes"])
+    return {
+        "shape": list(level.shape),
+        "dtype": np.dtype(level.dtype).name,
+        "chunks": edges(level.chunks, axes),
+        "levels": len(metadata["datasets"]),
+        "zarr_format": level.metadata.zarr_format,
+        "shards": edges(level.shards, axes),
+        "voxel_size": voxel_size,
+        "unit": unit,
+    }
 
 
 def manifest_hash(manifest: Manifest) -> str:

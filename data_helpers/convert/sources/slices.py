@@ -19,6 +19,7 @@ from data_helpers.convert.sources.rows import read_rows
 from data_helpers.convert.sources.source import Region, Source, SourceKind
 from data_helpers.convert.sources.staged import RawPlanes
 from data_helpers.types import ByteOrder
+from data_helpers.wording import count
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 SLICE_SUFFIXES = TIFF_SUFFIXES + JPEG2K_SUFFIXES
@@ -44,19 +45,44 @@ def natural_key(name: str) -> list[int | str]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def find_slices(folder: str | os.PathLike[str]) -> list[Path]:
-    """The slice files in ``folder`` (all TIFF or all JPEG 2000), in natural order."""
-    folder = Path(folder)
+def hidden(path: Path) -> bool:
+    """A hidden file: a dot file, such as macOS's ``._slice_0.tif`` (AppleDouble)."""
+    return path.name.startswith(".")
+
+
+def slice_files(folder: Path) -> list[Path]:
+    """The files in ``folder`` with a slice's suffix, hidden ones too, unsorted."""
+    if folder.is_file():
+        raise ConversionError(
+            f"The slices folder {str(folder)!r} is a file: give the folder that "
+            f"holds the slices, such as {str(folder.parent)!r}."
+        )
     if not folder.is_dir():
         raise ConversionError(
             f"The slices folder {str(folder)!r} does not exist: give the folder "
             "that holds the *.tif slices."
         )
-    paths = [
+    return [
         p
         for p in folder.iterdir()
         if p.suffix.lower() in SLICE_SUFFIXES and p.is_file()
     ]
+
+
+def hidden_slices(folder: str | os.PathLike[str]) -> list[str]:
+    """Names of the hidden files with a slice's suffix that ``find_slices`` skips."""
+    found = slice_files(Path(folder))
+    return sorted((p.name for p in found if hidden(p)), key=natural_key)
+
+
+def find_slices(folder: str | os.PathLike[str]) -> list[Path]:
+    """The slice files in ``folder`` (all TIFF or all JPEG 2000), in natural order.
+
+    Hidden files (``hidden``) are skipped: a copy from a Mac brings a
+    ``._slice_0.tif`` of metadata beside each ``slice_0.tif``.
+    """
+    folder = Path(folder)
+    paths = [p for p in slice_files(folder) if not hidden(p)]
     if not paths:
         raise ConversionError(
             f"The slices folder {str(folder)!r} holds no *.tif, *.tiff or *.jp2 "
@@ -118,7 +144,7 @@ def inspect_slice(path: Path) -> tuple[tuple[int, int], np.dtype, Slice, bytes |
     if len(shape) != 2 or pages != 1:
         raise ConversionError(
             f"{str(path)!r} is not a single 2-D greyscale image (shape {shape}, "
-            f"{pages} pages): every file must hold one slice."
+            f"{count(pages, 'page')}): every file must hold one slice."
         )
     info = Slice(str(path), stat.st_size, stat.st_mtime_ns, offset, byteorder)
     return (shape[0], shape[1]), dtype, info, header
@@ -196,12 +222,15 @@ class SliceFolder:
     dtype: np.dtype
     slices: tuple[Slice, ...]
     axes: tuple[str, ...] = ("z", "y", "x")
+    #: Hidden files it skipped (``hidden_slices``), for the summary to name.
+    skipped: tuple[str, ...] = ()
 
     @classmethod
     def open(cls, folder: Path) -> SliceFolder:
         """Check every slice in ``folder`` (``inspect_slices``)."""
         shape, dtype, slices = inspect_slices(folder)
-        return cls(Path(folder), shape, dtype, tuple(slices))
+        skipped = tuple(hidden_slices(folder))
+        return cls(Path(folder), shape, dtype, tuple(slices), skipped=skipped)
 
     @property
     def location(self) -> str:

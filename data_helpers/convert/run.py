@@ -309,7 +309,7 @@ def convert_stack(
     manifest = manifest_of(source.fingerprint(), plan, target.voxel_size, target.unit)
     resume = target.prepare(manifest, source.location, overwrite)
     state = target.output.state()
-    notes = _skipped(source)
+    notes = source.notes()
     if resume == "finished":
         state.clear()  # if killed after the metadata was written
         return _outcome(target, plan, {}, {}, start, notes, nothing_to_do=True)
@@ -371,15 +371,6 @@ def plan_for(
         method=target.method,
         staged=source.staged,
     )
-
-
-def _skipped(source: Source) -> tuple[str, ...]:
-    """A note naming the hidden files the source skipped (``SliceFolder.skipped``)."""
-    skipped: tuple[str, ...] = getattr(source, "skipped", ())
-    if not skipped:
-        return ()
-    shown = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
-    return (f"skipped {count(len(skipped), 'hidden file')} ({shown})",)
 
 
 def _outcome(

@@ -241,6 +241,13 @@ class SliceFolder:
         """JPEG 2000 slices cannot be read by rows: each is decoded once first."""
         return self.slices[0].jpeg2k
 
+    def notes(self) -> tuple[str, ...]:
+        """A note naming the hidden files it skipped, if any."""
+        if not self.skipped:
+            return ()
+        shown = ", ".join(self.skipped[:3]) + (", ..." if len(self.skipped) > 3 else "")
+        return (f"skipped {count(len(self.skipped), 'hidden file')} ({shown})",)
+
     def fingerprint(self) -> dict[str, Any]:
         return {
             "slices": [[Path(s.path).name, s.size, s.mtime_ns] for s in self.slices]

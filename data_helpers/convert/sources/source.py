@@ -46,6 +46,10 @@ class Source(Protocol):
         """Whether it must be staged (``stage``) before it can be read by region."""
         ...
 
+    def notes(self) -> tuple[str, ...]:
+        """What the reader should hear about how it was read (files skipped...)."""
+        ...
+
     def fingerprint(self) -> dict[str, Any]:
         """What a resume must find unchanged (file names, sizes, times), as JSON."""
         ...

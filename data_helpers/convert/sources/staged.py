@@ -39,6 +39,9 @@ class RawPlanes:
         """The file of plane ``plane``."""
         return self.folder / f"{plane}.raw"
 
+    def notes(self) -> tuple[str, ...]:
+        return ()
+
     def fingerprint(self) -> dict[str, Any]:
         return {}
 

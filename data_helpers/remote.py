@@ -3,14 +3,16 @@
 Remote data are read with zarr-python's own ``FsspecStore`` (fsspec's HTTP
 file system, which asks for byte ranges, and s3fs for S3), never with a
 client of our own. An ``s3://`` URL takes its endpoint and credentials from
-the standard AWS environment variables, so the same command works against
-AWS, MinIO, Ceph or a local test server:
+the standard AWS environment variables, so one command serves any endpoint
+that speaks the S3 API (tested against moto's server only):
 
 - ``AWS_ENDPOINT_URL``: the S3 endpoint (AWS itself when unset);
 - ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY``: the credentials;
 - ``AWS_REGION`` (or ``AWS_DEFAULT_REGION``): the region;
 - ``AWS_ALLOW_HTTP=true``: needed for a plain ``http://`` endpoint, such as a
-  test server on 127.0.0.1.
+  test server on 127.0.0.1. Not an AWS SDK variable: the convention of Rust's
+  ``object_store`` (obstore), which this module borrows to refuse plain HTTP
+  unless told.
 
 Retries and time-outs are bounded (``TRANSFER_OPTIONS``), so an endpoint that
 refuses connections fails within seconds, one that never answers within about
@@ -30,9 +32,10 @@ from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore
 
 REMOTE_SCHEMES = ("http://", "https://", "s3://")
-#: How s3fs talks to the endpoint, added to ``s3_options``. s3fs reads one
-#: object in parallel parts if ``max_concurrency`` > 1 (its default is 10),
-#: asking for the object's size first: one ``HEAD`` more per chunk. zarr
+#: How s3fs talks to the endpoint, added to ``s3_options``. With
+#: ``max_concurrency`` > 1 (its default is 10), s3fs asks for an object's size
+#: (``HEAD``) before reading it whole, and reads one over ``default_block_size``
+#: (50 MiB) in parallel parts: for chunks, one ``HEAD`` more each. zarr
 #: already reads many chunks at once, so one ``GET`` each. botocore's time-outs
 #: (seconds) and attempts bound how long an endpoint that does not answer holds
 #: a command up; s3fs's own retries (``S3FS_RETRIES``) come on top.

@@ -8,15 +8,24 @@ bound that latency sets (each request waits) with a margin above it.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import importlib.metadata
 import inspect
 import math
 import re
+import shlex
+import subprocess
+import threading
 import warnings
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import s3fs
 import zarr
+
+from data_helpers.serve import FolderServer
 
 CHAPTER = "chunked-data-over-the-network"
 SHAPE = (128, 256, 256)  # z, y, x of level 0
@@ -206,6 +215,12 @@ def test_versions_and_s3fs_default() -> None:
         "max_concurrency"
     ]
     assert default.default == 10
+    # "larger than 50 MiB (`default_block_size`)": split into parallel parts
+    assert s3fs.S3FileSystem.default_block_size == 50 * 2**20
+    # "An object under 100 MiB goes up in one PUT ... multipart ... 50 MiB parts":
+    # _pipe_file uploads in parts from 2 x chunksize on.
+    part = inspect.signature(s3fs.S3FileSystem._pipe_file).parameters["chunksize"]
+    assert part.default == 50 * 2**20 and 2 * part.default == 100 * 2**20
 
 
 def test_s3_environment(chapter) -> None:
@@ -241,3 +256,63 @@ def test_conversion_into_the_bucket(chapter) -> None:
     assert "levels read back from S3, equal to the local copy: True" in text
     assert "nothing to do" in text
     assert "the rerun wrote 0 objects" in text
+
+
+def recipe_checks() -> list[list[str]]:
+    """The two ``curl`` commands of the chapter's server recipe, as argument lists."""
+    source = Path(__file__).resolve().parents[1] / "book" / f"{CHAPTER}.md"
+    recipe = source.read_text().split("## A recipe for serving", 1)[1]
+    commands = re.findall(r"`(curl [^`]+)`", recipe)
+    assert len(commands) == 2, commands
+    return [shlex.split(command) for command in commands]
+
+
+def run_check(command: list[str], url: str) -> str:
+    """The headers that ``command`` prints for ``url`` (in place of ``URL``)."""
+    assert command[-1] == "URL"
+    answer = subprocess.run(
+        [*command[:-1], url], capture_output=True, text=True, timeout=30, check=True
+    )
+    return answer.stdout
+
+
+@pytest.fixture(scope="module")
+def plain_server(tmp_path_factory) -> Iterator[str]:
+    """Python's own ``http.server``: no ``Range``, no CORS, no ``OPTIONS``."""
+    folder = tmp_path_factory.mktemp("plain")
+    (folder / "shard").write_bytes(bytes(range(256)))
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(folder)
+    )
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/shard"
+    server.shutdown()
+    server.server_close()
+
+
+def test_recipe_checks_tell_a_good_server_from_a_plain_one(
+    tmp_path, plain_server
+) -> None:
+    """Run against a server that does what the recipe asks, each check shows
+    what the recipe says it must; against ``http.server``, it does not."""
+    range_check, preflight_check = recipe_checks()
+    assert "OPTIONS" in preflight_check and "OPTIONS" not in range_check
+    (tmp_path / "shard").write_bytes(bytes(range(256)))
+    with FolderServer(tmp_path) as server:
+        url = f"{server.url}shard"
+        answer = run_check(range_check, url)
+        assert answer.startswith("HTTP/1.") and " 206 Partial Content" in answer
+        assert "Content-Range: bytes 240-255/256" in answer
+        assert "Access-Control-Allow-Origin: *" in answer
+        preflight = run_check(preflight_check, url)
+        allowed = re.search(r"Access-Control-Allow-Headers: (.*)", preflight)[1]
+        assert "range" in allowed.lower().replace(" ", "").split(",")
+        assert "Access-Control-Allow-Origin: *" in preflight
+        assert [r.method for r in server.requests] == ["GET", "OPTIONS"]
+    plain = run_check(range_check, plain_server)
+    assert " 200 " in plain and "Content-Range" not in plain
+    plain_preflight = run_check(preflight_check, plain_server)
+    assert "Access-Control-Allow-Headers" not in plain_preflight

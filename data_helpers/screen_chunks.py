@@ -3,8 +3,9 @@
 A 2-D viewer such as Neuroglancer shows one plane of a 3-D image. At a zoom of
 ``zoom`` screen pixels per level-0 voxel, a screen of ``width × height`` pixels
 covers ``width / zoom × height / zoom`` level-0 voxels of the plane, and the
-viewer reads the coarsest level whose voxels are no larger than a screen pixel
-(Neuroglancer allows 10 % more). It reads that level's chunks that the plane
+viewer reads the coarsest level whose voxels are at most ``PIXEL_SLACK`` (1.1)
+times a screen pixel (Neuroglancer's factor, times its "Resolution (slice)"
+setting, 1 by default). It reads that level's chunks that the plane
 crosses inside the screen, and the same for every coarser level, which it
 draws first while the finer chunks arrive. None of this depends on how large
 the image is once it is larger than the screen: the count is bounded by the

@@ -5,10 +5,10 @@ single byte ranges (``bytes=a-b``, ``bytes=a-`` and the suffix ``bytes=-n``)
 with ``206 Partial Content`` and ``Content-Range``, and the CORS headers a
 browser needs to read Zarr data from another origin (including the answer to
 an ``OPTIONS`` preflight, which a suffix or multi-part ``Range`` triggers; a
-single range with a start is CORS-safelisted and needs none). It never serves a file outside
-its folder (``..``, ``%2e%2e`` and symlinks that lead out are refused), lists
-no folders, binds ``127.0.0.1`` unless told otherwise, can wait before every
-answer to stand in for network latency, and records every request.
+single range with a start is CORS-safelisted and needs none). It never serves
+a file outside its folder (``..``, ``%2e%2e`` and symlinks that lead out are
+refused), lists no folders, binds ``127.0.0.1`` unless told otherwise, can wait
+before every answer to stand in for network latency, and records every request.
 
 Python's own ``http.server`` ignores ``Range``, so a reader of sharded Zarr
 data, which asks for parts of each shard, gets nothing useful from it.

@@ -312,6 +312,7 @@ def label_model(
     *,
     voxel_size: Sequence[float],
     colors: Mapping[int, RGBA] | None = None,
+    names: Mapping[int, str] | None = None,
     name: str | None = None,
     unit: str = UNIT,
 ) -> Any:
@@ -320,8 +321,10 @@ def label_model(
     Like ``image_model`` (the same specs, voxel size and unit give the same
     levels, scales and translations as the image the labels belong to), plus
     ``image-label`` metadata: its ``version``, ``source`` pointing back to the
-    image, and ``colors`` (label value -> RGBA, 0 to 255) if given. Labels
-    must have an integer dtype.
+    image, ``colors`` (label value -> RGBA, 0 to 255) if given, and
+    ``properties`` with a ``name`` for each label value of ``names`` if given
+    (ome-zarr-models 1.8.1 wants the same label values in both). Labels must
+    have an integer dtype.
     """
     image = image_model(array_specs, voxel_size=voxel_size, name=name, unit=unit)
     dtypes = {
@@ -329,9 +332,9 @@ def label_model(
         for spec in array_specs
     }
     if any(dtype.kind not in "iu" for dtype in dtypes):
-        names = sorted(dtype.name for dtype in dtypes)
+        found = sorted(dtype.name for dtype in dtypes)
         raise ValueError(
-            f"Label arrays need an integer dtype (int8 to uint64), not {names}."
+            f"Label arrays need an integer dtype (int8 to uint64), not {found}."
         )
     version = _version(array_specs)
     label: dict[str, Any] = {"version": "0.5" if version is v05 else "0.4"}
@@ -340,6 +343,16 @@ def label_model(
         label["colors"] = [
             {"label-value": int(value), "rgba": [int(c) for c in rgba]}
             for value, rgba in sorted(colors.items())
+        ]
+    if names:
+        if colors and set(colors) != set(names):
+            raise ValueError(
+                f"Label colours are for values {sorted(colors)} but names for "
+                f"{sorted(names)}: give both for the same label values."
+            )
+        label["properties"] = [
+            {"label-value": int(value), "name": str(text)}
+            for value, text in sorted(names.items())
         ]
     attributes = image.attributes.model_dump(mode="json", by_alias=True)
     if version is v05:
@@ -416,6 +429,7 @@ def label_model_for(
     dtype: Any,
     *,
     colors: Mapping[int, RGBA] | None = None,
+    names: Mapping[int, str] | None = None,
     name: str | None = None,
 ) -> Any:
     """The ``ImageLabel`` model of a label image of ``dtype`` for ``image``.
@@ -442,7 +456,12 @@ def label_model_for(
         specs.append(spec.model_copy(update=update))
     voxel_size, unit = image_voxel_size(image)
     label = label_model(
-        specs, voxel_size=voxel_size, colors=colors, name=name, unit=unit
+        specs,
+        voxel_size=voxel_size,
+        colors=colors,
+        names=names,
+        name=name,
+        unit=unit,
     )
     check_same_levels(image, label)
     return label

@@ -238,3 +238,25 @@ def test_sources_named_in_the_prose_are_current(chapter) -> None:
     # iohub 0.3.x needs Python >= 3.12 and zarr >= 3.1.6
     iohub_row = next(line for line in prose.splitlines() if "[iohub]" in line)
     assert "0.3.11" in iohub_row and "zarr>=3.1.6" in iohub_row
+
+
+@pytest.mark.parametrize(
+    ("row", "distribution"),
+    [
+        ("[ome-zarr-py]", "ome-zarr"),
+        ("[ngff-zarr]", "ngff-zarr"),
+        ("[ome-zarr-models]", "ome-zarr-models"),
+    ],
+)
+def test_classifiers_are_the_installed_ones(chapter, row, distribution) -> None:
+    """Each installed library's row names the Development Status of its wheel."""
+    from importlib.metadata import metadata
+
+    classifiers = metadata(distribution).get_all("Classifier") or []
+    (status,) = [c for c in classifiers if c.startswith("Development Status")]
+    stage = status.split(" - ", 1)[1]  # "Beta", "Production/Stable"
+    line = next(
+        line for line in chapter.markdown().splitlines() if line.startswith(f"| {row}")
+    )
+    assert re.search(rf'"{re.escape(stage)}" (PyPI )?classifier', line)
+    assert line.count("classifier") == 1

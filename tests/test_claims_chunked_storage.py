@@ -336,3 +336,10 @@ def test_data_credited(chapter) -> None:
     assert "Human Organ Atlas" in chapter.markdown()
     for tag in ("claim-slice-figure", "claim-lossy-figure", "claim-edge-figure"):
         assert "Human Organ Atlas" in chapter.cell(tag).source
+
+
+def test_summary_says_padding_is_zarr_pythons(chapter) -> None:
+    summary = chapter.markdown().split("## Summary", 1)[1]
+    assert "The padding is zarr-python's choice, not the format's" in " ".join(
+        summary.split()
+    )

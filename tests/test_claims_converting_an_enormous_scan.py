@@ -302,3 +302,41 @@ def test_opening_and_closing(chapter) -> None:
     assert "**Time to run** under a minute" in prose
     assert chapter.seconds < 60
     assert prose.index("## Summary") < prose.index("## Where to go next")
+
+
+def test_wide_jpeg2000_slice_decode_is_measured(chapter) -> None:
+    text = chapter.text("claim-wide-slice")
+    found = re.search(
+        r"2048 x 2048 slice: JPEG 2000 whole decode (\d+) ms, "
+        r"uncompressed TIFF read of all its rows ([\d.]+) ms",
+        text,
+    )
+    assert found
+    decode_ms, read_ms = map(float, found.groups())
+    # "on wide slices it is the main cost of reading the input"
+    assert decode_ms > 10 * read_ms
+    prose = " ".join(chapter.markdown().split())
+    assert "compressed as a whole" not in prose
+    assert "`opj_set_decode_area`" in prose and "with no region" in prose
+    # the converter decodes whole slices with imagecodecs.jpeg2k_decode,
+    # whose installed signature has no region argument
+    import inspect
+
+    import imagecodecs
+
+    parameters = inspect.signature(imagecodecs.jpeg2k_decode).parameters
+    assert list(parameters) == [
+        "data",
+        "planar",
+        "skipres",
+        "verbose",
+        "numthreads",
+        "out",
+    ]
+    assert f"imagecodecs {imagecodecs.__version__}" in prose
+
+
+def test_conditional_writes_named_with_what_the_stack_does(chapter) -> None:
+    prose = " ".join(chapter.markdown().split())
+    assert "`If-Match`" in prose
+    assert "zarr-python 3.4.2 and s3fs 2026.9.0 do not send it on writes" in prose

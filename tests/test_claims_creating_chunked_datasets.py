@@ -282,3 +282,13 @@ def test_another_library_reads_the_pyramid(chapter):
     shapes = [tuple(math.ceil(n / 2**d) for n in ZYX_SHAPE) for d in range(3)]
     assert f"ome-zarr-py reads 3 levels: {shapes}" in text
     assert "axes: ['z', 'y', 'x']" in text
+
+
+def test_conventions_named_as_the_books(chapter) -> None:
+    prose = " ".join(chapter.markdown().split())
+    # the voxel-centre convention is written down in 0.6rc0 only
+    assert "only in the release candidate 0.6rc0" in prose
+    assert "ngff-spec/blob/main" not in prose
+    assert "ngff.openmicroscopy.org/0.4/#" not in prose
+    assert "The book's choices for lower levels, not rules of the format" in prose
+    assert "labels are not averaged" in prose

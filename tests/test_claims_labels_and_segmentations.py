@@ -175,3 +175,72 @@ def test_speed_is_measured_not_claimed(chapter) -> None:
     # "most 2 x 2 x 2 groups hold one label only" / "almost no group does"
     assert share["heart labels"] > 50 and share["random labels"] < 1
     assert "on the machine that built this page" in prose(chapter)
+
+
+def test_mode_is_a_plurality_with_ties_to_the_smallest(chapter) -> None:
+    text = chapter.text("claim-mode-rules")
+    plurality = re.search(r"plurality: (\[.*\]) -> (\d+)", text)
+    assert plurality
+    group, kept = ast.literal_eval(plurality.group(1)), int(plurality.group(2))
+    # "A label can win a group with three voxels of eight"
+    assert group.count(kept) == 3 and Counter(group).most_common(1)[0] == (kept, 3)
+    tie = re.search(r"tie: (\[.*\]) -> (\d+)", text)
+    assert tie
+    group, kept = ast.literal_eval(tie.group(1)), int(tie.group(2))
+    counts = Counter(group)
+    assert len(counts) == 2 and len(set(counts.values())) == 1  # four against four
+    assert kept == min(group) == 0  # the smallest, the background
+    # "a sheet one voxel thick ... is gone from level 1"
+    assert "labels of a one-voxel sheet at level 1: [0]" in text
+    found = re.search(
+        r"4 x 4 x 4 block: mode of modes (\d+), mode of its 64 voxels (\d+) "
+        r"\((\d+) of 64\)",
+        text,
+    )
+    assert found
+    of_modes, of_block, count = map(int, found.groups())
+    assert of_modes != of_block and count > 64 // 2
+    text = prose(chapter)
+    assert "the mode is a plurality, not a majority" in text
+    assert "keeps what most of each block is" not in text
+    assert "smaller than half a group loses every vote" not in text
+
+
+def test_names_are_written_as_properties(chapter) -> None:
+    text = chapter.text("claim-names")
+    properties = json.loads(text.split("properties: ", 1)[1].splitlines()[0])
+    assert properties == [
+        {"label-value": 1, "name": "jar wall"},
+        {"label-value": 2, "name": "heart"},
+    ]
+    readers = chapter.text("claim-readers")
+    read = ast.literal_eval(
+        readers.split("ome-zarr-py properties: ", 1)[1].splitlines()[0]
+    )
+    assert read == {1: {"name": "jar wall"}, 2: {"name": "heart"}}
+
+
+def test_viewer_controls_and_sources_as_stated(chapter) -> None:
+    text = prose(chapter)
+    # Neuroglancer 2.41.2: "control+wheel": zoom, "at:wheel": z+1
+    assert "Scroll to zoom" not in text
+    assert "the mouse wheel steps through the slices" in text
+    assert "Ctrl + wheel zooms" in text
+    assert "neuroglancer/blob/v2.41.2/src/ui/default_input_event_bindings.ts" in text
+    # spec links are pinned sources, not redirecting anchors
+    assert "ngff.openmicroscopy.org/0.4/#" not in text
+    assert "ngff.openmicroscopy.org/0.5/#" not in text
+
+
+def test_image_label_metadata_described_as_the_specification_has_it(chapter) -> None:
+    text = prose(chapter)
+    path_back = 'the relative path back to the image, `{"image": "../../"}`'
+    assert f"an object whose `image` is {path_back}" in text
+    assert "MUST have the same *number* of levels as the image" in text
+    assert "the release candidate 0.6rc0 removes it" in text
+    assert "`properties` gives an object for each label value" in text
+    assert "holds the paths of the label images" in text
+    # Neuroglancer reads no image-label; the book's page passes the colours
+    assert "Neuroglancer itself reads only the `multiscales` metadata" in text
+    # int64 labels are accepted, and what Neuroglancer does with them is said
+    assert "Neuroglancer has no `int64`" in text

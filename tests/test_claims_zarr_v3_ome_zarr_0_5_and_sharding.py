@@ -365,3 +365,20 @@ def test_race_paragraph_names_versions(chapter) -> None:
 
     assert version("dask") == "2026.8.0"
     assert '"overwrites all but the last object written"' in prose
+
+
+def test_conditional_writes_and_why_task_design(chapter) -> None:
+    """S3's If-Match would detect a lost shard update; zarr-python and s3fs
+    do not send it on writes (checked in the installed sources)."""
+    import inspect
+
+    import s3fs
+    import zarr.storage._fsspec as fsspec_store
+
+    prose = " ".join(chapter.markdown().split())
+    assert "`If-Match`" in prose and "`412 Precondition Failed`" in prose
+    assert "the book relies on task design" in prose
+    assert "IfMatch" not in inspect.getsource(fsspec_store)
+    writes = inspect.getsource(s3fs.core.S3FileSystem._pipe_file)
+    assert '"IfNoneMatch": "*"' in writes and "IfMatch" not in writes
+    assert f"s3fs {s3fs.__version__}" in prose

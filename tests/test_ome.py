@@ -259,6 +259,34 @@ def test_label_model_without_colors_has_no_colors() -> None:
     }
 
 
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_label_model_writes_names_as_properties(zarr_format: int) -> None:
+    label = ome.label_model(
+        label_specs(zarr_format),
+        voxel_size=VOXEL,
+        colors={2: (0, 255, 0, 255), 1: (255, 0, 0, 255)},
+        names={2: "heart", 1: "jar wall"},
+    )
+    attributes = ome.label_attributes(label)
+    assert ome.ome_attributes(attributes)["image-label"]["properties"] == [
+        {"label-value": 1, "name": "jar wall"},
+        {"label-value": 2, "name": "heart"},
+    ]
+    models = ome.v05 if zarr_format == 3 else ome.v04
+    image_label = models.ImageLabel(attributes=attributes, members=label.members)
+    assert [p.label_value for p in image_label.ome_attributes.image_label.properties]
+
+
+def test_label_names_and_colours_for_other_values_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"values \[1, 2\] but names for \[1\]"):
+        ome.label_model(
+            label_specs(2),
+            voxel_size=VOXEL,
+            colors={1: (255, 0, 0, 255), 2: (0, 255, 0, 255)},
+            names={1: "jar wall"},
+        )
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_label_model_rejects_float_arrays(dtype: str) -> None:
     with pytest.raises(ValueError, match="integer dtype") as error:

@@ -99,8 +99,9 @@ class LabelTarget:
         arrays: list[zarr.Array],
         fingerprint: str,
         colors: Mapping[int, RGBA] | None,
+        names: Mapping[int, str] | None = None,
     ) -> None:
-        write_label_metadata(self, arrays, fingerprint, colors)
+        write_label_metadata(self, arrays, fingerprint, colors, names)
 
 
 def _image_group(image: Path) -> zarr.Group:
@@ -211,14 +212,20 @@ def write_label_metadata(
     arrays: list[zarr.Array],
     fingerprint: str,
     colors: Mapping[int, RGBA] | None,
+    names: Mapping[int, str] | None = None,
 ) -> None:
-    """The label image's metadata, then its name in the ``labels`` list: last."""
+    """The label image's metadata, then its name in the ``labels`` list: last.
+
+    ``colors`` and ``names`` (label value -> RGBA, label value -> name) go into
+    ``image-label`` as ``colors`` and ``properties``.
+    """
     spec_class = array_spec_class(target.zarr_format)
     specs = [spec_class.from_zarr(a) for a in arrays]
     label = label_model(
         specs,
         voxel_size=target.voxel_size,
         colors=colors,
+        names=names,
         name=target.name,
         unit=target.unit,
     )

@@ -8,6 +8,10 @@ after an interruption. Use it from Python (``convert_stack``) or the shell::
         [--overwrite] [--zarr-format {2,3}] [--shards N]
     python -m data_helpers.convert LABEL_SLICES IMAGE.ome.zarr --labels NAME
         [--color VALUE R G B A]... [--chunks N] [--workers N] [--zarr-format 3 ...]
+    python -m data_helpers.convert OLD.ome.zarr NEW.ome.zarr [--zarr-format {2,3}]
+        [--shards N] [--chunks N] [--workers N] [--overwrite]
+
+The last migrates an existing OME-Zarr image (``migrate``, ``migrate_image``).
 
 The modules, in the order of the chapter "Converting an enormous scan":
 
@@ -15,7 +19,8 @@ The modules, in the order of the chapter "Converting an enormous scan":
   dtype, ``read(region, out)``, ``fingerprint()``), one module per input
   kind chosen by ``open_source``: ``sources.slices`` a folder of 2-D TIFF or
   JPEG 2000 slices; ``sources.jpeg2k`` JPEG 2000 headers and decoding;
-  ``sources.staged`` planes decoded once, read by rows;
+  ``sources.staged`` planes decoded once, read by rows; ``sources.ome_zarr``
+  an existing OME-Zarr image, its levels and label images (``OmeZarrImage``);
 - ``plan``: level shapes and the tasks (``Plan``, ``Task``, ``TaskKind``),
   each owning whole chunks or shards, per axis, and the memory a task holds
   (``Plan.task_bytes``, ``Plan.work_bytes``);
@@ -31,7 +36,9 @@ The modules, in the order of the chapter "Converting an enormous scan":
 - ``progress``: the progress bars and the dask callback that advances them;
 - ``run``: ``convert_stack``, which opens the source and the output, plans,
   builds the dask graph and runs it on a client, or on threads of this
-  process;
+  process; given an OME-Zarr image, ``migrate``: every level copied as it is
+  into another OME-Zarr version, chunking or sharding (``CopyPlan``, copy
+  tasks of whole units), resumable like a conversion;
 - ``cli`` and ``__main__``: the command line; ``errors``: ``ConversionError``.
 
 How the work is split (``U`` is the chunk length, or the shard length with
@@ -66,6 +73,7 @@ until then the output is not a valid-looking image.
 
 from data_helpers.convert.cli import main
 from data_helpers.convert.errors import ConversionError
+from data_helpers.convert.migrate import migrate_image
 from data_helpers.convert.output import Output
 from data_helpers.convert.plan import (
     PIECE_VOXELS,
@@ -102,6 +110,7 @@ __all__ = [
     "default_levels",
     "inspect_slices",
     "main",
+    "migrate_image",
     "natural_key",
     "open_source",
     "read_window",

@@ -58,6 +58,15 @@ EPILOG = "\n\n".join(
             "commonest label of 2 x 2 x 2 voxels).",
         ),
         _section(
+            "migrating",
+            "If SLICES_FOLDER is an OME-Zarr image (0.4 or 0.5: a folder, an "
+            "http(s):// or s3:// URL), it is rewritten into OUTPUT as OME-Zarr 0.4 "
+            "(--zarr-format 2) or 0.5 (--zarr-format 3), with --chunks (and "
+            "--shards) along every axis but time and channel axes: every level and "
+            "label image is copied as it is (never recomputed), with the image's "
+            "axes, units, scales and translations. The image is only read.",
+        ),
+        _section(
             "resuming",
             "Work is saved as it goes. If a run stops (Ctrl-C, a crash, a kill), "
             "run the same command again to resume where it stopped. On a finished "

@@ -13,7 +13,8 @@ import numpy as np
 from data_helpers.pyramid import Factors, level_shape
 from data_helpers.types import ZarrFormat
 
-#: A dask key: ``("decode", z)``, ``("block", i, j, k)`` or ``("level2", i, j, k)``.
+#: A dask key: ``("decode", z)``, ``("block", i, j, k)``, ``("level2", i, j, k)``,
+#: or a migration's ``("copy0", image, i, j, k)``.
 TaskKey = tuple[str | int, ...]
 Region = tuple[slice, ...]
 
@@ -38,6 +39,8 @@ class TaskKind(StrEnum):
     BLOCK = "block"
     #: Write one unit (chunk or shard) of level 2 or lower from the level above.
     UNIT = "level"
+    #: Copy one unit of a level of an OME-Zarr image as it is (a migration).
+    COPY = "copy"
 
 
 class Downsampling(StrEnum):
@@ -50,10 +53,13 @@ class Downsampling(StrEnum):
 def task_key(kind: TaskKind, index: Sequence[int], level: int = 0) -> TaskKey:
     """A task's dask key, the one place keys are built: ``("block", 0, 1, 0)``.
 
-    Unit tasks name their level: ``("level2", 0, 0, 0)``. These strings are
-    the names of the done markers of existing outputs: keep them.
+    Unit and copy tasks name their level: ``("level2", 0, 0, 0)``,
+    ``("copy1", 0, 2, 0, 0)`` (a copy task's index starts with its image: 0,
+    then the label images). These strings are the names of the done markers
+    of existing outputs: keep them.
     """
-    name = f"{kind.value}{level}" if kind is TaskKind.UNIT else kind.value
+    named = kind in (TaskKind.UNIT, TaskKind.COPY)
+    name = f"{kind.value}{level}" if named else kind.value
     return (name, *index)
 
 

@@ -28,6 +28,7 @@ from data_helpers.convert.plan import (
 )
 from data_helpers.convert.progress import Bar, TaskProgress, progress_bar
 from data_helpers.convert.sources import Source, open_source
+from data_helpers.convert.sources.ome_zarr import OmeZarrImage
 from data_helpers.convert.state import (
     STATE_FOLDER,
     ConversionState,
@@ -85,6 +86,8 @@ class Conversion:
     default_voxel_size: bool = False
     #: What the converter did beside converting: files skipped, folders made.
     notes: tuple[str, ...] = ()
+    #: A migration of an OME-Zarr image (``migrate``), not a conversion.
+    migration: bool = False
 
     @property
     def input_bytes(self) -> int:
@@ -95,13 +98,13 @@ class Conversion:
         """One line: levels, shapes, voxel size, tasks, bytes, seconds and speed."""
         name = self.name or Output.of(self.output).name
         notes = "".join(f"; {note}" for note in self.notes)
+        what, made = "conversion of these slices", "converted"
+        if self.migration:
+            what, made = "migration of this image", "migrated"
         if self.nothing_to_do:
-            return (
-                f"{name} is already a finished conversion of these slices: "
-                f"nothing to do{notes}."
-            )
+            return f"{name} is already a finished {what}: nothing to do{notes}."
         shapes = ", ".join(str(s) for s in self.level_shapes)
-        state = "converted" if self.finished else "stopped early, rerun to resume"
+        state = made if self.finished else "stopped early, rerun to resume"
         speed = self.input_bytes / 1e9 / max(self.seconds, 1e-9)
         where = "stored" if Output.of(self.output).remote else "on disk"
         size = " x ".join(number(v) for v in self.voxel_size)
@@ -238,6 +241,21 @@ def run_tasks(
     return None
 
 
+def run_some(
+    work: dict[TaskKey, Delayed],
+    max_tasks: int | None,
+    client: Client | None,
+    workers: int,
+    progress: bool,
+) -> dict[TaskKey, Delayed]:
+    """Run the first ``max_tasks`` of ``work`` (all if None) with a progress
+    bar (``run_tasks``); return those it ran."""
+    to_run = dict(list(work.items())[:max_tasks])
+    with progress_bar(len(to_run), progress) as bar:
+        run_tasks(to_run, client, workers, bar)
+    return to_run
+
+
 def convert_stack(
     slices_folder: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -296,8 +314,24 @@ def convert_stack(
         unit = space_unit(unit)  # the specification's name: um -> micrometer
     except ValueError as error:
         raise ConversionError(f"--unit {error}") from None
-    target = open_target(out, labels, zarr_format, levels, voxel_size, unit)
     source = open_source(slices_folder)
+    if isinstance(source, OmeZarrImage):  # an image: migrate it
+        from data_helpers.convert import migrate  # it builds on this module
+
+        migrate.refuse_conversion_options(levels, voxel_size, unit, labels)
+        return migrate.migrate_image(
+            source,
+            out,
+            version=migrate.version_for(zarr_format),
+            chunks=chunks,
+            shards=shards,
+            workers=workers,
+            overwrite=overwrite,
+            client=client,
+            progress=progress,
+            max_tasks=max_tasks,
+        )
+    target = open_target(out, labels, zarr_format, levels, voxel_size, unit)
     if source.staged and out.remote:
         raise ConversionError(
             f"JPEG 2000 slices convert to a folder, not to {out}: convert to a "
@@ -321,9 +355,7 @@ def convert_stack(
     if resume == "resume":
         target.output.remove_partial_writes()
     work = build_graph(target.output, plan, source, state)
-    to_run = dict(list(work.items())[:max_tasks])
-    with progress_bar(len(to_run), progress) as bar:
-        run_tasks(to_run, client, workers, bar)
+    to_run = run_some(work, max_tasks, client, workers, progress)
     if len(to_run) == len(work):  # the metadata last: now it is a valid image
         target.finish(arrays, manifest_hash(manifest), label_colors)
         state.clear()

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import zarr
 
 from data_helpers.codec_names import DEFAULT_CODEC, make_codec
 from data_helpers.convert.output import Output
-from data_helpers.convert.plan import Plan, Region
+from data_helpers.convert.plan import Region
 from data_helpers.shards import check_whole_units
+from data_helpers.types import ZarrFormat
 
 
-def create_arrays(output: Output, plan: Plan) -> list[zarr.Array]:
+class Layout(Protocol):
+    """What the output's arrays are made from: a ``Plan``, or a migration's plan."""
+
+    @property
+    def dtype(self) -> str: ...
+
+    @property
+    def chunks(self) -> tuple[int, ...]: ...
+
+    @property
+    def shards(self) -> tuple[int, ...] | None: ...
+
+    @property
+    def axes(self) -> tuple[str, ...]: ...
+
+    @property
+    def zarr_format(self) -> ZarrFormat: ...
+
+    def level_shapes(self) -> list[tuple[int, ...]]: ...
+
+
+def create_arrays(output: Output, plan: Layout) -> list[zarr.Array]:
     """Create the group and its empty level arrays (or open them on resume)."""
     group = zarr.open_group(output.store(), mode="a", zarr_format=plan.zarr_format)
     arrays = []
@@ -22,26 +44,31 @@ def create_arrays(output: Output, plan: Plan) -> list[zarr.Array]:
         if isinstance(existing, zarr.Array):  # on resume
             arrays.append(existing)
             continue
-        options: dict[str, Any] = {
-            "chunk_key_encoding": {"name": "v2", "separator": "/"}
-        }
-        if plan.zarr_format == 3:
-            options = {"dimension_names": plan.axes, "shards": plan.shards}
-        arrays.append(
-            group.create_array(
-                str(level),
-                shape=shape,
-                dtype=plan.dtype,
-                chunks=plan.chunks,
-                compressors=make_codec(DEFAULT_CODEC, plan.zarr_format),
-                fill_value=0,
-                **options,
-            )
-        )
+        arrays.append(create_level(group, str(level), shape, plan))
     return arrays
 
 
-def open_level(output: Output, level: int, mode: str, plan: Plan) -> zarr.Array:
+def create_level(
+    group: zarr.Group, name: str, shape: tuple[int, ...], plan: Layout
+) -> zarr.Array:
+    """An empty level array ``name`` of ``group``: the plan's chunks, shards,
+    codec and dtype, fill value 0; with format 3 named dimensions, with format
+    2 nested chunk keys."""
+    options: dict[str, Any] = {"chunk_key_encoding": {"name": "v2", "separator": "/"}}
+    if plan.zarr_format == 3:
+        options = {"dimension_names": plan.axes, "shards": plan.shards}
+    return group.create_array(
+        name,
+        shape=shape,
+        dtype=plan.dtype,
+        chunks=plan.chunks,
+        compressors=make_codec(DEFAULT_CODEC, plan.zarr_format),
+        fill_value=0,
+        **options,
+    )
+
+
+def open_level(output: Output, level: int, mode: str, plan: Layout) -> zarr.Array:
     """Level ``level`` of the output image.
 
     Told the format, zarr asks for no metadata of the other format: on object

@@ -76,3 +76,5 @@ class SourceKind:
     description: str
     accepts: Callable[[Path], bool]
     open: Callable[[Path], Source]
+    #: How it opens an ``http(s)://`` or ``s3://`` URL (None: it reads folders only).
+    open_url: Callable[[str], Source] | None = None

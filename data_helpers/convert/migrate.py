@@ -1,0 +1,436 @@
+"""Migrating an OME-Zarr image into another OME-Zarr version, chunking or sharding.
+
+``python -m data_helpers.convert OLD.ome.zarr NEW.ome.zarr --zarr-format 3
+--shards 512`` rewrites the container, not the pixels: every level (and every
+level of each label image) is copied as it is, never recomputed, so a
+pyramid another tool made (ngff-zarr's Gaussian one, say) stays that
+pyramid; the image's axes, units, scales, translations and name are kept,
+its metadata rewritten for the new version (``attributes_for``), the levels
+renamed ``0``, ``1``, ... The source is opened read-only and never written.
+
+The work is a conversion's: one ``CopyPlan`` per image (the image, then its
+label images), whose *copy tasks* (``TaskKind.COPY``) each own one unit (a
+chunk, or a shard) of one level of the output and read that region of the
+source's level, whatever its chunks; done markers, the manifest (the
+source's ``fingerprint``: level shapes, dtypes and a hash of its metadata),
+``resume.prepare`` and ``--overwrite`` as in ``convert_stack``; the metadata
+is written last (label images first, the image's own at the very end).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import dask
+import numpy as np
+import pydantic
+import zarr
+from dask.delayed import Delayed
+from ome_zarr_models import v04, v05
+
+from data_helpers.convert import resume
+from data_helpers.convert.errors import ConversionError
+from data_helpers.convert.output import Output
+from data_helpers.convert.plan import Task, TaskKey, TaskKind
+from data_helpers.convert.run import Conversion, _check_options, run_some
+from data_helpers.convert.sources import open_source
+from data_helpers.convert.sources.ome_zarr import OmeZarrImage, OmeZarrLevel
+from data_helpers.convert.state import (
+    FINGERPRINT_KEY,
+    MANIFEST_VERSION,
+    ConversionState,
+    Manifest,
+    manifest_hash,
+)
+from data_helpers.convert.writing import create_arrays, open_level, write_region
+from data_helpers.ome import ome_attributes
+from data_helpers.remote import is_remote
+from data_helpers.types import ZarrFormat
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+#: The OME-Zarr versions a migration writes, and the Zarr format of each.
+ZARR_FORMATS: dict[str, ZarrFormat] = {"0.4": 2, "0.5": 3}
+#: Group attributes that are OME-Zarr metadata (or a conversion's): rewritten,
+#: not copied; any other attribute of the image's group is copied as it is.
+OME_KEYS = frozenset(
+    {"ome", "multiscales", "omero", "image-label", "labels", FINGERPRINT_KEY}
+)
+#: Axis types whose chunks (shards) hold one index: time points and channels.
+SINGLE_AXIS_TYPES = ("time", "channel")
+
+
+def version_for(zarr_format: int) -> str:
+    """The OME-Zarr version written in Zarr format ``zarr_format``: 0.4 or 0.5."""
+    return "0.5" if zarr_format == 3 else "0.4"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyPlan:
+    """The plan of copying one image's levels (``shapes``) unit by unit.
+
+    ``image`` numbers it within the migration (0 the image, then its label
+    images): copy task keys start with it. Per axis of ``axes``: ``chunks``
+    and ``shards`` (or None), the same at every level.
+    """
+
+    image: int
+    shapes: tuple[tuple[int, ...], ...]
+    dtype: str
+    chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None
+    axes: tuple[str, ...]
+    zarr_format: ZarrFormat
+
+    @property
+    def unit(self) -> tuple[int, ...]:
+        """Edges of what one task writes whole: a shard, or else a chunk."""
+        return self.shards or self.chunks
+
+    def level_shapes(self) -> list[tuple[int, ...]]:
+        return list(self.shapes)
+
+    def grid(self, level: int) -> tuple[int, ...]:
+        """How many units level ``level`` has along each axis."""
+        return tuple(
+            math.ceil(n / u) for n, u in zip(self.shapes[level], self.unit, strict=True)
+        )
+
+    def tasks(self) -> list[Task]:
+        """One copy task per unit of every level, none depending on another."""
+        tasks = []
+        for level, shape in enumerate(self.shapes):
+            for index in np.ndindex(*self.grid(level)):
+                region = tuple(
+                    slice(i * u, min((i + 1) * u, n))
+                    for i, u, n in zip(index, self.unit, shape, strict=True)
+                )
+                key = (self.image, *index)
+                tasks.append(Task(TaskKind.COPY, key, region, level=level))
+        return tasks
+
+    def task_bytes(self) -> int:
+        """Bytes a copy task holds at most: three units of voxels.
+
+        The unit it fills from the source (one), and zarr's buffers beside
+        it: the compressed source chunks it decodes into the unit while
+        reading, the encoded chunks (and shard) while writing; with voxels
+        that do not compress, about two units more (measured: 3.1 to 3.3
+        units of 64^3, ``tests/convert/test_migrate.py``). Never the level,
+        nor the image.
+        """
+        return 3 * math.prod(self.unit) * np.dtype(self.dtype).itemsize
+
+
+def edges(image: OmeZarrImage, edge: int) -> tuple[int, ...]:
+    """``edge`` along each axis but time and channel axes, which get 1."""
+    types = [axis.get("type") for axis in image.multiscale["axes"]]
+    return tuple(1 if kind in SINGLE_AXIS_TYPES else edge for kind in types)
+
+
+def plans_for(
+    source: OmeZarrImage, chunks: int, shards: int | None, zarr_format: ZarrFormat
+) -> list[CopyPlan]:
+    """One plan per image of ``source``: the image, then its label images."""
+    return [
+        CopyPlan(
+            image=number,
+            shapes=tuple(level.shape for level in image.levels),
+            dtype=np.dtype(image.dtype).name,
+            chunks=edges(image, chunks),
+            shards=edges(image, shards) if shards else None,
+            axes=image.axes,
+            zarr_format=zarr_format,
+        )
+        for number, image in enumerate(source.images())
+    ]
+
+
+def attributes_for(image: OmeZarrImage, version: str) -> dict[str, Any]:
+    """``image``'s group attributes rewritten as OME-Zarr ``version``.
+
+    Axes, each level's transformations, the name, type and downsampling
+    metadata, ``omero`` and ``image-label`` are kept; the levels' paths
+    become ``0``, ``1``, ...; other attributes are copied. Raises
+    ConversionError if ome-zarr-models rejects the result.
+    """
+    ome = ome_attributes(image.attributes)
+    old = image.multiscale
+    multiscale: dict[str, Any] = {"axes": old["axes"]}
+    multiscale["datasets"] = [
+        {"path": str(k), "coordinateTransformations": d["coordinateTransformations"]}
+        for k, d in enumerate(old["datasets"])
+    ]
+    for key in ("coordinateTransformations", "name", "type", "metadata"):
+        if key in old:
+            multiscale[key] = old[key]
+    fields: dict[str, Any] = {"multiscales": [multiscale]}
+    if "omero" in ome:
+        fields["omero"] = ome["omero"]
+    if "image-label" in ome:
+        label = {k: v for k, v in ome["image-label"].items() if k != "version"}
+        fields["image-label"] = label
+    kept = {k: v for k, v in image.attributes.items() if k not in OME_KEYS}
+    if version == "0.4":
+        multiscale["version"] = version
+        if "image-label" in fields:
+            fields["image-label"] = {"version": version, **fields["image-label"]}
+        attributes = {**kept, **fields}
+    else:
+        attributes = {**kept, "ome": {"version": version, **fields}}
+    _validate(image, version, attributes)
+    return attributes
+
+
+def labels_attributes(names: Sequence[str], version: str) -> dict[str, Any]:
+    """The ``labels`` group's attributes listing ``names``, as ``version``."""
+    if version == "0.4":
+        return {"labels": list(names)}
+    return {"ome": {"version": version, "labels": list(names)}}
+
+
+def _validate(image: OmeZarrImage, version: str, attributes: dict[str, Any]) -> None:
+    """ome-zarr-models' check of the rewritten attributes, before any write."""
+    models = v04 if version == "0.4" else v05
+    model: Any = models.image.ImageAttrs
+    if image.name is not None:
+        model = models.image_label.ImageLabelAttrs
+    try:
+        model.model_validate(attributes if version == "0.4" else attributes["ome"])
+    except pydantic.ValidationError as error:
+        what = f"label image {image.name!r} of " if image.name else ""
+        first = str(error).splitlines()[0:3]
+        raise ConversionError(
+            f"The metadata of {what}{image.location!r} cannot be written as "
+            f"OME-Zarr {version}: {' '.join(first)}; fix the source's metadata."
+        ) from None
+
+
+def image_output(output: Output, image: OmeZarrImage) -> Output:
+    """Where ``image`` goes: the output, or its ``labels/NAME``."""
+    if image.name is None:
+        return output
+    return output.child("labels").child(image.name)
+
+
+def _real(location: str) -> str:
+    return location.rstrip("/") if is_remote(location) else os.path.realpath(location)
+
+
+def check_apart(source: OmeZarrImage, output: Output) -> None:
+    """Refuse an output inside the source, or a source inside the output."""
+    old, new = _real(source.location), _real(output.location)
+    if new == old or new.startswith(old + "/"):
+        raise ConversionError(
+            f"The output {output.location!r} is inside the image it migrates, "
+            f"{source.location!r}: choose an output outside it."
+        )
+    if old.startswith(new + "/"):
+        raise ConversionError(
+            f"The image {source.location!r} is inside the output "
+            f"{output.location!r}: choose an output that does not hold it."
+        )
+
+
+def refuse_conversion_options(
+    levels: int | None,
+    voxel_size: Sequence[float],
+    unit: str,
+    labels: str | None,
+) -> None:
+    """Options of a conversion that a migration, which keeps the image's
+    levels, scales and units, refuses (the defaults pass)."""
+    given = [
+        ("--levels", levels is not None),
+        ("--voxel-size", tuple(voxel_size) != (1.0, 1.0, 1.0)),
+        ("--unit", unit != "micrometer"),
+        ("--labels", labels is not None),
+    ]
+    for option, set_ in given:
+        if set_:
+            raise ConversionError(
+                f"{option} is for converting slices: the input is an OME-Zarr image, "
+                "which a migration copies with its levels, scales, units and label "
+                f"images; leave out {option}."
+            )
+
+
+def migration_manifest(
+    source: OmeZarrImage, plans: Sequence[CopyPlan], version: str
+) -> Manifest:
+    """What a migration was made from: the source's fingerprint, the options."""
+    first = plans[0]
+    return {
+        "version": MANIFEST_VERSION,
+        "ome_zarr_version": version,
+        **source.fingerprint(),
+        "zarr_format": first.zarr_format,
+        "chunks": list(first.chunks),
+        "shards": list(first.shards) if first.shards else None,
+    }
+
+
+def copy_unit(
+    level: OmeZarrLevel,
+    output: Output,
+    plan: CopyPlan,
+    task: Task,
+    state: ConversionState,
+) -> str:
+    """Copy task: one unit of level ``task.level``, read from the source's level."""
+    data = np.empty([s.stop - s.start for s in task.region], plan.dtype)
+    level.read(task.region, data)
+    target = open_level(output, task.level, "r+", plan)
+    write_region(target, task.region, data, plan.unit)
+    state.mark_done(task.name)
+    return task.name
+
+
+def build_copies(
+    source: OmeZarrImage,
+    output: Output,
+    plans: Sequence[CopyPlan],
+    state: ConversionState,
+) -> dict[TaskKey, Delayed]:
+    """The copy tasks not yet done, as dask work keyed by task."""
+    done, work = state.done(), dict[TaskKey, Delayed]()
+    for image, plan in zip(source.images(), plans, strict=True):
+        where = image_output(output, image)
+        for task in plan.tasks():
+            if task.name in done:
+                continue
+            work[task.key] = dask.delayed(copy_unit, pure=False)(
+                image.levels[task.level], where, plan, task, state,
+                dask_key_name=task.key,
+            )  # fmt: skip
+    return work
+
+
+def create_outputs(
+    source: OmeZarrImage, output: Output, plans: Sequence[CopyPlan]
+) -> None:
+    """The output's groups and empty level arrays (opened again on resume)."""
+    create_arrays(output, plans[0])
+    if source.labels:
+        zarr.open_group(
+            output.child("labels").store(), mode="a", zarr_format=plans[0].zarr_format
+        )
+    for image, plan in zip(source.labels, plans[1:], strict=True):
+        create_arrays(image_output(output, image), plan)
+
+
+def write_metadata(
+    source: OmeZarrImage,
+    output: Output,
+    attributes: Sequence[dict[str, Any]],
+    version: str,
+    fingerprint: str,
+) -> None:
+    """The label images' metadata, the ``labels`` list, then the image's: last."""
+    for image, found in zip(source.labels, attributes[1:], strict=True):
+        store = image_output(output, image).store()
+        zarr.open_group(store, mode="r+").attrs.put(found)
+    if source.labels:
+        names = [str(image.name) for image in source.labels]
+        zarr.open_group(output.child("labels").store(), mode="r+").attrs.put(
+            labels_attributes(names, version)
+        )
+    final = {**attributes[0], FINGERPRINT_KEY: {"manifest_sha256": fingerprint}}
+    zarr.open_group(output.store(), mode="r+").attrs.put(final)
+
+
+def migrate_image(
+    source: OmeZarrImage | str | os.PathLike[str],
+    output: str | os.PathLike[str] | Output,
+    *,
+    version: str,
+    chunks: int = 128,
+    shards: int | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    client: Client | None = None,
+    progress: bool = True,
+    max_tasks: int | None = None,
+) -> Conversion:
+    """Rewrite the OME-Zarr image ``source`` as OME-Zarr ``version`` at ``output``.
+
+    ``version`` is ``"0.4"`` (Zarr format 2) or ``"0.5"`` (format 3, sharded
+    with ``shards``); chunks (shards) are ``chunks`` (``shards``) voxels
+    along each axis but time and channel axes (1). ``source`` is a folder,
+    an ``http(s)://`` or ``s3://`` URL, or an opened ``OmeZarrImage``;
+    ``output`` a folder or an ``s3://`` URL. Workers, progress, ``max_tasks``,
+    resuming and ``overwrite`` as in ``convert_stack``. Raises
+    ConversionError, with nothing written, for bad input.
+    """
+    start = time.perf_counter()
+    if version not in ZARR_FORMATS:
+        raise ConversionError(
+            f"OME-Zarr {version} cannot be written: choose one of "
+            f"{', '.join(ZARR_FORMATS)}."
+        )
+    zarr_format = ZARR_FORMATS[version]
+    _check_options(chunks, None, workers, (1.0, 1.0, 1.0), zarr_format, shards)
+    out = Output.of(output)
+    if not isinstance(source, OmeZarrImage):
+        opened = open_source(source)
+        if not isinstance(opened, OmeZarrImage):
+            raise ConversionError(
+                f"{opened.location!r} is not an OME-Zarr image: give an image folder "
+                "(or URL) to migrate."
+            )
+        source = opened
+    check_apart(source, out)
+    plans = plans_for(source, chunks, shards, zarr_format)
+    attributes = [attributes_for(image, version) for image in source.images()]
+    manifest = migration_manifest(source, plans, version)
+    title = f"{out.name} (OME-Zarr {source.version} -> {version})"
+    started = resume.prepare(out, manifest, source.location, overwrite)
+    state = out.state()
+    tasks = sum(len(plan.tasks()) for plan in plans)
+    if started == "finished":
+        state.clear()  # if killed after the metadata was written
+        return _outcome(source, out, title, tasks, 0, 0, start, nothing_to_do=True)
+    state.begin(manifest)
+    create_outputs(source, out, plans)
+    if started == "resume":
+        out.remove_partial_writes()
+    work = build_copies(source, out, plans, state)
+    ran = run_some(work, max_tasks, client, workers, progress)
+    if len(ran) == len(work):  # the metadata last: now it is a valid image
+        write_metadata(source, out, attributes, version, manifest_hash(manifest))
+        state.clear()
+    return _outcome(source, out, title, tasks, len(work), len(ran), start)
+
+
+def _outcome(
+    source: OmeZarrImage,
+    output: Output,
+    title: str,
+    total: int,
+    left: int,
+    ran: int,
+    start: float,
+    nothing_to_do: bool = False,
+) -> Conversion:
+    """What a call did: ``left`` tasks were not done yet, it ran ``ran``."""
+    return Conversion(
+        output.given,
+        source.shape,
+        np.dtype(source.dtype).name,
+        [level.shape for level in source.levels],
+        tasks_total=total,
+        tasks_run=ran,
+        tasks_skipped=total - left,
+        finished=ran == left,
+        bytes_written=output.bytes(),
+        seconds=time.perf_counter() - start,
+        nothing_to_do=nothing_to_do,
+        name=title,
+        migration=True,
+    )

@@ -87,11 +87,12 @@ def models_of(version: OmeZarrVersion) -> ModuleType:
 
 
 def written_version(attributes: Mapping[str, Any]) -> str | None:
-    """The OME-Zarr version a group's attributes name: under ``"ome"`` (0.5 and
-    later), else in their first ``multiscales`` entry (0.4); None if neither."""
-    ome = attributes.get("ome")
-    if isinstance(ome, Mapping):
-        version = ome.get("version")
+    """The OME-Zarr version a group's attributes (or the OME-Zarr metadata in
+    them, ``ome_attributes``) name: under ``"ome"`` (0.5 and later), else in
+    their first ``multiscales`` entry (0.4); None if neither."""
+    ome = attributes.get("ome", attributes)
+    if isinstance(ome, Mapping) and "version" in ome:
+        version = ome["version"]
     else:
         multiscales = attributes.get("multiscales")
         first = multiscales[0] if isinstance(multiscales, list) and multiscales else {}

@@ -15,7 +15,7 @@ import zarr
 from ome_zarr_models import v06
 
 import data_helpers.ome as ome
-from data_helpers import check, view
+from data_helpers import check, view, viewer_app
 from data_helpers.pyramid import downsample_mean, write_label_pyramid
 from data_helpers.readers import READERS, readers_of
 from tests.ome_readers import label_problems, reader_problems
@@ -154,8 +154,12 @@ def test_a_0_6_image_with_wrong_metadata_is_a_problem(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("version", ["0.6", "0.7"])
 def test_view_refuses_versions_neuroglancer_cannot_read(
-    tmp_path: Path, capsys, version
+    tmp_path: Path, capsys, monkeypatch, version
 ) -> None:
+    def no_build(**_) -> None:  # refused before the viewer is built or served
+        raise viewer_app.ViewerBuildError("the viewer was to be built")
+
+    monkeypatch.setattr(view, "build_viewer", no_build)
     path = write_small(tmp_path / "image.ome.zarr", "0.6")
     with_version(path, version)
     assert view.main([str(path), "--no-browser"]) == 2

@@ -10,8 +10,13 @@ One place for the rules the book follows for every OME-Zarr image it writes:
 - no optional field written as ``null`` (ome-zarr-models 1.8.1 writes
   ``"omero": null``, which ome-zarr-py and ngff-zarr reject).
 
-OME-Zarr 0.4 goes with Zarr format 2 (``ome_zarr_models.v04``), 0.5 with Zarr
-format 3 (``ome_zarr_models.v05``).
+The versions (``OmeZarrVersion``): OME-Zarr 0.4 goes with Zarr format 2
+(``ome_zarr_models.v04``), 0.5 and 0.6 with Zarr format 3 (``v05``, ``v06``);
+``ZARR_FORMATS`` maps each to its format. 0.4 and 0.5 give each level an
+``axes`` list's worth of ``scale`` and ``translation``; 0.6 names a coordinate
+system (``physical``, axes ``z, y, x``) and maps each level into it with one
+``sequence`` of the same scale and translation. ``multiscale_axes`` and
+``level_transforms`` read either.
 
 Label images (segmentations) are multiscale images too, kept in the image's
 ``labels`` group: each has the image's level shapes, scales and translations,
@@ -23,11 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from numbers import Real
-from typing import Any
+from types import ModuleType
+from typing import Any, Literal
 
 import numpy as np
 import zarr
-from ome_zarr_models import v04, v05
+from ome_zarr_models import v04, v05, v06
 
 from data_helpers.factors import scale_at
 from data_helpers.types import ZarrFormat
@@ -39,6 +45,60 @@ UNIT = "micrometer"
 LABEL_SOURCE = "../../"
 #: An RGBA colour, each channel 0 to 255.
 RGBA = tuple[int, int, int, int]
+
+# --------------------------------------------------------------------------
+# Versions
+# --------------------------------------------------------------------------
+
+#: An OME-Zarr version the book writes and checks.
+OmeZarrVersion = Literal["0.4", "0.5", "0.6"]
+#: The Zarr format each OME-Zarr version lives in.
+ZARR_FORMATS: dict[OmeZarrVersion, ZarrFormat] = {"0.4": 2, "0.5": 3, "0.6": 3}
+#: The versions, oldest first.
+OME_ZARR_VERSIONS: tuple[OmeZarrVersion, ...] = tuple(ZARR_FORMATS)
+#: What the converter writes unless told a version (or a Zarr format).
+DEFAULT_OME_ZARR_VERSION: OmeZarrVersion = "0.4"
+#: The coordinate system an OME-Zarr 0.6 image's levels map into (the name
+#: ome-zarr-py gives it too).
+PHYSICAL = "physical"
+_MODELS: dict[OmeZarrVersion, ModuleType] = {"0.4": v04, "0.5": v05, "0.6": v06}
+
+
+def ome_zarr_version(text: object) -> OmeZarrVersion:
+    """``text`` as an ``OmeZarrVersion``; ``ValueError`` naming the versions if
+    it is not one."""
+    for version in OME_ZARR_VERSIONS:
+        if text == version:
+            return version
+    raise ValueError(
+        f"OME-Zarr version {text!r} is not one of {', '.join(OME_ZARR_VERSIONS)}."
+    )
+
+
+def version_of_format(zarr_format: int) -> OmeZarrVersion:
+    """The OME-Zarr version a Zarr format stands for when no version is named:
+    2 is 0.4, 3 is 0.5."""
+    return "0.5" if zarr_format == 3 else "0.4"
+
+
+def models_of(version: OmeZarrVersion) -> ModuleType:
+    """ome-zarr-models' module of ``version``: ``v04``, ``v05`` or ``v06``."""
+    return _MODELS[version]
+
+
+def written_version(attributes: Mapping[str, Any]) -> str | None:
+    """The OME-Zarr version a group's attributes (or the OME-Zarr metadata in
+    them, ``ome_attributes``) name: under ``"ome"`` (0.5 and later), else in
+    their first ``multiscales`` entry (0.4); None if neither."""
+    ome = attributes.get("ome", attributes)
+    if isinstance(ome, Mapping) and "version" in ome:
+        version = ome["version"]
+    else:
+        multiscales = attributes.get("multiscales")
+        first = multiscales[0] if isinstance(multiscales, list) and multiscales else {}
+        version = first.get("version") if isinstance(first, Mapping) else None
+    return None if version is None else str(version)
+
 
 # --------------------------------------------------------------------------
 # Units of space axes
@@ -221,36 +281,90 @@ def image_model(
     paths: Sequence[str] | None = None,
     unit: str = UNIT,
     factors: Sequence[Sequence[int]] | None = None,
+    version: OmeZarrVersion | None = None,
 ) -> Any:
     """Return the OME-Zarr ``Image`` model of a pyramid of ``(z, y, x)`` arrays.
 
     ``array_specs`` are pydantic-zarr array specifications, level 0 first, each
-    level half the size of the one above. Format 2 specifications
+    level half the size of the one above. ``version`` is the OME-Zarr version;
+    by default the specs' format says it: format 2 specifications
     (``pydantic_zarr.v2``) give an OME-Zarr 0.4 model, format 3 ones
-    (``pydantic_zarr.v3``) an OME-Zarr 0.5 model, with the arrays'
-    ``dimension_names`` set to ``z, y, x``. ``voxel_size`` is level 0's
-    ``(z, y, x)`` voxel size in ``unit`` (a UDUNITS-2 name, micrometres by
-    default). ``factors[k - 1]`` are the per-axis downsampling factors from
-    level ``k - 1`` to ``k`` (default: every level halves every axis).
+    (``pydantic_zarr.v3``) an OME-Zarr 0.5 model; ``version="0.6"`` (format
+    3) a 0.6 one. In format 3 the arrays' ``dimension_names`` are set to
+    ``z, y, x``. ``voxel_size`` is level 0's ``(z, y, x)`` voxel size in
+    ``unit`` (a UDUNITS-2 name, micrometres by default). ``factors[k - 1]``
+    are the per-axis downsampling factors from level ``k - 1`` to ``k``
+    (default: every level halves every axis).
     """
     _check_image(array_specs, voxel_size)
-    zarr_format = getattr(array_specs[0], "zarr_format", 2)
-    models = v05 if zarr_format == 3 else v04
-    Image, Axis = models.Image, models.axes.Axis
-    if zarr_format == 3:
-        # OME-Zarr 0.5 asks each array to name its dimensions like the axes.
+    version = _version(array_specs, version)
+    if ZARR_FORMATS[version] == 3:
+        # OME-Zarr 0.5 and 0.6 ask each array to name its dimensions like the axes.
         array_specs = [
             spec.model_copy(update={"dimension_names": SPATIAL_AXES})
             for spec in array_specs
         ]
     levels = range(len(array_specs))
-    return Image.new(
+    paths = list(paths) if paths is not None else [str(k) for k in levels]
+    scales = [level_scale(k, voxel_size, factors) for k in levels]
+    translations = [level_translation(k, voxel_size, factors) for k in levels]
+    if version == "0.6":
+        return _image_v06(list(array_specs), paths, scales, translations, unit, name)
+    models = models_of(version)
+    return models.Image.new(
         array_specs=list(array_specs),
-        paths=list(paths) if paths is not None else [str(k) for k in levels],
-        axes=[Axis(name=axis, type="space", unit=unit) for axis in SPATIAL_AXES],
-        scales=[level_scale(k, voxel_size, factors) for k in levels],
-        translations=[level_translation(k, voxel_size, factors) for k in levels],
+        paths=paths,
+        axes=[
+            models.axes.Axis(name=axis, type="space", unit=unit)
+            for axis in SPATIAL_AXES
+        ],
+        scales=scales,
+        translations=translations,
         name=name,
+    )
+
+
+def _image_v06(
+    array_specs: list[Any],
+    paths: list[str],
+    scales: list[list[float]],
+    translations: list[list[float]],
+    unit: str,
+    name: str | None,
+) -> Any:
+    """An OME-Zarr 0.6 ``Image``: levels mapped into the ``physical`` system.
+
+    Each level's transformation is a ``sequence`` of its scale, then its
+    translation (``v06.Image.new``). No ``coordinateTransformations`` list
+    beside the datasets: ``Image.new`` writes an empty one, which the
+    specification's schema refuses (it needs at least one item).
+    """
+    from ome_zarr_models.v06.coordinate_transforms import Axis, CoordinateSystem
+
+    physical = CoordinateSystem(
+        name=PHYSICAL,
+        axes=tuple(Axis(name=axis, type="space", unit=unit) for axis in SPATIAL_AXES),
+    )
+    image = v06.Image.new(
+        array_specs=array_specs,
+        paths=paths,
+        scales=scales,
+        translations=translations,
+        physical_coord_system=physical,
+        name=name or "image",
+    )
+    from ome_zarr_models.v06.base import BaseZarrAttrs
+    from ome_zarr_models.v06.image import ImageAttrs
+
+    ome = image.attributes.ome.model_dump(mode="json", by_alias=True)
+    for multiscale in ome["multiscales"]:
+        if not multiscale.get("coordinateTransformations"):
+            del multiscale["coordinateTransformations"]
+        if name is None:
+            del multiscale["name"]
+    return v06.Image(
+        attributes=BaseZarrAttrs(ome=ImageAttrs.model_validate(ome)),
+        members=image.members,
     )
 
 
@@ -281,18 +395,18 @@ def write_image(image: Any, store: Any, path: str = "") -> zarr.Group:
 
 
 def ome_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
-    """The OME-Zarr metadata in a group's attributes, 0.4 or 0.5.
+    """The OME-Zarr metadata in a group's attributes, 0.4, 0.5 or 0.6.
 
-    OME-Zarr 0.5 keeps it under the attributes' ``"ome"`` key, 0.4 at their top
-    level. The dict returned is part of ``attributes`` (not a copy), so a change
-    to it is a change to ``attributes``.
+    OME-Zarr 0.5 and 0.6 keep it under the attributes' ``"ome"`` key, 0.4 at
+    their top level. The dict returned is part of ``attributes`` (not a copy),
+    so a change to it is a change to ``attributes``.
     """
     return attributes.get("ome", attributes)
 
 
 def multiscale_metadata(group: zarr.Group) -> dict[str, Any]:
-    """The first ``multiscales`` entry of an OME-Zarr 0.4 or 0.5 image group,
-    as plain JSON (axes, datasets, ...)."""
+    """The first ``multiscales`` entry of an OME-Zarr image group (0.4, 0.5 or
+    0.6), as plain JSON (axes or coordinate systems, datasets, ...)."""
     multiscales = ome_attributes(group.attrs.asdict()).get("multiscales")
     if not multiscales:
         raise ValueError(
@@ -302,9 +416,63 @@ def multiscale_metadata(group: zarr.Group) -> dict[str, Any]:
     return multiscales[0]
 
 
-def _version(array_specs: Sequence[Any]) -> Any:
-    """The OME-Zarr models module for these array specs: v05 for format 3."""
-    return v05 if getattr(array_specs[0], "zarr_format", 2) == 3 else v04
+def _version(
+    array_specs: Sequence[Any], version: OmeZarrVersion | None
+) -> OmeZarrVersion:
+    """The OME-Zarr version of these array specs: ``version``, or by default the
+    one their Zarr format stands for (``version_of_format``)."""
+    zarr_format = getattr(array_specs[0], "zarr_format", 2)
+    if version is None:
+        return version_of_format(zarr_format)
+    version = ome_zarr_version(version)
+    if ZARR_FORMATS[version] != zarr_format:
+        raise ValueError(
+            f"OME-Zarr {version} lives in Zarr format {ZARR_FORMATS[version]}, but "
+            f"the array specs are format {zarr_format}: pass format "
+            f"{ZARR_FORMATS[version]} specs, or another version."
+        )
+    return version
+
+
+def multiscale_axes(metadata: Mapping[str, Any]) -> list[Any]:
+    """The axes of a ``multiscales`` entry, as JSON, whatever its version.
+
+    0.4 and 0.5 list them as ``axes``; 0.6 gives them to the coordinate system
+    that the first level's transformation maps into. [] if there are none.
+    """
+    if "axes" in metadata:
+        axes = metadata["axes"]
+        return list(axes) if isinstance(axes, list) else []
+    systems = metadata.get("coordinateSystems")
+    if not isinstance(systems, list):
+        return []
+    output = None
+    datasets = metadata.get("datasets")
+    if isinstance(datasets, list) and datasets and isinstance(datasets[0], dict):
+        first = datasets[0].get("coordinateTransformations") or [{}]
+        if isinstance(first, list) and isinstance(first[0], dict):
+            output = (first[0].get("output") or {}).get("name")
+    for system in systems:
+        if isinstance(system, dict) and system.get("name") == output:
+            axes = system.get("axes")
+            return list(axes) if isinstance(axes, list) else []
+    return []
+
+
+def level_transforms(dataset: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A level's coordinate transformations, as JSON: a 0.6 ``sequence`` is
+    replaced by the transformations it chains (scale, then translation)."""
+    found: list[dict[str, Any]] = []
+    for item in dataset.get("coordinateTransformations") or []:
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "sequence":
+            found += level_transforms(
+                {"coordinateTransformations": item.get("transformations")}
+            )
+        else:
+            found.append(item)
+    return found
 
 
 def label_model(
@@ -315,18 +483,22 @@ def label_model(
     names: Mapping[int, str] | None = None,
     name: str | None = None,
     unit: str = UNIT,
+    version: OmeZarrVersion | None = None,
 ) -> Any:
     """Return the OME-Zarr ``ImageLabel`` model of a pyramid of label arrays.
 
-    Like ``image_model`` (the same specs, voxel size and unit give the same
-    levels, scales and translations as the image the labels belong to), plus
-    ``image-label`` metadata: its ``version``, ``source`` pointing back to the
-    image, ``colors`` (label value -> RGBA, 0 to 255) if given, and
-    ``properties`` with a ``name`` for each label value of ``names`` if given
-    (ome-zarr-models 1.8.1 wants the same label values in both). Labels must
-    have an integer dtype.
+    Like ``image_model`` (the same specs, voxel size, unit and version give the
+    same levels, scales and translations as the image the labels belong to),
+    plus ``image-label`` metadata: ``source`` pointing back to the image,
+    ``colors`` (label value -> RGBA, 0 to 255) if given, ``properties`` with a
+    ``name`` for each label value of ``names`` if given (ome-zarr-models 1.8.1
+    wants the same label values in both), and in 0.4 and 0.5 its ``version``
+    (0.6 names the version once, beside it). Labels must have an integer dtype.
     """
-    image = image_model(array_specs, voxel_size=voxel_size, name=name, unit=unit)
+    version = _version(array_specs, version)
+    image = image_model(
+        array_specs, voxel_size=voxel_size, name=name, unit=unit, version=version
+    )
     dtypes = {
         np.dtype(spec.data_type if spec.zarr_format == 3 else spec.dtype)
         for spec in array_specs
@@ -336,8 +508,7 @@ def label_model(
         raise ValueError(
             f"Label arrays need an integer dtype (int8 to uint64), not {found}."
         )
-    version = _version(array_specs)
-    label: dict[str, Any] = {"version": "0.5" if version is v05 else "0.4"}
+    label: dict[str, Any] = {} if version == "0.6" else {"version": version}
     label["source"] = {"image": LABEL_SOURCE}
     if colors:
         label["colors"] = [
@@ -355,11 +526,8 @@ def label_model(
             for value, text in sorted(names.items())
         ]
     attributes = image.attributes.model_dump(mode="json", by_alias=True)
-    if version is v05:
-        attributes["ome"]["image-label"] = label
-    else:
-        attributes["image-label"] = label
-    return version.ImageLabel(attributes=attributes, members=image.members)
+    ome_attributes(attributes)["image-label"] = label
+    return models_of(version).ImageLabel(attributes=attributes, members=image.members)
 
 
 def label_attributes(label: Any) -> dict[str, Any]:
@@ -373,21 +541,31 @@ def add_label_name(image: zarr.Group, name: str) -> zarr.Group:
     Creates the ``labels`` group if needed; names already listed stay listed
     (in their order), and ``name`` is added once.
     """
+    version = image_version(image)
     labels = image.require_group("labels")
     attributes: dict[str, Any] = dict(labels.attrs.asdict())
-    zarr_format = image.metadata.zarr_format
     ome = (
-        attributes.setdefault("ome", {"version": "0.5"})
-        if zarr_format == 3
+        attributes.setdefault("ome", {"version": version})
+        if ZARR_FORMATS[version] == 3
         else attributes
     )
     names = list(ome.get("labels", []))
     if name not in names:
         names.append(name)
     ome["labels"] = names
-    (v05 if zarr_format == 3 else v04).labels.LabelsAttrs.model_validate(ome)
+    models_of(version).labels.LabelsAttrs.model_validate(ome)
     labels.attrs.put(attributes)
     return labels
+
+
+def image_version(image: zarr.Group) -> OmeZarrVersion:
+    """The OME-Zarr version of an image group; ``ValueError`` if it names none
+    of ``OME_ZARR_VERSIONS`` (0.4 images written without one count as 0.4)."""
+    attributes = image.attrs.asdict()
+    written = written_version(attributes)
+    if written is None and image.metadata.zarr_format == 2:
+        return "0.4"
+    return ome_zarr_version(written)
 
 
 def write_label_image(
@@ -462,6 +640,7 @@ def label_model_for(
         names=names,
         name=name,
         unit=unit,
+        version=image_version(image),
     )
     check_same_levels(image, label)
     return label
@@ -470,9 +649,9 @@ def label_model_for(
 def image_voxel_size(image: zarr.Group) -> tuple[list[float], str]:
     """Level 0's ``(z, y, x)`` voxel size and the unit of an OME-Zarr image."""
     metadata = multiscale_metadata(image)
-    transforms = metadata["datasets"][0]["coordinateTransformations"]
+    transforms = level_transforms(metadata["datasets"][0])
     scale = next(t["scale"] for t in transforms if t["type"] == "scale")
-    units = {axis.get("unit") for axis in metadata["axes"]}
+    units = {axis.get("unit") for axis in multiscale_axes(metadata)}
     return [float(v) for v in scale], units.pop() if len(units) == 1 else UNIT
 
 
@@ -481,7 +660,10 @@ def check_same_levels(image: zarr.Group, label: Any) -> None:
     axes, level paths, scales and translations of ``image``."""
     metadata = multiscale_metadata(image)
     found = ome_attributes(label_attributes(label))["multiscales"][0]
-    if (found["axes"], found["datasets"]) != (metadata["axes"], metadata["datasets"]):
+    if any(
+        found.get(key) != metadata.get(key)
+        for key in ("axes", "coordinateSystems", "datasets")
+    ):
         raise ValueError(
             f"{image.store} has levels that are not the book's 2x pyramid (axes, "
             "scales or translations differ): write the image with image_model."

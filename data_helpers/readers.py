@@ -13,6 +13,13 @@ from typing import Any, cast
 
 import zarr
 
+from data_helpers.ome import (
+    OmeZarrVersion,
+    image_version,
+    level_transforms,
+    models_of,
+    multiscale_axes,
+)
 from data_helpers.types import ZarrFormat
 
 Location = str | os.PathLike[str]
@@ -90,7 +97,7 @@ def _checked[T](reader: str, location: Location, read: Callable[[], T]) -> T:
 
 
 def zarr_format(location: Location) -> ZarrFormat:
-    """3 if the folder has a ``zarr.json`` (OME-Zarr 0.5), else 2 (0.4)."""
+    """3 if the folder has a ``zarr.json`` (OME-Zarr 0.5 or 0.6), else 2 (0.4)."""
     return 3 if (Path(location) / "zarr.json").exists() else 2
 
 
@@ -100,9 +107,16 @@ def open_group(location: Location) -> zarr.Group:
     return zarr.open_group(store, mode="r", zarr_format=zarr_format(location))
 
 
+def version(location: Location) -> OmeZarrVersion:
+    """The OME-Zarr version of the image (or label image) folder."""
+    return image_version(open_group(location))
+
+
 def _transforms(transforms: list[dict[str, Any]], ndim: int) -> tuple[Vector, Vector]:
-    """A level's scale and translation from its coordinateTransformations."""
-    found = {t["type"]: tuple(t[t["type"]]) for t in transforms}
+    """A level's scale and translation from its coordinateTransformations
+    (a 0.6 ``sequence`` read as the transformations it chains)."""
+    steps = level_transforms({"coordinateTransformations": transforms})
+    found = {t["type"]: tuple(t[t["type"]]) for t in steps}
     return found["scale"], found.get("translation", (0.0,) * ndim)
 
 
@@ -120,15 +134,12 @@ def _opened(
 
 
 def _models_image(location: Location) -> Any:
-    from ome_zarr_models import v04, v05
-
-    models = v05 if zarr_format(location) == 3 else v04
-    return models.Image.from_zarr(open_group(location))
+    return models_of(version(location)).Image.from_zarr(open_group(location))
 
 
 def ome_zarr_models_image(location: Location) -> Any:
-    """ome-zarr-models' ``Image`` (``v04`` for Zarr format 2, ``v05`` for 3),
-    which checks the metadata against the specification."""
+    """ome-zarr-models' ``Image`` of the image's version (``v04``, ``v05`` or
+    ``v06``), which checks the metadata against the specification."""
     return _checked("ome-zarr-models", location, lambda: _models_image(location))
 
 
@@ -140,7 +151,7 @@ def read_with_ome_zarr_models(location: Location) -> OpenedImage:
         metadata = multiscale.model_dump(mode="json")
         group = open_group(location)
         return _opened(
-            metadata["axes"],
+            multiscale_axes(metadata),
             [tuple(cast(zarr.Array, group[d.path]).shape) for d in multiscale.datasets],
             [d["coordinateTransformations"] for d in metadata["datasets"]],
         )
@@ -150,12 +161,17 @@ def read_with_ome_zarr_models(location: Location) -> OpenedImage:
 
 def _reader_nodes(location: Location) -> list[Any]:
     """What ome-zarr-py's ``Reader`` finds, told which OME-Zarr version to
-    expect: without ``fmt`` it expects the newest it knows (0.5)."""
+    expect: without ``fmt`` it expects the newest it knows (0.5). It knows no
+    0.6 (see ``readers_of``): ValueError."""
     from ome_zarr.format import FormatV04, FormatV05
     from ome_zarr.io import parse_url
     from ome_zarr.reader import Reader
 
-    fmt = FormatV05() if zarr_format(location) == 3 else FormatV04()
+    known = {"0.4": FormatV04, "0.5": FormatV05}
+    found = version(location)
+    if found not in known:
+        raise ValueError(f"ome-zarr-py's Reader knows no OME-Zarr {found}")
+    fmt = known[found]()
     zarr_location = parse_url(str(location), fmt=fmt)
     if zarr_location is None:
         raise ValueError("parse_url found no Zarr data")
@@ -237,3 +253,16 @@ READERS: dict[str, Callable[[Location], OpenedImage]] = {
     "ngff-zarr": read_with_ngff_zarr,
     "ome-zarr-py objects (napari)": read_as_napari_does,
 }
+#: Readers that do not know an OME-Zarr version, so are not asked to read it.
+#: ome-zarr-py 0.21's ``Reader`` knows formats up to 0.5 (``ome_zarr.format``:
+#: ``FormatV01`` to ``FormatV05``, ``format_from_version`` raises for "0.6"):
+#: on a 0.6 image it finds no axes (0.6 keeps them in ``coordinateSystems``)
+#: and stops at the ``sequence`` transformations. Its object API
+#: (``OMEZarrMultiscale``, napari's) reads 0.6 through ome-zarr-models' ``v06``.
+NOT_READING: dict[OmeZarrVersion, tuple[str, ...]] = {"0.6": ("ome-zarr-py",)}
+
+
+def readers_of(version: OmeZarrVersion) -> dict[str, Callable[[Location], OpenedImage]]:
+    """The readers of ``READERS`` that know OME-Zarr ``version``."""
+    left_out = NOT_READING.get(version, ())
+    return {name: read for name, read in READERS.items() if name not in left_out}

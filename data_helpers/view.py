@@ -27,11 +27,18 @@ from urllib.parse import urlencode
 import numpy as np
 import zarr
 
-from data_helpers.ome import ome_attributes
+from data_helpers.ome import ome_attributes, written_version
 from data_helpers.serve import FolderServer, family, url_host
 from data_helpers.viewer_app import PACKAGES_MB, ViewerBuildError, build_viewer
 
 DATA_PREFIX = "data"
+#: The OME-Zarr versions the book's viewer reads. Neuroglancer 2.41.2 (the
+#: version viewer/package.json pins) knows "0.4", "0.5-dev" and "0.5" only
+#: (SUPPORTED_OME_MULTISCALE_VERSIONS) and refuses others with "OME multiscale
+#: metadata version ... is not supported"; 0.6 came to its main branch after
+#: that release. Checked in
+#: https://github.com/google/neuroglancer/blob/v2.41.2/src/datasource/zarr/ome.ts#L54
+VIEWER_VERSIONS = ("0.4", "0.5")
 ALL_INTERFACES = ("0.0.0.0", "::", "")
 EPILOG = (
     "The first run builds the viewer once into viewer/dist of the clone: npm ci "
@@ -94,6 +101,14 @@ def image_info(path: Path) -> ImageInfo:
         raise ViewError(
             f"{str(path)!r} is not an OME-Zarr image (no 'multiscales' in its "
             "metadata): give the image's top folder, e.g. heart.ome.zarr."
+        )
+    version = written_version(attrs)
+    if version is not None and version not in VIEWER_VERSIONS:
+        raise ViewError(
+            f"{str(path)!r} is OME-Zarr {version}, which the book's viewer "
+            f"(Neuroglancer 2.41.2) cannot read: it reads "
+            f"{' and '.join(VIEWER_VERSIONS)}; convert it again with "
+            f"--ome-zarr-version {VIEWER_VERSIONS[-1]} to view it."
         )
     levels = [dataset["path"] for dataset in multiscales[0].get("datasets", [])]
     try:

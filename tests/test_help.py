@@ -8,7 +8,7 @@ import pytest
 
 from data_helpers.check.cli import parser as check_parser
 from data_helpers.convert.cli import parser as convert_parser
-from data_helpers.ome import SPACE_UNITS
+from data_helpers.ome import DEFAULT_OME_ZARR_VERSION, SPACE_UNITS
 from data_helpers.view import parse_args as view_parse_args
 
 
@@ -45,8 +45,11 @@ def test_convert_help() -> None:
         "--workers WORKERS tasks run at once, on threads of this process (default: 1)",
         "in --unit units (default: 1 1 1)",
         "default: micrometer)",
-        "3 writes OME-Zarr 0.5 (default: 2)",
-        "needs --zarr-format 3 (default: none, no shards)",
+        "3 writes OME-Zarr 0.5 (default: that of --ome-zarr-version)",
+        "--ome-zarr-version {0.4,0.5,0.6} OME-Zarr version to write: 0.4 in Zarr "
+        "format 2, 0.5 in Zarr format 3, 0.6 in Zarr format 3 (default: "
+        f"{DEFAULT_OME_ZARR_VERSION}, or the one --zarr-format says)",
+        "needs OME-Zarr 0.5 or 0.6 (default: none, no shards)",
         # input, order, resuming
         "one 2-D slice per z plane, all the same shape (rows x columns) and dtype",
         "TIFF files (*.tif, *.tiff) or JPEG 2000 files (*.jp2, *.jpx, *.j2k, "

@@ -12,13 +12,14 @@ from data_helpers.check.result import CheckError
 
 EPILOG = """\
 what it checks:
-  Without --deep: the metadata against the OME-Zarr 0.4 or 0.5 specification
-  (with ome-zarr-models), the Zarr format each version needs, the units of the
-  axes (the specification's names, such as micrometer: Neuroglancer refuses
-  um), and each level's array header against the metadata and the level above
-  (dtype, dimensions, dimension names, shape against scale). With --deep it
-  also reads every chunk of every level and compares each level with the
-  2 x 2 x 2 block mean of the level above.
+  Without --deep: the metadata against the OME-Zarr 0.4, 0.5 or 0.6
+  specification (with ome-zarr-models; another version is a problem), the
+  Zarr format each version needs, the units of the axes (the specification's
+  names, such as micrometer: Neuroglancer refuses um), and each level's array
+  header against the metadata and the level above (dtype, dimensions,
+  dimension names, shape against scale). With --deep it also reads every
+  chunk of every level and compares each level with the 2 x 2 x 2 block mean
+  of the level above.
 
 output:
   A summary of the image (axes in their order, e.g. Z Y X, and one line per
@@ -35,7 +36,8 @@ def parser() -> argparse.ArgumentParser:
     """The command line's arguments and their help."""
     parser = argparse.ArgumentParser(
         prog="python -m data_helpers.check",
-        description="Check an OME-Zarr image (0.4 or 0.5) on disk, over HTTP or on S3.",
+        description="Check an OME-Zarr image (0.4, 0.5 or 0.6) on disk, over HTTP or "
+        "on S3.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -22,6 +22,7 @@ from data_helpers.check.result import (
     Summary,
     one_line,
 )
+from data_helpers.ome import multiscale_axes
 
 
 def check_image(
@@ -41,11 +42,11 @@ def check_image(
     """
     location = os.fspath(url_or_path)
     group, metadata = open_image(location)
-    version = ome_version(group, metadata)
+    version = ome_version(group)
     problems, information = metadata_findings(group, version)
     axes = [
         a if isinstance(a, dict) else {"name": str(a)}
-        for a in metadata.get("axes") or []
+        for a in multiscale_axes(metadata)
     ]
     problems += unit_problems(axes)
     arrays: dict[str, zarr.Array] = {}

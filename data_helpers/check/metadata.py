@@ -11,7 +11,17 @@ import zarr
 from zarr.errors import GroupNotFoundError
 
 from data_helpers.check.result import CheckError, Finding, Level, one_line
-from data_helpers.ome import SPACE_UNITS, multiscale_metadata, space_unit
+from data_helpers.ome import (
+    OME_ZARR_VERSIONS,
+    SPACE_UNITS,
+    ZARR_FORMATS,
+    level_transforms,
+    models_of,
+    multiscale_metadata,
+    ome_zarr_version,
+    space_unit,
+    written_version,
+)
 from data_helpers.remote import is_remote, open_store
 
 
@@ -68,12 +78,10 @@ def unfinished_conversion(group: zarr.Group) -> bool:
         return False
 
 
-def ome_version(group: zarr.Group, metadata: dict) -> str | None:
-    """The OME-Zarr version: 0.5 keeps it under "ome", 0.4 in the multiscales."""
-    attributes: dict[str, Any] = group.attrs.asdict()
-    if "ome" in attributes:
-        return attributes["ome"].get("version")
-    return metadata.get("version")
+def ome_version(group: zarr.Group) -> str | None:
+    """The OME-Zarr version: 0.5 and 0.6 keep it under "ome", 0.4 in the
+    multiscales."""
+    return written_version(group.attrs.asdict())
 
 
 # --------------------------------------------------------------------------
@@ -85,9 +93,7 @@ def validation_problem(group: zarr.Group, version: str | None) -> str | None:
     """What ome-zarr-models says against the metadata, in one line (None: valid)."""
     from pydantic import ValidationError
 
-    from data_helpers.ome import v04, v05
-
-    model = {"0.4": v04, "0.5": v05}[version or ""]
+    model = models_of(ome_zarr_version(version))
     try:
         model.Image.from_zarr(group)
     except ValidationError as error:
@@ -103,9 +109,10 @@ def validation_problem(group: zarr.Group, version: str | None) -> str | None:
 
 
 def transform(dataset: dict, kind: str) -> tuple[float, ...] | None:
-    """A dataset's ``scale`` or ``translation`` vector, if it has one."""
-    for item in dataset.get("coordinateTransformations") or []:
-        if isinstance(item, dict) and item.get("type") == kind:
+    """A dataset's ``scale`` or ``translation`` vector, if it has one (in 0.6,
+    inside its ``sequence``)."""
+    for item in level_transforms(dataset):
+        if item.get("type") == kind:
             values = item.get(kind)
             if isinstance(values, list):
                 return tuple(float(v) for v in values)
@@ -195,12 +202,12 @@ def header_problems(
                 f"{len(level.shape)} dimensions, but level {first.path} has "
                 f"{len(first.shape)}: every level must have the same dimensions"
             )
-        if version == "0.5" and array.metadata.zarr_format == 3:
+        if version in ("0.5", "0.6") and array.metadata.zarr_format == 3:
             dimension_names = array.metadata.dimension_names
             if dimension_names is None:
                 said.append(
-                    "no dimension_names: OME-Zarr 0.5 asks each array to name its "
-                    f"dimensions like the axes, {names}"
+                    f"no dimension_names: OME-Zarr {version} asks each array to "
+                    f"name its dimensions like the axes, {names}"
                 )
             elif tuple(dimension_names) != names:
                 said.append(
@@ -215,7 +222,7 @@ def header_problems(
 def unit_problems(axes: list[dict]) -> list[Finding]:
     """Units of space axes that are not among the specification's names.
 
-    OME-Zarr 0.4 and 0.5 list the units a space axis may have (``SPACE_UNITS``);
+    OME-Zarr 0.4 to 0.6 list the units a space axis may have (``SPACE_UNITS``);
     Neuroglancer refuses any other and shows nothing. One finding per unit,
     naming the axes that carry it. Axes of other types are not checked.
     """
@@ -286,15 +293,16 @@ def scale_problems(levels: list[Level]) -> list[Finding]:
 def metadata_findings(
     group: zarr.Group, version: str | None
 ) -> tuple[list[Finding], list[Finding]]:
-    """The Zarr format for the version, and ome-zarr-models' verdict."""
+    """A version it knows, the Zarr format for it, and ome-zarr-models' verdict."""
     zarr_format = group.metadata.zarr_format
-    expected = {"0.4": 2, "0.5": 3}.get(version or "")
+    expected = next((ZARR_FORMATS[v] for v in OME_ZARR_VERSIONS if v == version), None)
     if expected is None:
         message = (
-            f"OME-Zarr version {version!r} is not checked against the "
-            "specification (this checks 0.4 and 0.5)."
+            f"OME-Zarr version {version!r} is not one this checks "
+            f"({', '.join(OME_ZARR_VERSIONS)}): readers that do not know it refuse "
+            "the image; write one of these versions."
         )
-        return [], [Finding("metadata", message)]
+        return [Finding("metadata", message)], []
     if expected != zarr_format:
         message = (
             f"OME-Zarr {version} metadata in a Zarr format {zarr_format} group: "

@@ -12,7 +12,14 @@ from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.run import VOXEL_SIZE, convert_stack
 from data_helpers.convert.sources.jpeg2k import JPEG2K_SUFFIXES
 from data_helpers.convert.sources.slices import TIFF_SUFFIXES
-from data_helpers.ome import RGBA, SPACE_UNITS, UNIT
+from data_helpers.ome import (
+    DEFAULT_OME_ZARR_VERSION,
+    OME_ZARR_VERSIONS,
+    RGBA,
+    SPACE_UNITS,
+    UNIT,
+    ZARR_FORMATS,
+)
 
 
 def _patterns(suffixes: Sequence[str]) -> str:
@@ -50,8 +57,9 @@ EPILOG = "\n\n".join(
             "An OME-Zarr image with axes in Z Y X order (z: slice number, y: "
             "row, x: column), in --unit units. Level 0 is the slices, bit for "
             "bit; each further level halves Z, Y and X (2 x 2 x 2 block mean). "
-            "--zarr-format 2 writes OME-Zarr 0.4, --zarr-format 3 writes "
-            "OME-Zarr 0.5 (sharded with --shards).",
+            "--ome-zarr-version 0.4 writes Zarr format 2, 0.5 and 0.6 Zarr format "
+            "3 (sharded with --shards). --zarr-format says the same the other way "
+            "round: 2 is OME-Zarr 0.4, 3 is 0.5.",
             "With --labels the slices are a segmentation (integers) of the image "
             "OUTPUT, written as its label image OUTPUT/labels/NAME with the "
             "image's levels, voxel size and unit (each further level keeps the "
@@ -149,19 +157,27 @@ def parser() -> argparse.ArgumentParser:
         "(default: off; an output of the same command is resumed or left alone)",
     )
     parser.add_argument(
+        "--ome-zarr-version",
+        choices=OME_ZARR_VERSIONS,
+        default=None,
+        help="OME-Zarr version to write: "
+        + ", ".join(f"{v} in Zarr format {f}" for v, f in ZARR_FORMATS.items())
+        + f" (default: {DEFAULT_OME_ZARR_VERSION}, or the one --zarr-format says)",
+    )
+    parser.add_argument(
         "--zarr-format",
         type=int,
         choices=(2, 3),
-        default=2,
-        help="Zarr format: 2 writes OME-Zarr 0.4, 3 writes OME-Zarr 0.5 "
-        "(default: %(default)s)",
+        default=None,
+        help="Zarr format, another way to say the version: 2 writes OME-Zarr 0.4, "
+        "3 writes OME-Zarr 0.5 (default: that of --ome-zarr-version)",
     )
     parser.add_argument(
         "--shards",
         type=int,
         default=None,
         help="shard length in voxels along Z, Y and X, a multiple of --chunks; "
-        "needs --zarr-format 3 (default: none, no shards)",
+        "needs OME-Zarr 0.5 or 0.6 (default: none, no shards)",
     )
     parser.add_argument(
         "--labels",
@@ -211,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             unit=args.unit,
             overwrite=args.overwrite,
             zarr_format=args.zarr_format,
+            ome_zarr_version=args.ome_zarr_version,
             shards=args.shards,
             labels=args.labels,
             label_colors=colors(args.color),

@@ -32,10 +32,14 @@ from data_helpers.convert.state import (
     manifest_hash,
 )
 from data_helpers.ome import (
+    OME_ZARR_VERSIONS,
     RGBA,
+    ZARR_FORMATS,
+    OmeZarrVersion,
     add_label_name,
     array_spec_class,
     check_same_levels,
+    image_version,
     image_voxel_size,
     label_attributes,
     label_model,
@@ -43,7 +47,6 @@ from data_helpers.ome import (
     ome_attributes,
     remove_label_name,
 )
-from data_helpers.types import ZarrFormat
 from data_helpers.wording import count
 
 #: A label image's name: one folder name, no path separators.
@@ -59,7 +62,8 @@ class LabelTarget:
     level_shapes: list[tuple[int, ...]]
     voxel_size: list[float]
     unit: str
-    zarr_format: ZarrFormat
+    #: The image's OME-Zarr version, which its labels share.
+    version: OmeZarrVersion
 
     @property
     def path(self) -> Path:
@@ -120,7 +124,7 @@ def _image_group(image: Path) -> zarr.Group:
 
 
 def open_label_target(
-    image: Path, name: str, zarr_format: int, levels: int | None
+    image: Path, name: str, version: OmeZarrVersion, levels: int | None
 ) -> LabelTarget:
     """Check the image and the label name; return where the labels go."""
     if not NAME.fullmatch(name):
@@ -129,11 +133,17 @@ def open_label_target(
             "or '-', e.g. --labels organs."
         )
     group = _image_group(image)
-    image_format = group.metadata.zarr_format
-    if zarr_format != image_format:
+    try:
+        image_is = image_version(group)
+    except ValueError:
         raise ConversionError(
-            f"{str(image)!r} is Zarr format {image_format}, so its labels must be too: "
-            f"pass --zarr-format {image_format}."
+            f"{str(image)!r} is an OME-Zarr image of a version this does not write "
+            f"labels for: labels go into images of {', '.join(OME_ZARR_VERSIONS)}."
+        ) from None
+    if version != image_is:
+        raise ConversionError(
+            f"{str(image)!r} is OME-Zarr {image_is}, so its labels must be too: "
+            f"pass --ome-zarr-version {image_is} (not {version})."
         )
     datasets = multiscale_metadata(group)["datasets"]
     arrays = [group.get(d["path"]) for d in datasets]
@@ -154,7 +164,7 @@ def open_label_target(
             f"The image {str(image)!r} cannot be written: check its permissions."
         )
     voxel_size, unit = image_voxel_size(group)
-    return LabelTarget(image, name, shapes, voxel_size, unit, image_format)
+    return LabelTarget(image, name, shapes, voxel_size, unit, image_is)
 
 
 def check_label_slices(
@@ -219,7 +229,7 @@ def write_label_metadata(
     ``colors`` and ``names`` (label value -> RGBA, label value -> name) go into
     ``image-label`` as ``colors`` and ``properties``.
     """
-    spec_class = array_spec_class(target.zarr_format)
+    spec_class = array_spec_class(ZARR_FORMATS[target.version])
     specs = [spec_class.from_zarr(a) for a in arrays]
     label = label_model(
         specs,
@@ -228,6 +238,7 @@ def write_label_metadata(
         names=names,
         name=target.name,
         unit=target.unit,
+        version=target.version,
     )
     image = zarr.open_group(target.image, mode="r+")
     check_same_levels(image, label)

@@ -48,15 +48,16 @@ from data_helpers.convert.state import (
     manifest_hash,
 )
 from data_helpers.convert.writing import create_arrays, open_level, write_region
-from data_helpers.ome import ome_attributes
+from data_helpers.ome import ZARR_FORMATS, OmeZarrVersion, ome_attributes
 from data_helpers.remote import is_remote
 from data_helpers.types import ZarrFormat
 
 if TYPE_CHECKING:
     from distributed import Client
 
-#: The OME-Zarr versions a migration writes, and the Zarr format of each.
-ZARR_FORMATS: dict[str, ZarrFormat] = {"0.4": 2, "0.5": 3}
+#: The OME-Zarr versions a migration writes (0.6: not yet; ``ome.ZARR_FORMATS``
+#: gives the Zarr format of each).
+MIGRATION_VERSIONS: tuple[OmeZarrVersion, ...] = ("0.4", "0.5")
 #: Group attributes that are OME-Zarr metadata (or a conversion's): rewritten,
 #: not copied; any other attribute of the image's group is copied as it is.
 OME_KEYS = frozenset(
@@ -64,11 +65,6 @@ OME_KEYS = frozenset(
 )
 #: Axis types whose chunks (shards) hold one index: time points and channels.
 SINGLE_AXIS_TYPES = ("time", "channel")
-
-
-def version_for(zarr_format: int) -> str:
-    """The OME-Zarr version written in Zarr format ``zarr_format``: 0.4 or 0.5."""
-    return "0.5" if zarr_format == 3 else "0.4"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -329,7 +325,7 @@ def write_metadata(
     source: OmeZarrImage,
     output: Output,
     attributes: Sequence[dict[str, Any]],
-    version: str,
+    version: OmeZarrVersion,
     fingerprint: str,
 ) -> None:
     """The label images' metadata, the ``labels`` list, then the image's: last."""
@@ -349,7 +345,7 @@ def migrate_image(
     source: OmeZarrImage | str | os.PathLike[str],
     output: str | os.PathLike[str] | Output,
     *,
-    version: str,
+    version: OmeZarrVersion,
     chunks: int = 128,
     shards: int | None = None,
     workers: int = 1,
@@ -369,13 +365,13 @@ def migrate_image(
     ConversionError, with nothing written, for bad input.
     """
     start = time.perf_counter()
-    if version not in ZARR_FORMATS:
+    if version not in MIGRATION_VERSIONS:
         raise ConversionError(
             f"OME-Zarr {version} cannot be written: choose one of "
-            f"{', '.join(ZARR_FORMATS)}."
+            f"{', '.join(MIGRATION_VERSIONS)}."
         )
     zarr_format = ZARR_FORMATS[version]
-    _check_options(chunks, None, workers, (1.0, 1.0, 1.0), zarr_format, shards)
+    _check_options(chunks, None, workers, (1.0, 1.0, 1.0), version, shards)
     out = Output.of(output)
     if not isinstance(source, OmeZarrImage):
         opened = open_source(source)

@@ -44,7 +44,16 @@ from data_helpers.convert.tasks import (
     stage_plane,
 )
 from data_helpers.convert.writing import create_arrays
-from data_helpers.ome import RGBA, UNIT, space_unit
+from data_helpers.ome import (
+    DEFAULT_OME_ZARR_VERSION,
+    OME_ZARR_VERSIONS,
+    RGBA,
+    UNIT,
+    ZARR_FORMATS,
+    OmeZarrVersion,
+    space_unit,
+    version_of_format,
+)
 from data_helpers.wording import count
 
 if TYPE_CHECKING:
@@ -123,7 +132,7 @@ def _check_options(
     levels: int | None,
     workers: int,
     voxel_size: Sequence[float],
-    zarr_format: int,
+    version: OmeZarrVersion,
     shards: int | None,
 ) -> None:
     """Reject options that cannot work, with the fix in the message."""
@@ -139,12 +148,11 @@ def _check_options(
         raise ConversionError(
             f"--voxel-size {list(voxel_size)} needs three positive numbers (z, y, x)."
         )
-    if zarr_format not in (2, 3):
-        raise ConversionError(f"--zarr-format {zarr_format} must be 2 or 3.")
     if shards is not None:
-        if zarr_format != 3:
+        if ZARR_FORMATS[version] != 3:
             raise ConversionError(
-                "--shards needs --zarr-format 3: Zarr format 2 has no shards."
+                f"--shards needs OME-Zarr 0.5 or 0.6 (--ome-zarr-version 0.5, or "
+                f"--zarr-format 3), not {version}: Zarr format 2 has no shards."
             )
         if shards < chunks or shards % chunks:
             raise ConversionError(
@@ -182,6 +190,36 @@ def check_plan(plan: Plan) -> None:
             f"{most - 1} is one voxel, and further levels would repeat it; pass "
             f"--levels {most} or fewer, or leave --levels out."
         )
+
+
+def output_version(
+    zarr_format: int | None, ome_zarr_version: str | None
+) -> OmeZarrVersion:
+    """The OME-Zarr version to write, from ``--ome-zarr-version`` and its alias
+    ``--zarr-format`` (2 is 0.4, 3 is 0.5; 0.6 is Zarr format 3 too).
+
+    Neither: ``DEFAULT_OME_ZARR_VERSION``. Both must agree, else
+    ConversionError saying which to drop.
+    """
+    if zarr_format is not None and zarr_format not in (2, 3):
+        raise ConversionError(f"--zarr-format {zarr_format} must be 2 or 3.")
+    if ome_zarr_version is None:
+        if zarr_format is None:
+            return DEFAULT_OME_ZARR_VERSION
+        return version_of_format(zarr_format)
+    version = next((v for v in OME_ZARR_VERSIONS if v == ome_zarr_version), None)
+    if version is None:
+        raise ConversionError(
+            f"--ome-zarr-version {ome_zarr_version} must be one of "
+            f"{', '.join(OME_ZARR_VERSIONS)}."
+        )
+    if zarr_format is not None and zarr_format != ZARR_FORMATS[version]:
+        raise ConversionError(
+            f"--zarr-format {zarr_format} contradicts --ome-zarr-version {version} "
+            f"(OME-Zarr {version} is Zarr format {ZARR_FORMATS[version]}): drop "
+            "--zarr-format, the version says the format."
+        )
+    return version
 
 
 def build_graph(
@@ -266,13 +304,14 @@ def convert_stack(
     voxel_size: Sequence[float] | None = None,
     unit: str = UNIT,
     overwrite: bool = False,
-    zarr_format: ZarrFormat = 2,
+    zarr_format: ZarrFormat | None = None,
     shards: int | None = None,
     client: Client | None = None,
     progress: bool = True,
     max_tasks: int | None = None,
     labels: str | None = None,
     label_colors: Mapping[int, RGBA] | None = None,
+    ome_zarr_version: OmeZarrVersion | None = None,
 ) -> Conversion:
     """Convert a folder of TIFF or JPEG 2000 slices into a multiscale OME-Zarr image.
 
@@ -283,10 +322,14 @@ def convert_stack(
     to as many as it takes for the smallest to fit in one chunk, and may not
     go past the level of one voxel. ``voxel_size`` defaults to ``VOXEL_SIZE``
     (the summary says so). Chunks are ``chunks`` voxels along each axis, at
-    most ``CHUNK_BYTES`` (the codec's limit). ``zarr_format=3`` writes
-    OME-Zarr 0.5, with shards of ``shards`` voxels along each axis when
-    given. ``output`` is a folder or an ``s3://BUCKET/NAME.ome.zarr`` URL;
-    one missing folder above it is made (the summary says so).
+    most ``CHUNK_BYTES`` (the codec's limit). ``ome_zarr_version`` is the
+    OME-Zarr version written (``"0.4"``, ``"0.5"`` or ``"0.6"``; default
+    ``DEFAULT_OME_ZARR_VERSION``); ``zarr_format`` says it too, 2 for 0.4 and
+    3 for 0.5 (pass one, or both agreeing). With 0.5 or 0.6, shards of
+    ``shards`` voxels along each axis when given. ``output`` is a folder or
+    an ``s3://BUCKET/NAME.ome.zarr`` URL; one missing folder above it is made
+    (the summary says so). An OME-Zarr image as input is migrated
+    (``migrate``): its levels copied as they are into the new container.
 
     Tasks run on dask: on ``client`` if given, else in this process on
     ``workers`` threads (dask's threaded scheduler). ``progress`` is True (a
@@ -307,9 +350,10 @@ def convert_stack(
     """
     start = time.perf_counter()
     out = Output.of(output)
+    version = output_version(zarr_format, ome_zarr_version)
     default_voxel_size = voxel_size is None and labels is None
     voxel_size = VOXEL_SIZE if voxel_size is None else voxel_size
-    _check_options(chunks, levels, workers, voxel_size, zarr_format, shards)
+    _check_options(chunks, levels, workers, voxel_size, version, shards)
     try:
         unit = space_unit(unit)  # the specification's name: um -> micrometer
     except ValueError as error:
@@ -322,7 +366,7 @@ def convert_stack(
         return migrate.migrate_image(
             source,
             out,
-            version=migrate.version_for(zarr_format),
+            version=version,
             chunks=chunks,
             shards=shards,
             workers=workers,
@@ -331,16 +375,18 @@ def convert_stack(
             progress=progress,
             max_tasks=max_tasks,
         )
-    target = open_target(out, labels, zarr_format, levels, voxel_size, unit)
+    target = open_target(out, labels, version, levels, voxel_size, unit)
     if source.staged and out.remote:
         raise ConversionError(
             f"JPEG 2000 slices convert to a folder, not to {out}: convert to a "
             "local folder first, then upload it."
         )
     target.check_source(source)
-    plan = plan_for(source, target, chunks, shards, zarr_format)
+    plan = plan_for(source, target, chunks, shards, ZARR_FORMATS[version])
     check_plan(plan)
-    manifest = manifest_of(source.fingerprint(), plan, target.voxel_size, target.unit)
+    manifest = manifest_of(
+        source.fingerprint(), plan, target.voxel_size, target.unit, version
+    )
     resume = target.prepare(manifest, source.location, overwrite)
     state = target.output.state()
     notes = source.notes()
@@ -367,20 +413,20 @@ def convert_stack(
 def open_target(
     output: Output,
     labels: str | None,
-    zarr_format: int,
+    version: OmeZarrVersion,
     levels: int | None,
     voxel_size: Sequence[float],
     unit: str,
 ) -> Target:
     """The image ``output``, or its label image ``labels`` (checked first)."""
     if labels is None:
-        return ImageTarget(output, levels, voxel_size, unit)
+        return ImageTarget(output, levels, voxel_size, unit, version)
     if output.remote:
         raise ConversionError(
             f"--labels writes into an image on disk, not into {output}: convert "
             "the labels beside a local copy of the image, then upload it."
         )
-    return open_label_target(output.path, labels, zarr_format, levels)
+    return open_label_target(output.path, labels, version, levels)
 
 
 def plan_for(

@@ -14,7 +14,12 @@ import numpy as np
 import zarr
 
 from data_helpers.convert.plan import SPACE_AXES, Downsampling, Plan, halving
-from data_helpers.ome import image_voxel_size, multiscale_metadata
+from data_helpers.ome import (
+    OmeZarrVersion,
+    image_voxel_size,
+    multiscale_metadata,
+    version_of_format,
+)
 
 STATE_FOLDER = ".conversion"  # in the output: manifest.json and done/ markers
 #: Group attribute of a finished output: a fingerprint of what it was made from.
@@ -98,12 +103,16 @@ def manifest_of(
     plan: Plan,
     voxel_size: Sequence[float],
     unit: str,
+    version: OmeZarrVersion | None = None,
 ) -> Manifest:
     """What a conversion was made from: the input's ``fingerprint``, the options.
 
     Written as version 2 wrote it for ``z, y, x`` cubes halved at every level
     (chunks and shards as one edge), so that outputs made before resume and
     stay finished; axes, per-axis edges and factors only where they differ.
+    The OME-Zarr ``version`` (default: the one the plan's Zarr format stands
+    for) is written only where the format does not say it, for 0.6: 0.4 and
+    0.5 manifests stay as they were.
     """
     manifest: Manifest = {
         "version": MANIFEST_VERSION,
@@ -125,6 +134,8 @@ def manifest_of(
         manifest["factors"] = [list(f) for f in plan.factors]
     if plan.method is Downsampling.MODE:
         manifest["labels"] = True
+    if version is not None and version != version_of_format(plan.zarr_format):
+        manifest["ome_zarr_version"] = version
     return manifest
 
 
@@ -180,7 +191,9 @@ def explain_mismatch(
     old_files = {name: (size, t) for name, size, t in old.get("slices", [])}
     new_files = {name: (size, t) for name, size, t in new.get("slices", [])}
     same_options = all(
-        old.get(k) == new[k] for k in new if k not in ("slices", "shape")
+        old.get(k) == new.get(k)
+        for k in old.keys() | new.keys()
+        if k not in ("slices", "shape")
     )
     if same_options and old_files.keys() >= new_files.keys():
         for name in old_files:

@@ -16,7 +16,14 @@ from data_helpers.convert.output import Output
 from data_helpers.convert.plan import Downsampling
 from data_helpers.convert.sources import Source
 from data_helpers.convert.state import FINGERPRINT_KEY, Manifest, ResumeState
-from data_helpers.ome import RGBA, array_spec_class, image_attributes, image_model
+from data_helpers.ome import (
+    RGBA,
+    ZARR_FORMATS,
+    OmeZarrVersion,
+    array_spec_class,
+    image_attributes,
+    image_model,
+)
 
 
 class Target(Protocol):
@@ -42,6 +49,11 @@ class Target(Protocol):
 
     @property
     def unit(self) -> str: ...
+
+    @property
+    def version(self) -> OmeZarrVersion:
+        """The OME-Zarr version it is written in."""
+        ...
 
     @property
     def method(self) -> Downsampling:
@@ -74,6 +86,7 @@ class ImageTarget:
     levels: int | None
     voxel_size: Sequence[float]
     unit: str
+    version: OmeZarrVersion
     title: str | None = None
     method: Downsampling = Downsampling.MEAN
 
@@ -89,7 +102,9 @@ class ImageTarget:
         fingerprint: str,
         colors: Mapping[int, RGBA] | None,
     ) -> None:
-        write_metadata(self.output, arrays, self.voxel_size, self.unit, fingerprint)
+        write_metadata(
+            self.output, arrays, self.voxel_size, self.unit, fingerprint, self.version
+        )
 
 
 def write_metadata(
@@ -98,16 +113,19 @@ def write_metadata(
     voxel_size: Sequence[float],
     unit: str,
     fingerprint: str,
+    version: OmeZarrVersion,
 ) -> None:
     """Write the OME-Zarr multiscales metadata: the last step of a conversion.
 
     Beside it goes the fingerprint of the input and options, so that a rerun
     of the same conversion knows there is nothing left to do.
     """
-    spec_class = array_spec_class(arrays[0].metadata.zarr_format)
+    spec_class = array_spec_class(ZARR_FORMATS[version])
     specs = [spec_class.from_zarr(a) for a in arrays]
     name = output.name.removesuffix(".zarr").removesuffix(".ome")
-    image = image_model(specs, voxel_size=voxel_size, unit=unit, name=name)
+    image = image_model(
+        specs, voxel_size=voxel_size, unit=unit, name=name, version=version
+    )
     attributes: dict[str, Any] = image_attributes(image)
     attributes[FINGERPRINT_KEY] = {"manifest_sha256": fingerprint}
     zarr.open_group(output.store(), mode="r+").attrs.update(attributes)

@@ -230,7 +230,10 @@ def test_overwrite_replaces_a_label_image(tmp_path, stacks) -> None:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--zarr-format", "3"], "is Zarr format 2, so its labels must be too"),
+        (
+            ["--zarr-format", "3"],
+            "is OME-Zarr 0.4, so its labels must be too: pass --ome-zarr-version 0.4",
+        ),
         (["--levels", "2"], "--levels 2, but"),
         (["--labels", "a/b"], "is not a plain name"),
         (["--color", "1", "300", "0", "0", "255"], "must be 0 to 255"),

@@ -16,7 +16,9 @@ import zarr
 from data_helpers.convert.plan import SPACE_AXES, Downsampling, Plan, halving
 from data_helpers.ome import (
     OmeZarrVersion,
+    image_version,
     image_voxel_size,
+    multiscale_axes,
     multiscale_metadata,
     version_of_format,
 )
@@ -147,7 +149,16 @@ OPTIONS = {
     "shards": "--shards",
     "levels": "--levels",
     "zarr_format": "--zarr-format",
+    "ome_zarr_version": "--ome-zarr-version",
 }
+
+
+def _with_version(manifest: Manifest) -> Manifest:
+    """``manifest`` with its OME-Zarr version spelled out (0.4 and 0.5
+    manifests leave it to ``zarr_format``), for comparing two of them."""
+    if "ome_zarr_version" in manifest or "zarr_format" not in manifest:
+        return manifest
+    return {**manifest, "ome_zarr_version": version_of_format(manifest["zarr_format"])}
 
 
 def number(value: float) -> str:
@@ -188,6 +199,7 @@ def explain_mismatch(
     Names each option and input property that differs, before -> now, and
     the rerun that keeps the work done.
     """
+    old, new = _with_version(old), _with_version(new)
     old_files = {name: (size, t) for name, size, t in old.get("slices", [])}
     new_files = {name: (size, t) for name, size, t in new.get("slices", [])}
     same_options = all(
@@ -212,6 +224,8 @@ def explain_mismatch(
                     "--overwrite to start again from the current slices."
                 )
     options = [k for k in OPTIONS if k in old and old[k] != new.get(k)]
+    if "ome_zarr_version" in options and "zarr_format" in options:
+        options.remove("zarr_format")  # the version says the format
     changes = [f"{OPTIONS[k]} {_words(old[k])} -> {_words(new[k])}" for k in options]
     inputs = [k for k in ("shape", "dtype") if k in old and old[k] != new[k]]
     changes += [f"slices' {k} {_input(old[k])} -> {_input(new[k])}" for k in inputs]
@@ -258,7 +272,7 @@ def recorded_options(output: Any) -> Manifest:
         return {}
     if not isinstance(level, zarr.Array):
         return {}
-    axes = tuple(axis["name"] for axis in metadata["axes"])
+    axes = tuple(axis["name"] for axis in multiscale_axes(metadata))
     return {
         "shape": list(level.shape),
         "dtype": np.dtype(level.dtype).name,
@@ -268,6 +282,7 @@ def recorded_options(output: Any) -> Manifest:
         "shards": edges(level.shards, axes),
         "voxel_size": voxel_size,
         "unit": unit,
+        "ome_zarr_version": image_version(group),
     }
 
 

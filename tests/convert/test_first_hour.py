@@ -160,10 +160,12 @@ def test_every_option_that_differs_is_named(tmp_path, capsys, stack) -> None:
         "--unit nanometer -> micrometer",
         "--chunks 4 -> 8",
         "--levels 4 -> 3",  # the default levels of 8^3 chunks
-        "--zarr-format 2 -> 3",
+        "--ome-zarr-version 0.4 -> 0.5",  # what --zarr-format 3 stands for
     ):
         assert change in err
-    assert "rerun with --unit nanometer --chunks 4 --levels 4 --zarr-format 2" in err
+    assert "--zarr-format" not in err  # the version says the format
+    rerun = "rerun with --unit nanometer --chunks 4 --levels 4 --ome-zarr-version 0.4"
+    assert rerun in err
     args = ["--chunks", "4", "--unit", "nm", "--zarr-format", "3", "--shards", "8"]
     err = refused(capsys, out, stack[0], out, *args)
     assert "--shards none -> 8" in err and "without --shards" in err

@@ -156,7 +156,9 @@ def test_resuming_tells_0_5_from_0_6(tmp_path, capsys, odd_stack, first, then):
             capsys,
             out,
             [odd_stack[0], out, "--chunks", "16", "--ome-zarr-version", then],
-            "already holds a conversion of other slices or with other options",
+            "of other slices or with other options",
+            f"--ome-zarr-version {first} -> {then}",
+            f"rerun with --ome-zarr-version {first}",
         )
     again = convert_stack(odd_stack[0], finished, ome_zarr_version=first, **options)
     assert again.nothing_to_do

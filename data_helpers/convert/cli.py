@@ -195,7 +195,32 @@ def parser() -> argparse.ArgumentParser:
         help="with --labels: the colour of one label value, R G B A 0 to 255 "
         "each; repeat for more values (default: none, viewers choose)",
     )
+    parser.add_argument(
+        "--name",
+        nargs=2,
+        action="append",
+        metavar=("VALUE", "NAME"),
+        help="with --labels: the name of one label value, written in the label "
+        "image's properties; repeat for more values, the same values as --color "
+        "if both are given (default: none)",
+    )
     return parser
+
+
+def names(given: list[list[str]] | None) -> dict[int, str] | None:
+    """``--name VALUE NAME`` options as label value -> name."""
+    if not given:
+        return None
+    found = {}
+    for value, name in given:
+        try:
+            found[int(value)] = name
+        except ValueError:
+            raise ConversionError(
+                f"--name {value} {name}: VALUE must be a whole number, the label "
+                "value the name is for (e.g. --name 1 heart)."
+            ) from None
+    return found
 
 
 def colors(given: list[list[int]] | None) -> dict[int, RGBA] | None:
@@ -231,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shards=args.shards,
             labels=args.labels,
             label_colors=colors(args.color),
+            label_names=names(args.name),
         )
     except ConversionError as error:
         print(f"error: {error}", file=sys.stderr)

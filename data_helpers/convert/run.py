@@ -311,6 +311,7 @@ def convert_stack(
     max_tasks: int | None = None,
     labels: str | None = None,
     label_colors: Mapping[int, RGBA] | None = None,
+    label_names: Mapping[int, str] | None = None,
     ome_zarr_version: OmeZarrVersion | None = None,
 ) -> Conversion:
     """Convert a folder of TIFF or JPEG 2000 slices into a multiscale OME-Zarr image.
@@ -346,7 +347,8 @@ def convert_stack(
     image's levels, voxel size and unit (``levels``, ``voxel_size`` and
     ``unit`` are not used), lower levels by ``downsample_mode``, and
     ``image-label`` metadata with ``label_colors`` (label value -> RGBA, 0 to
-    255) if given. Its name joins the image's list of label images last.
+    255) and ``label_names`` (label value -> name, written as ``properties``)
+    if given. Its name joins the image's list of label images last.
     """
     start = time.perf_counter()
     out = Output.of(output)
@@ -375,6 +377,7 @@ def convert_stack(
             progress=progress,
             max_tasks=max_tasks,
         )
+    _check_label_options(labels, label_colors, label_names)
     target = open_target(out, labels, version, levels, voxel_size, unit)
     if source.staged and out.remote:
         raise ConversionError(
@@ -403,11 +406,29 @@ def convert_stack(
     work = build_graph(target.output, plan, source, state)
     to_run = run_some(work, max_tasks, client, workers, progress)
     if len(to_run) == len(work):  # the metadata last: now it is a valid image
-        target.finish(arrays, manifest_hash(manifest), label_colors)
+        target.finish(arrays, manifest_hash(manifest), label_colors, label_names)
         state.clear()
     return _outcome(
         target, plan, work, to_run, start, notes, default_voxel_size=default_voxel_size
     )
+
+
+def _check_label_options(
+    labels: str | None,
+    colors: Mapping[int, RGBA] | None,
+    names: Mapping[int, str] | None,
+) -> None:
+    """Colours and names describe label values: only with ``labels``, and for
+    the same values when both are given (ome-zarr-models wants that)."""
+    if (colors or names) and labels is None:
+        raise ConversionError(
+            "--color and --name describe label values: they go with --labels NAME."
+        )
+    if colors and names and set(colors) != set(names):
+        raise ConversionError(
+            f"--color is given for label values {sorted(colors)} but --name for "
+            f"{sorted(names)}: give both for the same label values."
+        )
 
 
 def open_target(

@@ -73,6 +73,7 @@ class Target(Protocol):
         arrays: list[zarr.Array],
         fingerprint: str,
         colors: Mapping[int, RGBA] | None,
+        names: Mapping[int, str] | None = None,
     ) -> None:
         """Write the metadata: the last step, after which it is a valid image."""
         ...
@@ -101,6 +102,7 @@ class ImageTarget:
         arrays: list[zarr.Array],
         fingerprint: str,
         colors: Mapping[int, RGBA] | None,
+        names: Mapping[int, str] | None = None,
     ) -> None:
         write_metadata(
             self.output, arrays, self.voxel_size, self.unit, fingerprint, self.version

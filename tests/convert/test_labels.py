@@ -237,6 +237,11 @@ def test_overwrite_replaces_a_label_image(tmp_path, stacks) -> None:
         (["--levels", "2"], "--levels 2, but"),
         (["--labels", "a/b"], "is not a plain name"),
         (["--color", "1", "300", "0", "0", "255"], "must be 0 to 255"),
+        (["--name", "one", "heart"], "VALUE must be a whole number"),
+        (
+            ["--color", "1", "9", "9", "9", "255", "--name", "2", "heart"],
+            "--color is given for label values [1] but --name for [2]",
+        ),
     ],
 )
 def test_other_bad_label_options(capsys, stacks, image, args, fragment) -> None:
@@ -254,3 +259,42 @@ def test_command_line_exit_2_without_traceback(stacks, image) -> None:
     out, err = bad.communicate(timeout=120)
     assert bad.returncode == 2 and "Traceback" not in err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_names_go_into_properties_from_python_and_the_command_line(
+    tmp_path, capsys, stacks
+) -> None:
+    """``label_names`` / ``--name VALUE NAME``: each name a ``properties``
+    entry of ``image-label``, beside the colours of the same values."""
+    expected = [
+        {"label-value": 1, "name": "jar wall"},
+        {"label-value": 2, "name": "heart"},
+    ]
+    image = image_at(tmp_path / "python.ome.zarr", stacks)
+    convert_stack(
+        stacks[1],
+        image,
+        labels="organs",
+        chunks=16,
+        label_colors={1: (0, 0, 255, 255), 2: (255, 0, 0, 255)},
+        label_names={2: "heart", 1: "jar wall"},
+        progress=False,
+    )
+    group = zarr.open_group(image / "labels" / "organs", mode="r")
+    assert group.attrs["image-label"]["properties"] == expected
+    assert not label_problems(image)
+    shell = image_at(tmp_path / "shell.ome.zarr", stacks)
+    args = [stacks[1], shell, "--labels", "organs", "--chunks", "16"]
+    code = main(
+        [str(a) for a in [*args, "--name", "1", "jar wall", "--name", "2", "heart"]]
+    )
+    assert code == 0, capsys.readouterr().err
+    group = zarr.open_group(shell / "labels" / "organs", mode="r")
+    assert group.attrs["image-label"]["properties"] == expected
+
+
+def test_colours_or_names_without_labels_are_refused(tmp_path, capsys, stacks) -> None:
+    out = tmp_path / "image.ome.zarr"
+    err = refused(capsys, out, stacks[0], out, "--name", "1", "heart")
+    assert "they go with --labels NAME" in err
+    assert not out.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,3 +87,12 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.section("chapter execution times")
         for name, chapter in sorted(_executed.items()):
             terminalreporter.write_line(f"{name}: {chapter.seconds:.1f} s")
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (a port bound, then closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"

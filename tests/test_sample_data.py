@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -47,15 +46,6 @@ def source_array(sample_dir: Path) -> np.ndarray:
 def cache(heart_env: DataServer) -> Path:
     """The (initially missing) cache folder that heart_env points at."""
     return Path(os.environ["DATA_HELPERS_CACHE"])
-
-
-@pytest.fixture
-def dead_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens (a port bound, then closed)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
 
 
 def cache_hashes(cache: Path) -> dict[str, str]:

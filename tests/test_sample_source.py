@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -23,15 +22,6 @@ def no_shared(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("DATA_HELPERS_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("DATA_HELPERS_REQUIRE_DATA", raising=False)
     return missing
-
-
-@pytest.fixture
-def dead_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens (a port bound, then closed)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
 
 
 def outcome() -> str:

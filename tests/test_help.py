@@ -48,8 +48,9 @@ def test_convert_help() -> None:
         "3 writes OME-Zarr 0.5 (default: that of --ome-zarr-version)",
         "--ome-zarr-version {0.4,0.5,0.6} OME-Zarr version to write: 0.4 in Zarr "
         "format 2, 0.5 in Zarr format 3, 0.6 in Zarr format 3 (default: "
-        f"{DEFAULT_OME_ZARR_VERSION}, or the one --zarr-format says)",
-        "needs OME-Zarr 0.5 or 0.6 (default: none, no shards)",
+        f"{DEFAULT_OME_ZARR_VERSION}, or the one --zarr-format says; with --labels, "
+        "the image's)",
+        "0 for no shards; needs OME-Zarr 0.5 or 0.6 (default: none)",
         # input, order, resuming
         "one 2-D slice per z plane, all the same shape (rows x columns) and dtype",
         "TIFF files (*.tif, *.tiff) or JPEG 2000 files (*.jp2, *.jpx, *.j2k, "

@@ -58,8 +58,9 @@ EPILOG = "\n\n".join(
             "row, x: column), in --unit units. Level 0 is the slices, bit for "
             "bit; each further level halves Z, Y and X (2 x 2 x 2 block mean). "
             "--ome-zarr-version 0.4 writes Zarr format 2, 0.5 and 0.6 Zarr format "
-            "3 (sharded with --shards). --zarr-format says the same the other way "
-            "round: 2 is OME-Zarr 0.4, 3 is 0.5.",
+            "3 (sharded with --shards). "
+            "--zarr-format says the same the other way round: 2 is OME-Zarr 0.4, "
+            "3 is 0.5.",
             "With --labels the slices are a segmentation (integers) of the image "
             "OUTPUT, written as its label image OUTPUT/labels/NAME with the "
             "image's levels, voxel size and unit (each further level keeps the "
@@ -68,8 +69,8 @@ EPILOG = "\n\n".join(
         _section(
             "migrating",
             "If SLICES_FOLDER is an OME-Zarr image (0.4 or 0.5: a folder, an "
-            "http(s):// or s3:// URL), it is rewritten into OUTPUT as OME-Zarr 0.4 "
-            "(--zarr-format 2) or 0.5 (--zarr-format 3), with --chunks (and "
+            "http(s):// or s3:// URL), it is rewritten into OUTPUT as OME-Zarr "
+            "--ome-zarr-version (0.4 or 0.5), with --chunks (and "
             "--shards) along every axis but time and channel axes: every level and "
             "label image is copied as it is (never recomputed), with the image's "
             "axes, units, scales and translations. The image is only read.",
@@ -162,7 +163,8 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="OME-Zarr version to write: "
         + ", ".join(f"{v} in Zarr format {f}" for v, f in ZARR_FORMATS.items())
-        + f" (default: {DEFAULT_OME_ZARR_VERSION}, or the one --zarr-format says)",
+        + f" (default: {DEFAULT_OME_ZARR_VERSION}, or the one --zarr-format says; "
+        "with --labels, the image's)",
     )
     parser.add_argument(
         "--zarr-format",
@@ -176,8 +178,8 @@ def parser() -> argparse.ArgumentParser:
         "--shards",
         type=int,
         default=None,
-        help="shard length in voxels along Z, Y and X, a multiple of --chunks; "
-        "needs OME-Zarr 0.5 or 0.6 (default: none, no shards)",
+        help="shard length in voxels along Z, Y and X, a multiple of --chunks, "
+        "0 for no shards; needs OME-Zarr 0.5 or 0.6 (default: none)",
     )
     parser.add_argument(
         "--labels",

@@ -124,9 +124,13 @@ def _image_group(image: Path) -> zarr.Group:
 
 
 def open_label_target(
-    image: Path, name: str, version: OmeZarrVersion, levels: int | None
+    image: Path, name: str, version: OmeZarrVersion | None, levels: int | None
 ) -> LabelTarget:
-    """Check the image and the label name; return where the labels go."""
+    """Check the image and the label name; return where the labels go.
+
+    ``version``: the OME-Zarr version asked for, which must be the image's;
+    None: the image's.
+    """
     if not NAME.fullmatch(name):
         raise ConversionError(
             f"--labels {name!r} is not a plain name: use letters, digits, '.', '_' "
@@ -140,7 +144,7 @@ def open_label_target(
             f"{str(image)!r} is an OME-Zarr image of a version this does not write "
             f"labels for: labels go into images of {', '.join(OME_ZARR_VERSIONS)}."
         ) from None
-    if version != image_is:
+    if version is not None and version != image_is:
         raise ConversionError(
             f"{str(image)!r} is OME-Zarr {image_is}, so its labels must be too: "
             f"pass --ome-zarr-version {image_is} (not {version})."

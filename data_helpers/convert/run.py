@@ -62,6 +62,9 @@ if TYPE_CHECKING:
 
 #: Level 0's voxel size along z, y and x when none is given.
 VOXEL_SIZE = (1.0, 1.0, 1.0)
+#: Chunks a shard holds along each axis by default with OME-Zarr 0.5 and 0.6
+#: (``shard_edge``); None: no shards unless ``--shards`` asks.
+SHARD_CHUNKS: int | None = None
 #: Bytes of the largest chunk the output's codec (Blosc) compresses: 2 GiB - 17
 #: (numcodecs stops at 2 GiB - 1 with "Codec does not support buffers of >
 #: 2147483647 bytes", Blosc at 2 GiB - 17). Only chunks are compressed: a
@@ -192,20 +195,20 @@ def check_plan(plan: Plan) -> None:
         )
 
 
-def output_version(
+def requested_version(
     zarr_format: int | None, ome_zarr_version: str | None
-) -> OmeZarrVersion:
-    """The OME-Zarr version to write, from ``--ome-zarr-version`` and its alias
+) -> OmeZarrVersion | None:
+    """The OME-Zarr version asked for by ``--ome-zarr-version`` or its alias
     ``--zarr-format`` (2 is 0.4, 3 is 0.5; 0.6 is Zarr format 3 too).
 
-    Neither: ``DEFAULT_OME_ZARR_VERSION``. Both must agree, else
-    ConversionError saying which to drop.
+    Neither: None (``DEFAULT_OME_ZARR_VERSION`` for an image, the image's own
+    for its labels). Both must agree, else ConversionError saying which to drop.
     """
     if zarr_format is not None and zarr_format not in (2, 3):
         raise ConversionError(f"--zarr-format {zarr_format} must be 2 or 3.")
     if ome_zarr_version is None:
         if zarr_format is None:
-            return DEFAULT_OME_ZARR_VERSION
+            return None
         return version_of_format(zarr_format)
     version = next((v for v in OME_ZARR_VERSIONS if v == ome_zarr_version), None)
     if version is None:
@@ -220,6 +223,18 @@ def output_version(
             "--zarr-format, the version says the format."
         )
     return version
+
+
+def shard_edge(version: OmeZarrVersion, chunks: int, shards: int | None) -> int | None:
+    """The shard edge to write: ``shards`` as given (0: no shards), or by
+    default ``SHARD_CHUNKS`` chunks along each axis with OME-Zarr 0.5 and 0.6
+    (Zarr format 2, OME-Zarr 0.4, has no shards).
+    """
+    if shards is None:
+        if SHARD_CHUNKS is None or ZARR_FORMATS[version] != 3:
+            return None
+        return chunks * SHARD_CHUNKS
+    return shards or None
 
 
 def build_graph(
@@ -352,10 +367,9 @@ def convert_stack(
     """
     start = time.perf_counter()
     out = Output.of(output)
-    version = output_version(zarr_format, ome_zarr_version)
+    requested = requested_version(zarr_format, ome_zarr_version)
     default_voxel_size = voxel_size is None and labels is None
     voxel_size = VOXEL_SIZE if voxel_size is None else voxel_size
-    _check_options(chunks, levels, workers, voxel_size, version, shards)
     try:
         unit = space_unit(unit)  # the specification's name: um -> micrometer
     except ValueError as error:
@@ -365,12 +379,13 @@ def convert_stack(
         from data_helpers.convert import migrate  # it builds on this module
 
         migrate.refuse_conversion_options(levels, voxel_size, unit, labels)
+        version = requested or DEFAULT_OME_ZARR_VERSION
         return migrate.migrate_image(
             source,
             out,
             version=version,
             chunks=chunks,
-            shards=shards,
+            shards=shard_edge(version, chunks, shards),
             workers=workers,
             overwrite=overwrite,
             client=client,
@@ -378,7 +393,10 @@ def convert_stack(
             max_tasks=max_tasks,
         )
     _check_label_options(labels, label_colors, label_names)
-    target = open_target(out, labels, version, levels, voxel_size, unit)
+    target = open_target(out, labels, requested, levels, voxel_size, unit)
+    version = target.version
+    shards = shard_edge(version, chunks, shards)
+    _check_options(chunks, levels, workers, voxel_size, version, shards)
     if source.staged and out.remote:
         raise ConversionError(
             f"JPEG 2000 slices convert to a folder, not to {out}: convert to a "
@@ -434,13 +452,18 @@ def _check_label_options(
 def open_target(
     output: Output,
     labels: str | None,
-    version: OmeZarrVersion,
+    version: OmeZarrVersion | None,
     levels: int | None,
     voxel_size: Sequence[float],
     unit: str,
 ) -> Target:
-    """The image ``output``, or its label image ``labels`` (checked first)."""
+    """The image ``output``, or its label image ``labels`` (checked first).
+
+    ``version``: the one asked for, or None: ``DEFAULT_OME_ZARR_VERSION`` for
+    an image, the image's own for its labels.
+    """
     if labels is None:
+        version = version or DEFAULT_OME_ZARR_VERSION
         return ImageTarget(output, levels, voxel_size, unit, version)
     if output.remote:
         raise ConversionError(

@@ -30,3 +30,15 @@ def test_command_line_errors_exit_2_without_traceback(tmp_path) -> None:
     assert process.returncode == 2
     assert err.count("\n") == 1 and "Traceback" not in err and "missing" in err
     assert not (tmp_path / "out.ome.zarr").exists()
+
+
+def test_shard_edge_as_given_zero_for_none_and_never_with_0_4(monkeypatch) -> None:
+    from data_helpers.convert import run
+
+    assert run.shard_edge("0.5", 16, 64) == 64
+    assert run.shard_edge("0.5", 16, 0) is None  # --shards 0: no shards
+    monkeypatch.setattr(run, "SHARD_CHUNKS", 2)  # a default of 2^3 chunks a shard
+    assert run.shard_edge("0.5", 16, None) == 32
+    assert run.shard_edge("0.6", 16, None) == 32
+    assert run.shard_edge("0.4", 16, None) is None  # Zarr format 2 has no shards
+    assert run.shard_edge("0.5", 16, 0) is None

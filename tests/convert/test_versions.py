@@ -199,14 +199,16 @@ def test_labels_of_a_0_6_image(tmp_path, capsys, odd_stack, image_0_6) -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["--zarr-format", "3"], ["--ome-zarr-version", "0.5"]]
+    "args", [["--zarr-format", "3"], ["--ome-zarr-version", "0.5"]]
 )
 def test_labels_must_have_the_image_version(
     tmp_path, capsys, odd_stack, image_0_6, args
 ) -> None:
+    """A version asked for must be the image's; none asked for: the image's
+    (``test_labels_of_a_0_6_image`` converts labels without the option)."""
     labels = (odd_stack[1] % 7).astype(np.uint8)
     write_slices(tmp_path / "labels", labels)
-    given = "0.5" if args else DEFAULT_OME_ZARR_VERSION
+    given = "0.5"
     assert_refused(
         capsys,
         image_0_6,

@@ -57,7 +57,7 @@ ZARR_FORMATS: dict[OmeZarrVersion, ZarrFormat] = {"0.4": 2, "0.5": 3, "0.6": 3}
 #: The versions, oldest first.
 OME_ZARR_VERSIONS: tuple[OmeZarrVersion, ...] = tuple(ZARR_FORMATS)
 #: What the converter writes unless told a version (or a Zarr format).
-DEFAULT_OME_ZARR_VERSION: OmeZarrVersion = "0.4"
+DEFAULT_OME_ZARR_VERSION: OmeZarrVersion = "0.5"
 #: The coordinate system an OME-Zarr 0.6 image's levels map into (the name
 #: ome-zarr-py gives it too).
 PHYSICAL = "physical"

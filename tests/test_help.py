@@ -50,7 +50,8 @@ def test_convert_help() -> None:
         "format 2, 0.5 in Zarr format 3, 0.6 in Zarr format 3 (default: "
         f"{DEFAULT_OME_ZARR_VERSION}, or the one --zarr-format says; with --labels, "
         "the image's)",
-        "0 for no shards; needs OME-Zarr 0.5 or 0.6 (default: none)",
+        "0 for no shards; needs OME-Zarr 0.5 or 0.6 (default: 2 x --chunks with "
+        "0.5 and 0.6, none with 0.4)",
         # input, order, resuming
         "one 2-D slice per z plane, all the same shape (rows x columns) and dtype",
         "TIFF files (*.tif, *.tiff) or JPEG 2000 files (*.jp2, *.jpx, *.j2k, "

@@ -58,7 +58,7 @@ EPILOG = "\n\n".join(
             "row, x: column), in --unit units. Level 0 is the slices, bit for "
             "bit; each further level halves Z, Y and X (2 x 2 x 2 block mean). "
             "--ome-zarr-version 0.4 writes Zarr format 2, 0.5 and 0.6 Zarr format "
-            "3 (sharded with --shards). "
+            "3, in shards of 2 x 2 x 2 chunks unless --shards says otherwise. "
             "--zarr-format says the same the other way round: 2 is OME-Zarr 0.4, "
             "3 is 0.5.",
             "With --labels the slices are a segmentation (integers) of the image "
@@ -179,7 +179,8 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="shard length in voxels along Z, Y and X, a multiple of --chunks, "
-        "0 for no shards; needs OME-Zarr 0.5 or 0.6 (default: none)",
+        "0 for no shards; needs OME-Zarr 0.5 or 0.6 (default: 2 x --chunks with "
+        "0.5 and 0.6, none with 0.4)",
     )
     parser.add_argument(
         "--labels",

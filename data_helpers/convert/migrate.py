@@ -48,7 +48,13 @@ from data_helpers.convert.state import (
     manifest_hash,
 )
 from data_helpers.convert.writing import create_arrays, open_level, write_region
-from data_helpers.ome import ZARR_FORMATS, OmeZarrVersion, ome_attributes
+from data_helpers.ome import (
+    ZARR_FORMATS,
+    OmeZarrVersion,
+    level_transforms,
+    multiscale_axes,
+    ome_attributes,
+)
 from data_helpers.remote import is_remote
 from data_helpers.types import ZarrFormat
 
@@ -415,6 +421,7 @@ def _outcome(
     nothing_to_do: bool = False,
 ) -> Conversion:
     """What a call did: ``left`` tasks were not done yet, it ran ``ran``."""
+    voxel_size, unit = level0_voxel_size(source)
     return Conversion(
         output.given,
         source.shape,
@@ -429,4 +436,20 @@ def _outcome(
         nothing_to_do=nothing_to_do,
         name=title,
         migration=True,
+        voxel_size=voxel_size,
+        unit=unit,
     )
+
+
+def level0_voxel_size(source: OmeZarrImage) -> tuple[tuple[float, ...], str]:
+    """Level 0's voxel size along the space axes and their unit, as the
+    source's metadata says (a migration keeps them)."""
+    metadata = source.multiscale
+    axes = multiscale_axes(metadata)
+    scales = [
+        t for t in level_transforms(metadata["datasets"][0]) if t["type"] == "scale"
+    ]
+    space = [i for i, axis in enumerate(axes) if axis.get("type") == "space"]
+    scale = scales[0]["scale"] if scales else [1.0] * len(axes)
+    unit = axes[space[0]].get("unit", "") if space else ""
+    return tuple(float(scale[i]) for i in space), unit

@@ -62,10 +62,10 @@ def test_library_table_lists_at_least_five_libraries(chapter) -> None:
     assert all("https://" in line for line in table)
 
 
-def test_every_store_validates_as_ome_zarr_04(chapter) -> None:
+def test_every_store_validates_as_ome_zarr_05(chapter) -> None:
     out = chapter.text("claim-validate")
     for writer in WRITERS:
-        assert f"{writer}: valid OME-Zarr 0.4 image, Zarr format 2" in out
+        assert f"{writer}: valid OME-Zarr 0.5 image, Zarr format 3" in out
     paths = {
         line.split(":")[0]: ast.literal_eval(line.split("datasets ")[1])
         for line in out.splitlines()
@@ -81,7 +81,7 @@ def test_book_pyramid_matches_the_chapter_recipe(level_rows, heart_shape) -> Non
         assert row["axes"] == "zyx"
         assert ast.literal_eval(row["shape"]) == level_shape(heart_shape, d)
         assert ast.literal_eval(row["chunks"]) == (32, 32, 32)
-        assert row["compressor"] == "zstd level 5"
+        assert row["compressor"] == "blosc zstd level 3"
         assert comma_floats(row["scale (µm)"]) == pytest.approx(
             [VOXEL_UM * 2**d] * 3, abs=0.01
         )
@@ -186,9 +186,23 @@ def test_ome_zarr_py_reads_all_three_without_complaint(chapter, heart_shape):
         assert report[writer][1] == ["nothing logged"], writer
 
 
+def test_library_defaults_are_zstd_level_0(level_rows) -> None:
+    """'left it to their defaults, Zstandard at `level` 0'."""
+    for writer in ("ome-zarr-py", "ngff-zarr"):
+        for d in range(3):
+            assert level_rows[(writer, d)]["compressor"] == "zstd level 0"
+
+
 def test_null_omero_copy_is_rejected(chapter, heart_shape) -> None:
     out = chapter.text("claim-reader-null")
-    assert "omero in this copy's metadata: None" in out
+    # OME-Zarr 0.5: no omero, two null fields, and both readers accept them
+    assert "0.5 copy: 'omero' in its metadata: False" in out
+    assert "null fields ['metadata', 'type']" in out
+    levels = [level_shape(heart_shape, d) for d in range(3)]
+    for name in ("ome-zarr-py", "ngff-zarr"):
+        assert f"0.5 copy read by {name}, levels {levels}" in out
+    # OME-Zarr 0.4: "omero": null, which both readers reject
+    assert "omero in the 0.4 copy's metadata: None" in out
     report = _reader_report(out)
     ((shapes, messages),) = report.values()
     assert shapes == [level_shape(heart_shape, d) for d in range(3)]
@@ -233,6 +247,8 @@ def test_sources_named_in_the_prose_are_current(chapter) -> None:
     assert "update both together" not in prose
     assert "d4f035b" in prose
     assert "`ome-zarr>=0.20.1` again" in prose
+    # OME-Zarr 0.6 is released: ngff-zarr's final tag (pull request #749)
+    assert "0.6rc0" not in prose and "ngff-zarr/pull/749" in prose
     # webKnossos reads OME-Zarr 0.5 since 24.11.1 (pull request #8122)
     assert "webknossos/pull/8122" in prose
     # iohub 0.3.x needs Python >= 3.12 and zarr >= 3.1.6

@@ -226,7 +226,7 @@ def test_formats_store_the_same_bytes(chapter) -> None:
     )
     assert [name for name, _, _ in rows] == ["blosc-zstd-3-shuffle", "zstd-3"]
     assert all(v2 == v3 for _, v2, v3 in rows)
-    # the same bytes as the format-2 sample in the codec table
+    # the same bytes as the format-3 sample in the codec table
     raw = SAMPLE_CHUNKS * math.prod(CODEC_CHUNKS) * 2
     for name, v2, _ in rows:
         assert round(raw / int(v2), 3) == RATIOS[name]
@@ -425,3 +425,12 @@ def test_heftie_libraries(chapter) -> None:
     assert HEFTIE_COUNTS["v3 writes"] == (219, 219)
     n, total = HEFTIE_COUNTS["ts writes"]
     assert f"faster than zarr-python 3 in only {n} of {total}" in prose
+
+
+def test_measurements_write_zarr_format_3(chapter) -> None:
+    """'Everything here writes Zarr format 3 ... except one comparison'."""
+    for tag in ("claim-codec-table", "claim-chunk-table", "claim-your-data"):
+        assert "zarr_format=3" in chapter.cell(tag).source, tag
+    assert "zarr_format=2" in chapter.cell("claim-format").source
+    prose = " ".join(chapter.markdown().split())
+    assert "Everything here writes **Zarr format 3**" in prose

@@ -343,3 +343,11 @@ def test_summary_says_padding_is_zarr_pythons(chapter) -> None:
     assert "The padding is zarr-python's choice, not the format's" in " ".join(
         summary.split()
     )
+
+
+def test_formats_the_book_writes(chapter) -> None:
+    prose = " ".join(chapter.markdown().split())
+    assert "This book writes **Zarr format 3** with **OME-Zarr 0.5**" in prose
+    # 0.6 is released (ngff-zarr moved to its final tag), no longer a candidate
+    assert "0.6rc0" not in prose and "ngff-zarr/pull/749" in prose
+    assert "zarr_format=3" in chapter.cell("claim-reads").source

@@ -42,24 +42,28 @@ def test_heart_is_loaded_and_shown(chapter):
 
 def test_spec_lists_chosen_and_default_fields(chapter):
     text = chapter.text("claim-spec")
-    for field in ["shape=(120, 120, 139)", "chunks=(32, 32, 32)", "dtype='|u1'"]:
-        assert field in text
-    # the defaults that the prose names and explains
+    # the fields the prose names and explains, chosen and defaults
     for field in [
-        "zarr_format=2",
+        "shape=(120, 120, 139)",
+        "'chunk_shape': (32, 32, 32)",
+        "data_type='uint8'",
+        "'separator': '/'",
         "fill_value=0",
-        "order='C'",
-        "filters=None",
-        "dimension_separator='/'",
-        "'id': 'zstd'",
-        "'level': 5",
+        "{'name': 'bytes'}",
+        "'cname': 'zstd', 'clevel': 3, 'shuffle': 'shuffle'",
+        "dimension_names=('x', 'y', 'z')",
+        "zarr_format=3",
+        "node_type='array'",
+        "storage_transformers=()",
     ]:
         assert field in text, field
+    # bytes first, then blosc: the order of the codec chain
+    assert text.index("'bytes'") < text.index("'blosc'")
 
 
-def test_array_is_zarr_format_2(chapter):
+def test_array_is_zarr_format_3(chapter):
     text = chapter.text("claim-empty-array")
-    assert "zarr_format=2" in text and f"chunks={CHUNKS}" in text
+    assert "zarr_format=3" in text and f"chunks={CHUNKS}" in text
 
 
 def test_empty_slice_is_uniform_and_filled_slice_is_not(chapter):
@@ -89,12 +93,13 @@ def test_fill_value_and_chunk_counts(chapter):
 
 
 def test_directory_listing_matches_prose(chapter):
-    before, created, written = lists(chapter.text("claim-directory"))
+    before, created, written, inside_c = lists(chapter.text("claim-directory"))
     assert before == []
-    assert created == [".zarray", ".zattrs"]
+    assert created == ["zarr.json"]
+    assert written == ["c", "zarr.json"]
     first_axis = grid(HEART_SHAPE, CHUNKS)[0]
     assert first_axis == 4  # "120 voxels in chunks of 32 need 4 chunks"
-    assert written == [".zarray", ".zattrs"] + [str(i) for i in range(first_axis)]
+    assert inside_c == [str(i) for i in range(first_axis)]
 
 
 def test_chunk_files_are_nested_by_index(chapter):
@@ -102,7 +107,10 @@ def test_chunk_files_are_nested_by_index(chapter):
     chunk_grid = grid(HEART_SHAPE, CHUNKS)
     assert f"chunk grid: {chunk_grid}, {math.prod(chunk_grid)} chunks in all" in text
     assert f"chunk files on disk: {math.prod(chunk_grid)}" in text
-    assert "'0/0/0'" in text and '"dimension_separator": "/"' in text
+    assert "'c/0/0/0'" in text and '"separator": "/"' in text
+    # zarr.json: the specification, and the Blosc settings zarr-python filled in
+    assert '"zarr_format": 3' in text and '"dimension_names": [' in text
+    assert '"typesize": 1' in text and '"blocksize": 0' in text
 
 
 def test_one_level_image(chapter):
@@ -117,11 +125,13 @@ def test_one_level_image(chapter):
     assert "translation=[0.0, 0.0, 0.0]" in text
     group = chapter.text("claim-one-level-group")
     assert "contains ['0']" in group
-    assert "group attributes: ['multiscales']" in group  # no "omero"
+    assert "group attributes: ['ome']" in group
+    assert "under 'ome': ['version', 'multiscales']" in group  # no "omero"
+    assert "level 0 dimension_names: ('z', 'y', 'x')" in group
     assert "all fill value: True" in group and "matches the heart image: True" in group
     markdown = chapter.markdown()
     assert "64 × 19.89 µm = 1272.96 µm" in markdown
-    assert "The group's attributes hold only `multiscales`." in markdown
+    assert "The group's attributes hold only `ome`" in markdown
 
 
 def test_level_shapes_round_up(chapter):
@@ -254,7 +264,7 @@ def test_gaussian_blurs_more_than_block_means(chapter):
 
 def test_pyramid_on_disk_validates(chapter):
     text = chapter.text("claim-validate")
-    assert "valid OME-Zarr 0.4 image with 3 levels" in text
+    assert "valid OME-Zarr 0.5 image with 3 levels" in text
     assert "metadata read back equals what we wrote: True" in text
 
 
@@ -273,8 +283,9 @@ def test_summary_and_tree(chapter):
         assert 0 < int(row.group(2)) < raw  # compressed
     tree = chapter.text("claim-tree")
     assert tree.startswith("heart_multiscale.ome.zarr/")
-    for entry in [".zattrs", ".zgroup", "0/", "1/", "2/", ".zarray"]:
+    for entry in ["zarr.json", "0/", "1/", "2/", "c/ (80 files)"]:
         assert entry in tree
+    assert ".zattrs" not in tree and ".zarray" not in tree
 
 
 def test_another_library_reads_the_pyramid(chapter):
@@ -286,8 +297,9 @@ def test_another_library_reads_the_pyramid(chapter):
 
 def test_conventions_named_as_the_books(chapter) -> None:
     prose = " ".join(chapter.markdown().split())
-    # the voxel-centre convention is written down in 0.6rc0 only
-    assert "only in the release candidate 0.6rc0" in prose
+    # the voxel-centre convention is written down in 0.6 only, released 2026-09
+    assert "only in version 0.6 (released in September 2026" in prose
+    assert "ngff-zarr/pull/749" in prose
     assert "ngff-spec/blob/main" not in prose
     assert "ngff.openmicroscopy.org/0.4/#" not in prose
     assert "The book's choices for lower levels, not rules of the format" in prose

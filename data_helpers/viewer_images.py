@@ -2,13 +2,15 @@
 
 ``write_viewer_images`` converts the synthetic heart stack of the conversion
 chapter (the sample's shape, with seeded noise) twice with
-``data_helpers.convert``: as OME-Zarr 0.4 (Zarr format 2) and as sharded
-OME-Zarr 0.5 (Zarr format 3), each with the labels chapter's segmentation
-(``data_helpers.heart_labels``) as its label image ``labels/heart``. The
-label images store every chunk, even those of background only, which the
-converter leaves out (Zarr reads a missing chunk as the fill value, 0): a
-viewer asks for those too, and the browser logs each 404 as an error. A
-finished image is left as it is, so calling it again costs nothing.
+``data_helpers.convert``: as sharded OME-Zarr 0.5 (Zarr format 3), the
+version the book writes and the page shows (Neuroglancer 2.41.2 reads it), and
+as OME-Zarr 0.4 (Zarr format 2) on purpose, for comparison, each with the
+labels chapter's segmentation (``data_helpers.heart_labels``) as its label
+image ``labels/heart``. The label images store every chunk, even those of
+background only, which the converter leaves out (Zarr reads a missing chunk
+as the fill value, 0): a viewer asks for those too, and the browser logs each
+404 as an error. A finished image is left as it is, so calling it again costs
+nothing.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from data_helpers.sample_data import HEART_VOXEL_SIZE_UM
 
 HEART_SHAPE = (139, 120, 120)  # z, y, x: the sample's own shape
 CHUNKS = 16
-SHARDS = 64
+SHARDS = 64  # 4 x 4 x 4 chunks: the viewing chapter's index of 64 chunks
 LABELS = "heart"  # the label image's name: IMAGE/labels/heart
 IMAGES: dict[str, dict[str, Any]] = {
-    "heart.ome.zarr": {"zarr_format": 2},
-    "heart-sharded.ome.zarr": {"zarr_format": 3, "shards": SHARDS},
+    "heart-sharded.ome.zarr": {"ome_zarr_version": "0.5", "shards": SHARDS},
+    "heart.ome.zarr": {"ome_zarr_version": "0.4"},
 }
 
 

@@ -253,6 +253,10 @@ def test_conversion_into_the_bucket(chapter) -> None:
     text = chapter.text("claim-convert")
     lines = text.splitlines()
     assert lines[0] == "heart.ome.zarr: converted"
+    # the converter's default: OME-Zarr 0.5 in shards of 2 x 2 x 2 chunks
+    assert (
+        "OME-Zarr 0.5, Zarr format 3, shards (64, 64, 64), chunks (32, 32, 32)" in text
+    )
     assert "levels read back from S3, equal to the local copy: True" in text
     assert "nothing to do" in text
     assert "the rerun wrote 0 objects" in text

@@ -15,6 +15,16 @@ SHAPE = (139, 120, 120)
 FULL = (8839, 7641, 7641)  # z, y, x of the full-size heart (../shared/data/README.md)
 C, ITEMSIZE = 128, 2
 LEVELS = [level_shape(SHAPE, k) for k in range(5)]
+SHARD = 32  # the small stack's default shards: 2 x 2 x 2 chunks of 16
+# Its tasks: blocks two shards deep and high, as wide as the slices (120
+# columns in pieces of 32 x 32 x 128 at most), and one task per shard of levels
+# 2 and below.
+BLOCKS = math.ceil(SHAPE[0] / (2 * SHARD)) * math.ceil(SHAPE[1] / (2 * SHARD))
+SHARD_TASKS = sum(
+    math.prod(math.ceil(n / SHARD) for n in LEVELS[k]) for k in range(2, 5)
+)
+TASKS = BLOCKS + SHARD_TASKS
+FIRST_RUN = 4  # max_tasks of the interrupted run
 
 
 @pytest.fixture(scope="module")
@@ -69,17 +79,22 @@ def test_memory_arithmetic(chapter) -> None:
     assert gb(text, "the whole scan") == round(n_z * n_y * n_x * ITEMSIZE / 1e9, 3)
     slab = gb(text, "a slab of 128 slices")
     assert slab == round(C * n_y * n_x * ITEMSIZE / 1e9, 3) > 8  # no laptop
-    block = gb(text, "block task: 128 x 128 x 2048 piece + level 1")
-    assert block == round(block_gb(n_x, C), 3)
-    assert gb(text, "unit task: 2 x 128^3 chunks") == round(
-        2 * C**3 * ITEMSIZE / 1e9, 3
+    unit = 2 * C  # the default shards: 2 x 2 x 2 chunks
+    columns = 2 * unit  # blocks as wide as fits: 2U, as 256 x 256 x 512 <= PIECE
+    assert unit * unit * columns <= 128 * 128 * 2048 < unit * unit * 2 * columns
+    block = gb(text, f"block task: {unit} x {unit} x {columns} piece + level 1")
+    assert block == round(block_gb(n_x, unit), 3)
+    assert gb(text, "one 256^3 shard") == round(unit**3 * ITEMSIZE / 1e9, 3)
+    assert gb(text, "unit task: 2 x 256^3 shards") == round(
+        2 * unit**3 * ITEMSIZE / 1e9, 3
     )
     prose = chapter.markdown()
     assert f"down to {block:.3f} GB" in " ".join(prose.split())
-    assert f"about {block:.3f} GB per task with 128³ chunks" in prose
-    # "blocks two chunks deep, two chunks high and at most 2048 voxels wide
-    # ... one piece of 1 × 1 × 16 chunks at a time"
-    assert f"one piece of 1 × 1 × {2048 // C} chunks" in " ".join(prose.split())
+    assert f"about {block_gb(n_x, C):.3f} GB per task with 128³ chunks" in prose
+    # "two units deep, two units high and as wide as fits (512 voxels here) ...
+    # one piece of 1 × 1 × 2 shards at a time"
+    assert f"as wide as fits ({columns} voxels here)" in " ".join(prose.split())
+    assert f"one piece of 1 × 1 × {columns // unit} shards" in " ".join(prose.split())
     # stack-to-chunk: a job holds a slab (memory_per_slab_process, v2.3.1), and
     # a level-0 shard spans whole slices, one chunk deep
     assert f"(one per slab: {math.ceil(n_z / C)} at level 0 of the full heart)" in (
@@ -94,29 +109,32 @@ def test_memory_arithmetic(chapter) -> None:
 
 def test_plan(chapter) -> None:
     text = chapter.text("claim-plan")
-    # 5 x 4 x 1 blocks of 32 x 32 x 128 (the 120 columns, rounded up to 2 x 16)
-    assert "20 block tasks, 15 chunk tasks" in text
+    assert f"{BLOCKS} block tasks, {SHARD_TASKS} shard tasks" in text
     assert f"level shapes: {LEVELS}" in text
-    assert "12 of its 35 tasks" in chapter.markdown()
+    assert f"{FIRST_RUN} of its {TASKS} tasks" in chapter.markdown()
 
 
 def test_conversion_with_progress_and_summary(chapter) -> None:
     text = chapter.text("claim-convert")
-    assert "35/35" in text and "100%" in text
+    assert f"{TASKS}/{TASKS}" in text and "100%" in text
     summary = text[text.index("heart.ome.zarr: converted; 5 levels") :]
     assert ", ".join(map(str, LEVELS)) in summary
-    assert "35 tasks run, 0 already done" in summary
+    assert f"{TASKS} tasks run, 0 already done" in summary
 
 
 def test_interrupted_then_resumed(chapter) -> None:
     text = chapter.text("claim-interrupted")
-    assert "stopped early, rerun to resume" in text and "12 tasks run" in text
+    assert "stopped early, rerun to resume" in text
+    assert f"{FIRST_RUN} tasks run" in text
     assert "multiscales metadata yet: False" in text
     text = chapter.text("claim-resumed")
-    assert "converted;" in text and "23 tasks run, 12 already done" in text
+    rest = TASKS - FIRST_RUN
+    assert (
+        "converted;" in text and f"{rest} tasks run, {FIRST_RUN} already done" in text
+    )
     assert "identical to the uninterrupted run: True" in text
     assert "already a finished conversion of these slices: nothing to do." in text
-    assert "did only the 23 tasks the first had not finished" in chapter.markdown()
+    assert f"did only the {rest} tasks the first had not finished" in chapter.markdown()
 
 
 def test_bad_slice_is_named_and_nothing_written(chapter) -> None:
@@ -191,13 +209,14 @@ def test_benchmark_report_is_the_one_the_prose_describes(chapter) -> None:
 
 def test_check_of_the_output(chapter) -> None:
     text = chapter.text("claim-check")
-    assert "heart.ome.zarr: OME-Zarr 0.4 on Zarr format 2, 5 levels" in text
+    assert "heart.ome.zarr: OME-Zarr 0.5 on Zarr format 3, 5 levels" in text
     level_lines = [line for line in text.splitlines() if line.startswith("level ")]
     assert len(level_lines) == 5
-    for k, line in enumerate(level_lines):  # every chunk of every level stored
-        grid = math.prod(math.ceil(n / 16) for n in LEVELS[k])
+    for k, line in enumerate(level_lines):  # every shard of every level stored
+        grid = math.prod(math.ceil(n / SHARD) for n in LEVELS[k])
         assert f"level {k}: {LEVELS[k]} uint16" in line
-        noun = "chunk" if grid == 1 else "chunks"  # the coarsest level is one chunk
+        assert "chunks (16, 16, 16), shards (32, 32, 32)" in line
+        noun = "shard" if grid == 1 else "shards"  # the coarsest levels: one shard
         assert f"{grid}/{grid} {noun} stored" in line
     assert "PROBLEM" not in text and "INFO" not in text  # exact block means
     assert "no problems found (metadata, array headers and every chunk)" in text
@@ -210,12 +229,16 @@ def test_check_finds_the_cut_chunk(chapter) -> None:
     assert "problems without deep: 0" in text
     problems = [line for line in text.splitlines() if line.startswith("PROBLEM")]
     assert len(problems) == 1
+    # level-0 shard (2, 1, 1) of 32 voxels holds chunk (4, 3, 2) of 16; cut, its
+    # last bytes are no longer its index, whose CRC-32C then fails
+    assert (4 * 16 // SHARD, 3 * 16 // SHARD, 2 * 16 // SHARD) == (2, 1, 1)
     assert problems[0].startswith(
-        "PROBLEM chunk 0/4/3/2: cannot be decoded (its Blosc header says "
+        "PROBLEM chunk 0/c/2/1/1: cannot be decoded (Stored and computed checksum "
+        "do not match"
     )
     assert "1 problem found" in text and text.endswith("exit status: 1\n")
     prose = " ".join(chapter.markdown().split())
-    assert "one problem, naming the chunk's key, `0/4/3/2`" in prose
+    assert "one problem, naming the shard's key, `0/c/2/1/1`" in prose
     # That Blosc can decode a cut chunk without an error is checked by
     # tests/test_check.py::test_deep_finds_a_chunk_cut_short.
 
@@ -281,7 +304,7 @@ def test_memory_per_worker(chapter) -> None:
     # "512³ shards ... need more than the 2 GB per worker of the example above,
     # 256³ shards fit well within it": a few (3) times the voxels of a task
     assert f"512³ shards of the full heart ({block_gb(FULL[2], 512):.3f} GB" in prose
-    assert f"256³ shards ({block_gb(FULL[2], 256):.3f} GB) fit" in prose
+    assert f"256³ shards ({block_gb(FULL[2], 256):.3f} GB), the default" in prose
     assert 3 * block_gb(FULL[2], 512) > 2 > 3 * block_gb(FULL[2], 256)
     # the measured peaks bear "a few times" out: per worker, over the floor's
     per_worker = (peaks["book-sharded"] - peaks["floor"]) * 2**30 / 1e9 / 2
@@ -341,3 +364,67 @@ def test_conditional_writes_named_with_what_the_stack_does(chapter) -> None:
     prose = " ".join(chapter.markdown().split())
     assert "`If-Match`" in prose
     assert "zarr-python 3.4.2 and s3fs 2026.9.0 do not send it on writes" in prose
+
+
+def shard_table(prose: str) -> dict[str, list[str]]:
+    """The rows of the chapter's table of 2026-12-07, by their first cell."""
+    section = prose[prose.index("## Why shards by default") : prose.index("## Summary")]
+    rows = [line for line in section.splitlines() if line.startswith("| OME-Zarr")]
+    return {
+        cells[0]: cells[1:]
+        for cells in ([c.strip() for c in row[1:-1].split("|")] for row in rows)
+    }
+
+
+def files_written(shape: tuple[int, ...], unit: int, metadata: int) -> int:
+    """Chunk (or shard) files of 3 levels of a full image, plus metadata files."""
+    levels = [level_shape(shape, k) for k in range(3)]
+    return metadata + sum(math.prod(math.ceil(n / unit) for n in s) for s in levels)
+
+
+def test_why_shards_by_default(chapter) -> None:
+    """The measured table: its file counts follow from the shapes, the prose's
+    ratios from its numbers, and the default it argues for is the converter's."""
+    from data_helpers.convert.run import SHARD_CHUNKS, shard_edge
+    from data_helpers.ome import DEFAULT_OME_ZARR_VERSION
+
+    assert DEFAULT_OME_ZARR_VERSION == "0.5" and shard_edge("0.5", C, None) == 2 * C
+    assert SHARD_CHUNKS == 2 and shard_edge("0.4", C, None) is None
+    prose = chapter.markdown()
+    table = shard_table(prose)
+    v04, v05, sharded, big = (
+        table[f"OME-Zarr {name}"]
+        for name in (
+            '0.4, chunks (`"0.4"`, `None`)',
+            '0.5, chunks (`"0.5"`, `0`)',
+            '0.5, 256³ shards (`"0.5"`, `256`)',
+            '0.5, 512³ shards (`"0.5"`, `512`)',
+        )
+    )
+    small, large = (1024,) * 3, (1024, 2048, 2048)
+    expected = [
+        (v04, 128, 8),  # .zgroup and .zattrs at the top, .zarray and .zattrs per level
+        (v05, 128, 4),  # one zarr.json at the top and per level
+        (sharded, 256, 4),
+    ]
+    for row, unit, metadata in expected:
+        assert int(row[2].replace(",", "")) == files_written(small, unit, metadata)
+        assert int(row[5].replace(",", "")) == files_written(large, unit, metadata)
+    assert int(big[2]) == files_written(small, 512, 4) and big[3:] == ["", "", ""]
+    text = " ".join(prose.split())
+    assert "on 2026-12-07 on the machine that built this page" in text
+    assert "ome_zarr_version=V, shards=S)" in prose
+    ratios = [float(sharded[i]) / float(v04[i]) for i in (0, 3)]
+    assert (
+        f"for {ratios[0]:.2f} and {ratios[1]:.2f} times the time of OME-Zarr 0.4"
+        in text
+    )
+    assert f"took {float(big[0]) / float(v04[0]):.2f} times as long" in text
+    fewer = [int(v05[i].replace(",", "")) / int(sharded[i]) for i in (2, 5)]
+    assert all(round(f) == 8 for f in fewer) and "about 8 times fewer files" in text
+    peaks = f"({sharded[1]} and {sharded[4]} against {v05[1]} and {v05[4]} without"
+    assert peaks.replace(" MiB and", " and") in text
+    assert f"with a peak of {big[1]}" in text
+    assert f"would hold {block_gb(FULL[2], 512):.3f} GB of voxels" in text
+    # what a viewer fetches: the index of 8 chunks, 16 bytes each and a CRC32C
+    assert f"the last {8 * 16 + 4} bytes of the shard" in text

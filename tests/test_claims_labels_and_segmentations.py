@@ -134,10 +134,12 @@ def test_label_image_written(chapter) -> None:
     text = chapter.text("claim-write")
     summary = text[text.index("heart.ome.zarr/labels/heart: converted; 5 levels") :]
     assert ", ".join(map(str, LEVELS)) in summary and "uint32" in summary
-    assert 'labels group: {"labels": ["heart"]}' in text
+    assert 'labels group: {"ome": {"version": "0.5", "labels": ["heart"]}}' in text
     label = json.loads(text.split("image-label: ", 1)[1].splitlines()[0])
-    assert label["version"] == "0.4" and label["source"] == {"image": "../../"}
+    assert label["version"] == "0.5" and label["source"] == {"image": "../../"}
     assert [c["label-value"] for c in label["colors"]] == [1, 2]
+    # the image's default shards of 2 x 2 x 2 chunks of 16, as the image's
+    assert "level 0 shards and chunks: (32, 32, 32) (16, 16, 16)" in text
     assert "same levels, scales and translations as the image: True" in text
     assert "levels equal the mode pyramid: True" in text
 
@@ -152,12 +154,14 @@ def test_readers(chapter) -> None:
     # raise ReaderError if a reader logs a warning, so the chapter would fail.
 
 
-def test_ome_zarr_0_5(chapter) -> None:
-    text = chapter.text("claim-v05")
-    assert 'labels group: {"ome": {"version": "0.5", "labels": ["heart"]}}' in text
-    assert "image-label version: 0.5" in text
-    assert "level 0 shards and chunks: (32, 32, 32) (16, 16, 16)" in text
+def test_ome_zarr_0_4(chapter) -> None:
+    text = chapter.text("claim-v04")
+    assert 'labels group: {"labels": ["heart"]}' in text
+    assert "image-label version: 0.4" in text
+    assert "level 0 Zarr format, shards and chunks: 2 None (16, 16, 16)" in text
     assert "same levels, scales and translations as the image: True" in text
+    assert f"ngff-zarr (validated) levels: {LEVELS}" in text
+    assert "`--ome-zarr-version 0.4`" in prose(chapter)
 
 
 def test_speed_is_measured_not_claimed(chapter) -> None:

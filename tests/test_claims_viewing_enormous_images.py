@@ -33,7 +33,9 @@ def test_each_level_halves_the_one_above(chapter) -> None:
     assert len(shapes) > 2
     for upper, lower in zip(shapes, shapes[1:], strict=False):
         assert lower == tuple(-(-n // 2) for n in upper)
-    assert "chunks (16, 16, 16)" in chapter.text("claim-levels")
+    text = chapter.text("claim-levels")
+    assert "chunks (16, 16, 16), shards (64, 64, 64)" in text
+    assert text.startswith("OME-Zarr 0.5 on Zarr format 3\n")
 
 
 def test_zoom_a_quarter_reads_level_2(chapter) -> None:
@@ -47,7 +49,7 @@ def test_full_heart_screens_need_under_a_hundred_chunks(chapter) -> None:
     text = chapter.text("claim-screen")
     shape = re.search(r"full-size heart: \((\d+), (\d+), (\d+)\)", text)
     assert shape is not None
-    small = chapter.text("claim-levels").splitlines()[0]
+    small = chapter.text("claim-levels").splitlines()[1]  # level 0
     small_shape = [int(n) for n in re.findall(r"\d+", small)[1:4]]
     assert [int(n) for n in shape.groups()] == [64 * n for n in small_shape]
     prose = chapter.markdown()
@@ -126,7 +128,7 @@ def test_the_page_opens_zoomed_so_the_heart_fills_the_panel(chapter) -> None:
         assert query["zoom"] == [f"{zoom:g}"], source
     height = int(re.search(r"height: (\d+)px", prose)[1])
     levels = chapter.text("claim-levels").splitlines()
-    _, y_voxels, _ = (int(n) for n in re.findall(r"\d+", levels[0])[1:4])
+    _, y_voxels, _ = (int(n) for n in re.findall(r"\d+", levels[1])[1:4])  # level 0
     assert height / 2 < zoom * y_voxels <= height
 
 

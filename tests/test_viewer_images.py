@@ -10,6 +10,7 @@ import pytest
 import zarr
 
 from data_helpers.heart_labels import LABEL_COLORS, segment_heart
+from data_helpers.ome import ZARR_FORMATS, written_version
 from data_helpers.synthetic import ct_like_volume
 from data_helpers.viewer_images import HEART_SHAPE, IMAGES, LABELS, write_viewer_images
 
@@ -24,7 +25,9 @@ def test_each_image_has_the_chapter_labels(images: dict[str, Path]) -> None:
     assert set(images) == set(IMAGES)
     for name, path in images.items():
         image = zarr.open_group(path, mode="r")
-        assert image.metadata.zarr_format == IMAGES[name]["zarr_format"]
+        version = IMAGES[name]["ome_zarr_version"]
+        assert image.metadata.zarr_format == ZARR_FORMATS[version]
+        assert written_version(dict(image.attrs)) == version
         labels = zarr.open_group(path / "labels" / LABELS, mode="r")
         attributes = dict(labels.attrs)
         ome = attributes.get("ome", attributes)

@@ -403,11 +403,14 @@ def test_0_6_readers(chapter) -> None:
     assert list(scale) == list(translation) == ["z", "y", "x"]
     assert np.allclose(list(scale.values()), 2 * voxel)
     assert np.allclose(list(translation.values()), voxel / 2)
-    known = ast.literal_eval(
-        re.search(rf"ome-zarr-py {re.escape(omezarr)}: knows OME-Zarr (\[.*\])", text)[
-            1
-        ]
+    assert (
+        f"ome-zarr-py {omezarr} OMEZarrMultiscale: {MIGRATED_LEVELS} levels, "
+        "axes ['z', 'y', 'x']" in text
     )
+    reader = re.search(
+        rf"ome-zarr-py {re.escape(omezarr)} Reader: knows OME-Zarr (\[.*\])", text
+    )
+    known = ast.literal_eval(reader[1])
     assert "0.5" in known and "0.6" not in known  # "its formats stop at 0.5"
     prose = " ".join(chapter.markdown().split())
     for name, installed in [

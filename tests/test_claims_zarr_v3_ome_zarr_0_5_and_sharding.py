@@ -428,6 +428,11 @@ def test_0_6_release_has_primary_sources(chapter) -> None:
     assert "https://github.com/ome/ngff/pull/612" in prose
     assert "0.6rc0" not in prose and "release candidate" not in prose
     assert "`scene`" in prose
+    # the rule the printed level 1 follows (test_0_6_metadata), quoted
+    assert (
+        '"restricted to a single `scale`, `identity` or `sequence` of a scale '
+        'followed by a translation transformation"' in prose
+    )
 
 
 # --- The book's rule: everything the chapter writes opens cleanly elsewhere ---

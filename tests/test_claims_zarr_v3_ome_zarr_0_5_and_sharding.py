@@ -45,9 +45,16 @@ def test_chapter_runs_quickly_and_quietly(chapter) -> None:
     assert chapter.stderr() == []
 
 
-def test_says_it_writes_format_3_and_0_5(chapter) -> None:
-    text = chapter.markdown()
-    assert "**Zarr format 3**" in text and "**OME-Zarr 0.5**" in text
+def test_says_0_5_is_the_default_and_0_4_for_comparison(chapter) -> None:
+    from data_helpers.convert.run import SHARD_CHUNKS
+    from data_helpers.ome import DEFAULT_OME_ZARR_VERSION
+
+    prose = " ".join(chapter.markdown().split())
+    assert "This book writes **Zarr format 3** with **OME-Zarr 0.5** metadata" in prose
+    assert DEFAULT_OME_ZARR_VERSION == "0.5"
+    assert "for comparison only" in prose and "`--ome-zarr-version 0.4`" in prose
+    assert SHARD_CHUNKS == 2  # "each shard 2 × 2 × 2 chunks"
+    assert "each shard 2 × 2 × 2 chunks" in prose
 
 
 def test_heart_is_transposed_to_zyx(chapter) -> None:
@@ -91,11 +98,11 @@ def test_dimension_names_optional_in_format_3_required_in_0_5(chapter) -> None:
     assert "can give each axis a name in `dimension_names`" in prose
 
 
-def check_three_readers(text: str) -> None:
+def check_three_readers(text: str, levels: int = LEVELS) -> None:
     assert "ome-zarr-models: valid OME-Zarr 0.5" in text
-    shapes = [level_shape(SAMPLE_SHAPE_ZYX, k) for k in range(LEVELS)]
+    shapes = [level_shape(SAMPLE_SHAPE_ZYX, k) for k in range(levels)]
     assert f"levels {shapes}" in text
-    assert f"ngff-zarr:       {LEVELS} levels, axes ['z', 'y', 'x']" in text
+    assert f"ngff-zarr:       {levels} levels, axes ['z', 'y', 'x']" in text
 
 
 def test_three_readers_open_the_0_5_pyramid(chapter) -> None:
@@ -271,20 +278,161 @@ def test_whole_shard_tasks_lose_nothing(chapter) -> None:
     assert "one task per 64³ shard: 0 of 80 chunks lost" in text
 
 
-def test_viewer_table_has_a_source_for_every_cell(chapter) -> None:
+def test_table_of_tools_that_need_0_4(chapter) -> None:
+    """Every row says whether the tool needs 0.4, what was checked, and a source."""
     text = chapter.markdown()
-    assert "2026-11-28" in text
-    start = text.index("| Viewer | OME-Zarr 0.5 | Sharded arrays |")
+    start = text.index("| Tool | Needs 0.4? | What we checked | Source |")
     rows = [r for r in text[start:].splitlines()[2:] if r.startswith("|")]
-    names = ["napari", "Neuroglancer", "vizarr", "webKnossos", "n5-ij", "MoBIE"]
-    names.append("OMERO")
+    names = ["napari-ome-zarr", "Neuroglancer", "vizarr", "webKnossos"]
+    names += ["BigDataViewer", "MoBIE", "OMERO", "Bio-Formats", "QuPath"]
     assert len(rows) == len(names)
     for row, name in zip(rows, names, strict=True):
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
-        assert name in cells[0]
-        for cell in cells[1:]:
-            assert cell.startswith(("Yes", "No", "Unknown")), cell
-            assert "](https://" in cell, cell  # a source for every cell
+        tool, needs, checked, source = (c.strip() for c in row.strip("|").split("|"))
+        assert name in tool
+        assert needs.startswith(("Yes", "No", "Probably", "Not verified")), needs
+        assert re.search(r"20\d\d-\d\d-\d\d", checked), checked  # a date
+        assert "](https://" in source, source
+    # the tools that (probably) need 0.4 get the option that writes it
+    prose = " ".join(text.split())
+    assert "write OME-Zarr 0.4: convert with `--ome-zarr-version 0.4`" in prose
+
+
+def test_neuroglancer_release_reads_no_0_6(chapter) -> None:
+    """Checked in google/neuroglancer at tag v2.41.2, src/datasource/zarr/ome.ts:
+    line 54 is ``SUPPORTED_OME_MULTISCALE_VERSIONS = new Set(["0.4", "0.5-dev",
+    "0.5"])``; the prose must say just that, and link that line."""
+    prose = " ".join(chapter.markdown().split())
+    assert "v2.41.2/src/datasource/zarr/ome.ts#L54" in prose
+    assert "accepts the versions `0.4`, `0.5-dev` and `0.5`" in prose
+    assert "**Neuroglancer 2.41.2**: no; it accepts 0.4 and 0.5 only" in prose
+
+
+# --- Migrating a 0.4 image, and OME-Zarr 0.6 ---
+
+MIGRATED_LEVELS = 4  # the converter stops at the level that fits in one 32³ chunk
+
+
+def test_old_image_is_written_as_0_4(chapter) -> None:
+    text = chapter.text("claim-old-0-4")
+    shapes = [level_shape(SAMPLE_SHAPE_ZYX, k) for k in range(MIGRATED_LEVELS)]
+    assert max(shapes[-1]) <= CHUNK < max(shapes[-2])
+    assert text.startswith("heart-old.ome.zarr: converted; ")
+    assert f"{MIGRATED_LEVELS} levels {', '.join(map(str, shapes))} uint8" in text
+    source = chapter.cell("claim-old-0-4")["source"]
+    assert 'ome_zarr_version="0.4"' in source
+
+
+def test_migration_copies_levels_identically_into_0_5(chapter) -> None:
+    lines = chapter.text("claim-migrate").splitlines()
+    n_units = sum(
+        count(level_shape(SAMPLE_SHAPE_ZYX, k), 2 * CHUNK)
+        for k in range(MIGRATED_LEVELS)
+    )
+    assert lines[0] == f"heart-new.ome.zarr: {n_units} copy tasks run"  # one per shard
+    levels = [line for line in lines if line.startswith("level ")]
+    assert len(levels) == MIGRATED_LEVELS
+    for k, line in enumerate(levels):
+        assert line == (
+            f"level {k}: identical True; format 2 -> 3, chunks {(CHUNK,) * 3}, "
+            f"shards {(2 * CHUNK,) * 3}"  # the default: 2 x 2 x 2 chunks
+        )
+    assert "metadata version: 0.5" in lines
+    assert "scales and translations kept: True" in lines
+    check_three_readers("\n".join(lines), levels=MIGRATED_LEVELS)
+    prose = " ".join(chapter.markdown().split())
+    assert (
+        "python -m data_helpers.convert OLD.ome.zarr NEW.ome.zarr "
+        "--ome-zarr-version 0.5" in prose
+    )
+
+
+def test_0_6_metadata(chapter) -> None:
+    """Coordinate systems, and each level mapped into one by a sequence of its
+    scale and translation (level 1: twice the voxel, shifted half a voxel)."""
+    text = chapter.text("claim-0-6-metadata")
+    # no "axes" beside the datasets any more: they are in the coordinate systems
+    assert "version: 0.6, keys: ['coordinateSystems', 'datasets', 'name']" in text
+    systems = json.loads(re.search(r"coordinateSystems: (.*)", text)[1])
+    assert systems == [
+        {
+            "name": "physical",
+            "axes": [
+                {"name": axis, "type": "space", "unit": "micrometer"} for axis in "zyx"
+            ],
+        }
+    ]
+    block_06 = text[text.index("0.6 level 1:") + 12 : text.index("0.5 level 1:")]
+    level1_06 = json.loads(block_06)
+    level1_05 = json.loads(text.split("0.5 level 1:", 1)[1])
+    voxel = 64 * 19.89
+    scale = {"type": "scale", "scale": [2 * voxel] * 3}
+    translation = {"type": "translation", "translation": [voxel / 2] * 3}
+    (sequence,) = level1_06["coordinateTransformations"]
+    assert sequence["type"] == "sequence"
+    assert sequence["input"] == {"path": "1"}
+    assert sequence["output"] == {"name": "physical"}
+    for got, expected in [
+        (sequence["transformations"], [scale, translation]),
+        (level1_05["coordinateTransformations"], [scale, translation]),
+    ]:
+        assert [t["type"] for t in got] == [t["type"] for t in expected]
+        for a, b in zip(got, expected, strict=True):
+            key = a["type"]
+            assert np.allclose(a[key], b[key]), (a, b)
+
+
+def test_0_6_readers(chapter) -> None:
+    from importlib.metadata import version
+
+    text = chapter.text("claim-0-6-readers")
+    models, ngff, omezarr = (
+        version(p) for p in ("ome-zarr-models", "ngff-zarr", "ome-zarr")
+    )
+    assert (
+        f"ome-zarr-models {models}: valid ome_zarr_models.v06.image.Image, "
+        "coordinate systems ['physical']" in text
+    )
+    voxel = 64 * 19.89
+    match = re.search(
+        rf"ngff-zarr {re.escape(ngff)}: valid, (\d+) levels; "
+        r"level 1 scale (\{.*?\}), translation (\{.*?\})",
+        text,
+    )
+    assert int(match[1]) == MIGRATED_LEVELS
+    scale, translation = (ast.literal_eval(match[i]) for i in (2, 3))
+    assert list(scale) == list(translation) == ["z", "y", "x"]
+    assert np.allclose(list(scale.values()), 2 * voxel)
+    assert np.allclose(list(translation.values()), voxel / 2)
+    assert (
+        f"ome-zarr-py {omezarr} OMEZarrMultiscale: {MIGRATED_LEVELS} levels, "
+        "axes ['z', 'y', 'x']" in text
+    )
+    reader = re.search(
+        rf"ome-zarr-py {re.escape(omezarr)} Reader: knows OME-Zarr (\[.*\])", text
+    )
+    known = ast.literal_eval(reader[1])
+    assert "0.5" in known and "0.6" not in known  # "its formats stop at 0.5"
+    prose = " ".join(chapter.markdown().split())
+    for name, installed in [
+        ("ome-zarr-models", models),
+        ("ngff-zarr", ngff),
+        ("ome-zarr-py", omezarr),
+    ]:
+        assert f"**{name} {installed}**" in prose, name
+
+
+def test_0_6_release_has_primary_sources(chapter) -> None:
+    prose = " ".join(chapter.markdown().split())
+    assert "OME-Zarr 0.6 was released in September 2026" in prose
+    assert "https://github.com/ome/ngff-spec/releases/tag/0.6" in prose
+    assert "https://github.com/ome/ngff/pull/612" in prose
+    assert "0.6rc0" not in prose and "release candidate" not in prose
+    assert "`scene`" in prose
+    # the rule the printed level 1 follows (test_0_6_metadata), quoted
+    assert (
+        '"restricted to a single `scale`, `identity` or `sequence` of a scale '
+        'followed by a translation transformation"' in prose
+    )
 
 
 # --- The book's rule: everything the chapter writes opens cleanly elsewhere ---

@@ -241,7 +241,7 @@ def test_image_label_metadata_described_as_the_specification_has_it(chapter) -> 
     path_back = 'the relative path back to the image, `{"image": "../../"}`'
     assert f"an object whose `image` is {path_back}" in text
     assert "MUST have the same *number* of levels as the image" in text
-    assert "the release candidate 0.6rc0 removes it" in text
+    assert "0.6 (released in September 2026) removes it" in text
     assert "`properties` gives an object for each label value" in text
     assert "holds the paths of the label images" in text
     # Neuroglancer reads no image-label; the book's page passes the colours

@@ -215,6 +215,8 @@ def run_method(method: str, folder: Path, output: Path, workers: int) -> dict:
         options: dict[str, Any] = {"levels": 1 if method == "floor" else LEVELS}
         if method == "book-sharded":
             options.update(zarr_format=3, shards=SHARDS)
+        else:  # OME-Zarr 0.4 as documented above, not the converter's default
+            options.update(ome_zarr_version="0.4")
         convert_stack(
             folder, output, chunks=CHUNKS, workers=workers, progress=False, **options
         )

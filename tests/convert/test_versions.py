@@ -23,7 +23,7 @@ from data_helpers.convert.state import (
     manifest_of,
 )
 from data_helpers.convert.target import ImageTarget
-from data_helpers.ome import DEFAULT_OME_ZARR_VERSION, image_version
+from data_helpers.ome import DEFAULT_OME_ZARR_VERSION, ZARR_FORMATS, image_version
 from tests.convert.helpers import (
     assert_refused,
     levels_of,
@@ -41,7 +41,7 @@ def version_of(path: Path) -> str:
 @pytest.mark.parametrize(
     ("args", "version", "zarr_format"),
     [
-        ([], DEFAULT_OME_ZARR_VERSION, {"0.4": 2}.get(DEFAULT_OME_ZARR_VERSION, 3)),
+        ([], DEFAULT_OME_ZARR_VERSION, ZARR_FORMATS[DEFAULT_OME_ZARR_VERSION]),
         (["--zarr-format", "2"], "0.4", 2),
         (["--zarr-format", "3"], "0.5", 3),
         (["--ome-zarr-version", "0.4"], "0.4", 2),

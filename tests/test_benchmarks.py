@@ -43,7 +43,14 @@ def test_limit_compresses_and_writes_the_chunks_the_converter_writes(
 ) -> None:
     # Odd level shapes and edge chunks included: the limit does the same work.
     writer(tmp_path / "slices", shape, seed=3)
-    convert_stack(tmp_path / "slices", tmp_path / "book", chunks=16, levels=3)
+    # the limit writes Zarr format 2's file a chunk: OME-Zarr 0.4, not the default
+    convert_stack(
+        tmp_path / "slices",
+        tmp_path / "book",
+        chunks=16,
+        levels=3,
+        ome_zarr_version="0.4",
+    )
     measured = limit.measure_limit(
         tmp_path / "slices", tmp_path / "limit", chunks=16, levels=3, workers=2
     )

@@ -49,7 +49,7 @@ def images(tmp_path_factory) -> dict[str, Path]:
         tifffile.imwrite(slices / f"slice_{z}.tif", plane)
     paths = {}
     for name, options in {
-        "book-0.4": {},
+        "book-0.4": {"ome_zarr_version": "0.4"},
         "book-0.5-sharded": {"zarr_format": 3, "shards": 16},
     }.items():
         paths[name] = root / f"{name}.ome.zarr"

@@ -18,7 +18,7 @@ def test_chunks_and_shards_that_do_not_divide(tmp_path, capsys, odd_stack) -> No
     assert_refused(
         capsys,
         out,
-        [odd_stack[0], out, "--shards", "64"],
+        [odd_stack[0], out, "--ome-zarr-version", "0.4", "--shards", "64"],
         "--shards needs OME-Zarr 0.5 or 0.6",
     )
     assert_refused(capsys, out, [odd_stack[0], out, "--chunks", "15"], "--chunks 15")

@@ -10,7 +10,7 @@ import zarr
 
 from data_helpers.convert import STATE_FOLDER, convert_stack, main
 from data_helpers.label_errors import pyramid_levels
-from data_helpers.ome import multiscale_metadata
+from data_helpers.ome import ZARR_FORMATS, image_version, multiscale_metadata
 from data_helpers.pyramid import downsample_mode
 from tests.convert.helpers import (
     chunk_files,
@@ -61,7 +61,7 @@ def files_under(path: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"zarr_format": 3, "shards": 32}],
+    [{"ome_zarr_version": "0.4"}, {"zarr_format": 3, "shards": 32}],
     ids=["0.4", "0.5-sharded"],
 )
 def test_label_image_has_the_image_levels_and_mode_pyramid(
@@ -103,6 +103,26 @@ def test_label_image_has_the_image_levels_and_mode_pyramid(
     assert not (image / "labels" / "cells" / STATE_FOLDER).exists()
 
 
+@pytest.mark.parametrize(
+    ("version", "shards"),
+    [("0.4", None), ("0.5", (32, 32, 32))],  # 0.5's default: 2 x 2 x 2 chunks
+)
+def test_labels_without_a_version_take_the_image_version(
+    tmp_path, stacks, version, shards
+) -> None:
+    """No version option: the labels are of the image's OME-Zarr version (not
+    the default), sharded by 0.5's default policy."""
+    image = image_at(tmp_path / "image.ome.zarr", stacks, ome_zarr_version=version)
+    convert_stack(stacks[1], image, chunks=16, labels="cells", progress=False)
+    label = zarr.open_group(image / "labels" / "cells", mode="r")
+    assert image_version(label) == version
+    assert label.metadata.zarr_format == ZARR_FORMATS[version]
+    for name in label.array_keys():
+        assert label[name].chunks == (16, 16, 16)
+        assert label[name].shards == shards
+    assert label_problems(image) == {}
+
+
 def test_parallel_equals_serial_and_second_label_keeps_the_first(
     tmp_path, stacks
 ) -> None:
@@ -112,8 +132,9 @@ def test_parallel_equals_serial_and_second_label_keeps_the_first(
     assert label_names(image) == ["a", "b"]
     a, b = (files_under(image / "labels" / name) for name in "ab")
     assert a.keys() == b.keys()
-    assert {k: v for k, v in a.items() if k != ".zattrs"} == {
-        k: v for k, v in b.items() if k != ".zattrs"
+    # the default, OME-Zarr 0.5: the label group's metadata is its zarr.json
+    assert {k: v for k, v in a.items() if k != "zarr.json"} == {
+        k: v for k, v in b.items() if k != "zarr.json"
     }  # the same chunks (the metadata differ by name)
     assert label_problems(image) == {}
 
@@ -230,9 +251,9 @@ def test_overwrite_replaces_a_label_image(tmp_path, stacks) -> None:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (
-            ["--zarr-format", "3"],
-            "is OME-Zarr 0.4, so its labels must be too: pass --ome-zarr-version 0.4",
+        (  # the image is of the default, OME-Zarr 0.5
+            ["--zarr-format", "2"],
+            "is OME-Zarr 0.5, so its labels must be too: pass --ome-zarr-version 0.5",
         ),
         (["--levels", "2"], "--levels 2, but"),
         (["--labels", "a/b"], "is not a plain name"),
@@ -281,7 +302,8 @@ def test_names_go_into_properties_from_python_and_the_command_line(
         progress=False,
     )
     group = zarr.open_group(image / "labels" / "organs", mode="r")
-    assert group.attrs["image-label"]["properties"] == expected
+    # the default, OME-Zarr 0.5, keeps its metadata under "ome"
+    assert group.attrs["ome"]["image-label"]["properties"] == expected
     assert not label_problems(image)
     shell = image_at(tmp_path / "shell.ome.zarr", stacks)
     args = [stacks[1], shell, "--labels", "organs", "--chunks", "16"]
@@ -290,7 +312,7 @@ def test_names_go_into_properties_from_python_and_the_command_line(
     )
     assert code == 0, capsys.readouterr().err
     group = zarr.open_group(shell / "labels" / "organs", mode="r")
-    assert group.attrs["image-label"]["properties"] == expected
+    assert group.attrs["ome"]["image-label"]["properties"] == expected
 
 
 def test_colours_or_names_without_labels_are_refused(tmp_path, capsys, stacks) -> None:

@@ -27,17 +27,15 @@ def test_resume_after_sigkill_gives_identical_output(tmp_path) -> None:
     write_slices(tmp_path / "in", volume, rowsperstrip=8)
     reference = tmp_path / "reference" / "image.ome.zarr"
     reference.parent.mkdir()
-    convert_stack(tmp_path / "in", reference, chunks=8, progress=False)
+    # OME-Zarr 0.4 (Zarr format 2): a file per chunk, named below by the block
+    # tasks that wrote it (the default, 0.5, would put them in shards)
+    v04 = {"ome_zarr_version": "0.4"}
+    convert_stack(tmp_path / "in", reference, chunks=8, progress=False, **v04)
 
     output = tmp_path / "image.ome.zarr"
     done = output / STATE_FOLDER / "done"
-    process = cli(
-        str(tmp_path / "in"),
-        str(output),
-        "--chunks",
-        "8",
-        slow=True,
-    )
+    args = ["--chunks", "8", "--ome-zarr-version", "0.4"]
+    process = cli(str(tmp_path / "in"), str(output), *args, slow=True)
     kill_once(process, lambda: len(list(done.iterdir())) if done.is_dir() else 0, 3)
     finished_before = {p.name: p.stat().st_mtime_ns for p in done.iterdir()}
     total = len(
@@ -67,7 +65,7 @@ def test_resume_after_sigkill_gives_identical_output(tmp_path) -> None:
         ).is_file()
     }
     assert untouched
-    result = convert_stack(tmp_path / "in", output, chunks=8, progress=False)
+    result = convert_stack(tmp_path / "in", output, chunks=8, progress=False, **v04)
     assert result.finished
     assert result.tasks_skipped == len(finished_before)
     assert result.tasks_run == total - len(finished_before)
@@ -76,7 +74,7 @@ def test_resume_after_sigkill_gives_identical_output(tmp_path) -> None:
     assert chunk_files(output) == chunk_files(reference)
     assert not (output / STATE_FOLDER).exists()
 
-    again = cli(str(tmp_path / "in"), str(output), "--chunks", "8")
+    again = cli(str(tmp_path / "in"), str(output), *args)
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0
     assert "nothing to do" in out and out.count("\n") == 1
@@ -184,7 +182,9 @@ def test_resume_of_other_blocks_is_refused(tmp_path, capsys, odd_stack) -> None:
     convert_stack(odd_stack[0], out, chunks=8, max_tasks=2, progress=False)
     path = out / STATE_FOLDER / "manifest.json"
     manifest = json.loads(path.read_text())
-    assert manifest["block"] == [16, 16, 80]  # what Plan.block_shape() says
+    # what Plan.block_shape() says of the default's shards of 16^3 (2 x 2 x 2
+    # chunks): 2 shards along z and y, x's 65 rounded up to 2 shards (96)
+    assert manifest["block"] == [32, 32, 96]
     manifest["block"] = [16, 16, 16]
     path.write_text(json.dumps(manifest))
     assert_refused(capsys, out, [odd_stack[0], out, "--chunks", "8"], "other options")

@@ -18,6 +18,7 @@ import pytest
 import zarr
 
 from data_helpers.convert import STATE_FOLDER, Plan, convert_stack, default_levels, main
+from data_helpers.ome import ome_attributes
 from data_helpers.remote import open_store, s3_filesystem
 from tests.convert.helpers import (
     chunk_files,
@@ -113,14 +114,19 @@ def test_resume_after_sigkill_gives_identical_output(s3, stack, tmp_path) -> Non
     kill_once(process, finished, 3)
     fs.invalidate_cache()
     finished_before = {k.rsplit("/", 1)[-1] for k in fs.find(done)}
-    plan = Plan(
-        shape=SHAPE, dtype="uint16", chunks=(8,) * 3, levels=default_levels(SHAPE, 8)
+    plan = Plan(  # the default: OME-Zarr 0.5 in shards of 2 x 2 x 2 chunks
+        shape=SHAPE,
+        dtype="uint16",
+        chunks=(8,) * 3,
+        levels=default_levels(SHAPE, 8),
+        zarr_format=3,
+        shards=(16,) * 3,
     )
     total = len(plan.tasks())
     assert 3 <= len(finished_before) < total
     # Killed: the metadata is written last, so this is no valid-looking image.
     attributes = zarr.open_group(open_store(url), mode="r").attrs.asdict()
-    assert "multiscales" not in attributes
+    assert "multiscales" not in ome_attributes(attributes)
 
     result = convert_stack(stack, url, chunks=8, progress=False)
     assert result.finished

@@ -23,7 +23,7 @@ from data_helpers.convert.state import (
     manifest_of,
 )
 from data_helpers.convert.target import ImageTarget
-from data_helpers.ome import DEFAULT_OME_ZARR_VERSION, image_version
+from data_helpers.ome import DEFAULT_OME_ZARR_VERSION, ZARR_FORMATS, image_version
 from tests.convert.helpers import (
     assert_refused,
     levels_of,
@@ -41,7 +41,7 @@ def version_of(path: Path) -> str:
 @pytest.mark.parametrize(
     ("args", "version", "zarr_format"),
     [
-        ([], DEFAULT_OME_ZARR_VERSION, {"0.4": 2}.get(DEFAULT_OME_ZARR_VERSION, 3)),
+        ([], DEFAULT_OME_ZARR_VERSION, ZARR_FORMATS[DEFAULT_OME_ZARR_VERSION]),
         (["--zarr-format", "2"], "0.4", 2),
         (["--zarr-format", "3"], "0.5", 3),
         (["--ome-zarr-version", "0.4"], "0.4", 2),
@@ -66,10 +66,25 @@ def test_each_version_opens_in_its_readers(
     np.testing.assert_array_equal(levels_of(out)[0], odd_stack[1])
 
 
-def test_the_default_is_still_0_4() -> None:
-    # Flipping the default to 0.5 is one line in data_helpers.ome, made
-    # together with the chapters; until then outputs stay 0.4 in format 2.
-    assert DEFAULT_OME_ZARR_VERSION == "0.4"
+def test_the_default_is_0_5_in_shards_of_2_x_2_x_2_chunks(
+    tmp_path, capsys, odd_stack
+) -> None:
+    """No version option: OME-Zarr 0.5 on Zarr format 3, every level in shards
+    of 2 x 2 x 2 chunks; ``--shards 0``: the same without shards."""
+    assert DEFAULT_OME_ZARR_VERSION == "0.5"
+    for shards, expected in [([], (32, 32, 32)), (["--shards", "0"], None)]:
+        out = tmp_path / f"out{len(shards)}.ome.zarr"
+        code, _, err = run_main(capsys, odd_stack[0], out, "--chunks", "16", *shards)
+        assert code == 0, err
+        assert version_of(out) == "0.5"
+        group = zarr.open_group(out, mode="r")
+        assert group.metadata.zarr_format == 3
+        levels = [group[name] for name in sorted(group.array_keys())]
+        assert len(levels) > 1
+        assert {(level.chunks, level.shards) for level in levels} == {
+            ((16, 16, 16), expected)
+        }
+        np.testing.assert_array_equal(levels[0][:], odd_stack[1])
 
 
 def test_a_0_6_conversion_is_valid_0_6(tmp_path, odd_stack) -> None:
@@ -137,9 +152,9 @@ def test_manifests_of_0_4_and_0_5_are_as_before(tmp_path, odd_stack) -> None:
     assert made == manifest(odd_stack[0], out, None, 3)
     for version, zarr_format in [("0.4", 2), ("0.5", 3), ("0.6", 3)]:
         folder = tmp_path / version
-        convert_stack(
-            odd_stack[0], folder, chunks=16, ome_zarr_version=version, progress=False
-        )
+        # unsharded, as manifest() plans it (0.5's default is sharded)
+        options = dict(chunks=16, shards=0, ome_zarr_version=version)
+        convert_stack(odd_stack[0], folder, progress=False, **options)
         expected = manifest(odd_stack[0], folder, version, zarr_format)
         assert finished_from(folder) == manifest_hash(expected)
 

@@ -59,8 +59,8 @@ DELIBERATELY_BROKEN = {
 DELIBERATELY_DAMAGED = {
     (
         "converting-an-enormous-scan",
-        "cut-chunk.ome.zarr",
-    ): "one level-0 chunk cut short",
+        "cut-shard.ome.zarr",
+    ): "one level-0 shard cut short",
     ("converting-an-enormous-scan", "wrong-shape.ome.zarr"): "level 2 resized to 30³",
 }
 
@@ -82,12 +82,12 @@ KNOWN_IMAGES = {
         ("disk", "heart_multiscale.ome.zarr"),
     },
     "converting-an-enormous-scan": {
-        ("disk", "cut-chunk.ome.zarr"),
+        ("disk", "cut-shard.ome.zarr"),
         ("disk", "wrong-shape.ome.zarr"),
     },
     "labels-and-segmentations": {
-        ("disk", "heart.ome.zarr"),
-        ("disk", "heart-0.5.ome.zarr"),
+        ("disk", "heart.ome.zarr"),  # OME-Zarr 0.5, the default
+        ("disk", "heart-0.4.ome.zarr"),  # 0.4 shown on purpose
     },
     "appendix-ome-zarr-libraries": {
         ("disk", "book.ome.zarr"),

@@ -295,8 +295,9 @@ def shown_segmentation(
 def test_labels_chapter_shows_the_segmentation(
     gl_driver: webdriver.Chrome, server: FolderServer
 ) -> None:
-    """The labels chapter's viewer shows the heart's labels over it (0.4), and
-    its link opens the sharded 0.5 copy with its labels."""
+    """The labels chapter's viewer shows the heart's labels over it (the
+    sharded OME-Zarr 0.5 copy, the book's default), and its link opens the 0.4
+    copy with its labels."""
     driver = gl_driver
     driver.get_log("browser")
     driver.get_log("performance")
@@ -304,12 +305,12 @@ def test_labels_chapter_shows_the_segmentation(
     driver.get(f"{server.url}{LABELS_PAGE}")
     frame = driver.find_element(By.CSS_SELECTOR, "iframe.book-viewer")
     driver.execute_script("arguments[0].scrollIntoView()", frame)
-    label = "heart.ome.zarr/labels/heart"
-    shown_segmentation(driver, server, label, "zarr2", frame)
-    link = driver.find_element(By.LINK_TEXT, "OME-Zarr 0.5").get_attribute("href")
+    label = "heart-sharded.ome.zarr/labels/heart"
+    shown_segmentation(driver, server, label, "zarr3", frame)
+    link = driver.find_element(By.LINK_TEXT, "OME-Zarr 0.4").get_attribute("href")
     assert link is not None
     driver.get(link)
-    shown_segmentation(driver, server, "heart-sharded.ome.zarr/labels/heart", "zarr3")
+    shown_segmentation(driver, server, "heart.ome.zarr/labels/heart", "zarr2")
     errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
     assert other_origin_requests(driver, server.url) == []

@@ -34,7 +34,6 @@ from data_helpers.convert.state import (
     ConversionState,
     manifest_hash,
     manifest_of,
-    number,
 )
 from data_helpers.convert.target import ImageTarget, Target
 from data_helpers.convert.tasks import (
@@ -54,7 +53,7 @@ from data_helpers.ome import (
     space_unit,
     version_of_format,
 )
-from data_helpers.wording import count
+from data_helpers.wording import count, number
 
 if TYPE_CHECKING:
     from distributed import Client

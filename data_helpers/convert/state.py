@@ -22,6 +22,7 @@ from data_helpers.ome import (
     multiscale_metadata,
     version_of_format,
 )
+from data_helpers.wording import number
 
 STATE_FOLDER = ".conversion"  # in the output: manifest.json and done/ markers
 #: Group attribute of a finished output: a fingerprint of what it was made from.
@@ -159,11 +160,6 @@ def _with_version(manifest: Manifest) -> Manifest:
     if "ome_zarr_version" in manifest or "zarr_format" not in manifest:
         return manifest
     return {**manifest, "ome_zarr_version": version_of_format(manifest["zarr_format"])}
-
-
-def number(value: float) -> str:
-    """A number as one would type it: ``1`` for 1.0, ``0.65``, ``19.89``."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _words(value: Any) -> str:

@@ -107,8 +107,8 @@ class CheckResult:
             if self.deep
             else ("metadata and array headers; --deep reads every chunk")
         )
-        count = len(self.problems)
-        verdict = f"{count} problem{'s' * (count != 1)}" if count else "no problems"
+        problems = len(self.problems)
+        verdict = count(problems, "problem") if problems else "no problems"
         return [
             *self.summary.lines(),
             *(f"PROBLEM {p.where}: {p.message}" for p in self.problems),

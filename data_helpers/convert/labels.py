@@ -64,6 +64,9 @@ class LabelTarget:
     unit: str
     #: The image's OME-Zarr version, which its labels share.
     version: OmeZarrVersion
+    #: Label value -> RGBA (0 to 255) and label value -> name, for ``image-label``.
+    colors: Mapping[int, RGBA] | None = None
+    names: Mapping[int, str] | None = None
 
     @property
     def path(self) -> Path:
@@ -102,10 +105,8 @@ class LabelTarget:
         self,
         arrays: list[zarr.Array],
         fingerprint: str,
-        colors: Mapping[int, RGBA] | None,
-        names: Mapping[int, str] | None = None,
     ) -> None:
-        write_label_metadata(self, arrays, fingerprint, colors, names)
+        write_label_metadata(self, arrays, fingerprint)
 
 
 def _image_group(image: Path) -> zarr.Group:
@@ -124,7 +125,12 @@ def _image_group(image: Path) -> zarr.Group:
 
 
 def open_label_target(
-    image: Path, name: str, version: OmeZarrVersion | None, levels: int | None
+    image: Path,
+    name: str,
+    version: OmeZarrVersion | None,
+    levels: int | None,
+    colors: Mapping[int, RGBA] | None = None,
+    names: Mapping[int, str] | None = None,
 ) -> LabelTarget:
     """Check the image and the label name; return where the labels go.
 
@@ -168,7 +174,9 @@ def open_label_target(
             f"The image {str(image)!r} cannot be written: check its permissions."
         )
     voxel_size, unit = image_voxel_size(group)
-    return LabelTarget(image, name, shapes, voxel_size, unit, image_is)
+    return LabelTarget(
+        image, name, shapes, voxel_size, unit, image_is, colors=colors, names=names
+    )
 
 
 def check_label_slices(
@@ -225,21 +233,19 @@ def write_label_metadata(
     target: LabelTarget,
     arrays: list[zarr.Array],
     fingerprint: str,
-    colors: Mapping[int, RGBA] | None,
-    names: Mapping[int, str] | None = None,
 ) -> None:
     """The label image's metadata, then its name in the ``labels`` list: last.
 
-    ``colors`` and ``names`` (label value -> RGBA, label value -> name) go into
-    ``image-label`` as ``colors`` and ``properties``.
+    The target's ``colors`` and ``names`` go into ``image-label`` as ``colors``
+    and ``properties``.
     """
     spec_class = array_spec_class(ZARR_FORMATS[target.version])
     specs = [spec_class.from_zarr(a) for a in arrays]
     label = label_model(
         specs,
         voxel_size=target.voxel_size,
-        colors=colors,
-        names=names,
+        colors=target.colors,
+        names=target.names,
         name=target.name,
         unit=target.unit,
         version=target.version,

@@ -31,13 +31,12 @@ import numpy as np
 import pydantic
 import zarr
 from dask.delayed import Delayed
-from ome_zarr_models import v04, v05
 
 from data_helpers.convert import resume
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.output import Output
 from data_helpers.convert.plan import Task, TaskKey, TaskKind
-from data_helpers.convert.run import Conversion, _check_options, run_some
+from data_helpers.convert.run import VOXEL_SIZE, Conversion, _check_options, run_some
 from data_helpers.convert.sources import open_source
 from data_helpers.convert.sources.ome_zarr import OmeZarrImage, OmeZarrLevel
 from data_helpers.convert.state import (
@@ -49,9 +48,11 @@ from data_helpers.convert.state import (
 )
 from data_helpers.convert.writing import create_arrays, open_level, write_region
 from data_helpers.ome import (
+    UNIT,
     ZARR_FORMATS,
     OmeZarrVersion,
     level_transforms,
+    models_of,
     multiscale_axes,
     ome_attributes,
 )
@@ -130,7 +131,7 @@ class CopyPlan:
         return 3 * math.prod(self.unit) * np.dtype(self.dtype).itemsize
 
 
-def edges(image: OmeZarrImage, edge: int) -> tuple[int, ...]:
+def axis_edges(image: OmeZarrImage, edge: int) -> tuple[int, ...]:
     """``edge`` along each axis but time and channel axes, which get 1."""
     types = [axis.get("type") for axis in image.multiscale["axes"]]
     return tuple(1 if kind in SINGLE_AXIS_TYPES else edge for kind in types)
@@ -145,8 +146,8 @@ def plans_for(
             image=number,
             shapes=tuple(level.shape for level in image.levels),
             dtype=np.dtype(image.dtype).name,
-            chunks=edges(image, chunks),
-            shards=edges(image, shards) if shards else None,
+            chunks=axis_edges(image, chunks),
+            shards=axis_edges(image, shards) if shards else None,
             axes=image.axes,
             zarr_format=zarr_format,
         )
@@ -154,7 +155,7 @@ def plans_for(
     ]
 
 
-def attributes_for(image: OmeZarrImage, version: str) -> dict[str, Any]:
+def attributes_for(image: OmeZarrImage, version: OmeZarrVersion) -> dict[str, Any]:
     """``image``'s group attributes rewritten as OME-Zarr ``version``.
 
     Axes, each level's transformations, the name, type and downsampling
@@ -190,16 +191,18 @@ def attributes_for(image: OmeZarrImage, version: str) -> dict[str, Any]:
     return attributes
 
 
-def labels_attributes(names: Sequence[str], version: str) -> dict[str, Any]:
+def labels_attributes(names: Sequence[str], version: OmeZarrVersion) -> dict[str, Any]:
     """The ``labels`` group's attributes listing ``names``, as ``version``."""
     if version == "0.4":
         return {"labels": list(names)}
     return {"ome": {"version": version, "labels": list(names)}}
 
 
-def _validate(image: OmeZarrImage, version: str, attributes: dict[str, Any]) -> None:
+def _validate(
+    image: OmeZarrImage, version: OmeZarrVersion, attributes: dict[str, Any]
+) -> None:
     """ome-zarr-models' check of the rewritten attributes, before any write."""
-    models = v04 if version == "0.4" else v05
+    models = models_of(version)
     model: Any = models.image.ImageAttrs
     if image.name is not None:
         model = models.image_label.ImageLabelAttrs
@@ -242,16 +245,16 @@ def check_apart(source: OmeZarrImage, output: Output) -> None:
 
 def refuse_conversion_options(
     levels: int | None,
-    voxel_size: Sequence[float],
+    voxel_size: Sequence[float] | None,
     unit: str,
     labels: str | None,
 ) -> None:
     """Options of a conversion that a migration, which keeps the image's
-    levels, scales and units, refuses (the defaults pass)."""
+    levels, scales and units, refuses (``voxel_size`` None: not given)."""
     given = [
         ("--levels", levels is not None),
-        ("--voxel-size", tuple(voxel_size) != (1.0, 1.0, 1.0)),
-        ("--unit", unit != "micrometer"),
+        ("--voxel-size", voxel_size is not None),
+        ("--unit", unit != UNIT),
         ("--labels", labels is not None),
     ]
     for option, set_ in given:
@@ -264,7 +267,7 @@ def refuse_conversion_options(
 
 
 def migration_manifest(
-    source: OmeZarrImage, plans: Sequence[CopyPlan], version: str
+    source: OmeZarrImage, plans: Sequence[CopyPlan], version: OmeZarrVersion
 ) -> Manifest:
     """What a migration was made from: the source's fingerprint, the options."""
     first = plans[0]
@@ -377,7 +380,7 @@ def migrate_image(
             f"{', '.join(MIGRATION_VERSIONS)}."
         )
     zarr_format = ZARR_FORMATS[version]
-    _check_options(chunks, None, workers, (1.0, 1.0, 1.0), version, shards)
+    _check_options(chunks, None, workers, VOXEL_SIZE, version, shards)
     out = Output.of(output)
     if not isinstance(source, OmeZarrImage):
         opened = open_source(source)

@@ -42,12 +42,12 @@ def prepare(
         if overwrite:
             raise ConversionError(
                 f"Refusing to delete {output.location!r} for --overwrite: it holds "
-                f"{shown}, which are not Zarr data a conversion wrote; move them, or "
+                f"{shown}: not Zarr data a conversion wrote; move it away, or "
                 "choose another output."
             )
         raise ConversionError(
             f"The output {output.location!r} exists and is not a conversion of these "
-            f"slices: it holds {shown}, which are not Zarr data; choose another "
+            f"slices: it holds {shown}, not Zarr data; choose another "
             "output (--overwrite deletes only what a conversion wrote)."
         )
     if overwrite:

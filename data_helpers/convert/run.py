@@ -53,6 +53,7 @@ from data_helpers.ome import (
     space_unit,
     version_of_format,
 )
+from data_helpers.ome import ome_zarr_version as ome_zarr_version_of
 from data_helpers.wording import count, number
 
 if TYPE_CHECKING:
@@ -213,12 +214,13 @@ def requested_version(
         if zarr_format is None:
             return None
         return version_of_format(zarr_format)
-    version = next((v for v in OME_ZARR_VERSIONS if v == ome_zarr_version), None)
-    if version is None:
+    try:
+        version = ome_zarr_version_of(ome_zarr_version)
+    except ValueError:
         raise ConversionError(
             f"--ome-zarr-version {ome_zarr_version} must be one of "
             f"{', '.join(OME_ZARR_VERSIONS)}."
-        )
+        ) from None
     if zarr_format is not None and zarr_format != ZARR_FORMATS[version]:
         raise ConversionError(
             f"--zarr-format {zarr_format} contradicts --ome-zarr-version {version} "
@@ -372,7 +374,6 @@ def convert_stack(
     out = Output.of(output)
     requested = requested_version(zarr_format, ome_zarr_version)
     default_voxel_size = voxel_size is None and labels is None
-    voxel_size = VOXEL_SIZE if voxel_size is None else voxel_size
     try:
         unit = space_unit(unit)  # the specification's name: um -> micrometer
     except ValueError as error:
@@ -395,8 +396,11 @@ def convert_stack(
             progress=progress,
             max_tasks=max_tasks,
         )
+    voxel_size = VOXEL_SIZE if voxel_size is None else voxel_size
     _check_label_options(labels, label_colors, label_names)
-    target = open_target(out, labels, requested, levels, voxel_size, unit)
+    target = open_target(
+        out, labels, requested, levels, voxel_size, unit, label_colors, label_names
+    )
     version = target.version
     shards = shard_edge(version, chunks, shards)
     _check_options(chunks, levels, workers, voxel_size, version, shards)
@@ -427,7 +431,7 @@ def convert_stack(
     work = build_graph(target.output, plan, source, state)
     to_run = run_some(work, max_tasks, client, workers, progress)
     if len(to_run) == len(work):  # the metadata last: now it is a valid image
-        target.finish(arrays, manifest_hash(manifest), label_colors, label_names)
+        target.finish(arrays, manifest_hash(manifest))
         state.clear()
     return _outcome(
         target, plan, work, to_run, start, notes, default_voxel_size=default_voxel_size
@@ -459,8 +463,11 @@ def open_target(
     levels: int | None,
     voxel_size: Sequence[float],
     unit: str,
+    colors: Mapping[int, RGBA] | None = None,
+    names: Mapping[int, str] | None = None,
 ) -> Target:
-    """The image ``output``, or its label image ``labels`` (checked first).
+    """The image ``output``, or its label image ``labels`` (checked first),
+    with its ``colors`` and ``names``.
 
     ``version``: the one asked for, or None: ``DEFAULT_OME_ZARR_VERSION`` for
     an image, the image's own for its labels.
@@ -473,7 +480,7 @@ def open_target(
             f"--labels writes into an image on disk, not into {output}: convert "
             "the labels beside a local copy of the image, then upload it."
         )
-    return open_label_target(output.path, labels, version, levels)
+    return open_label_target(output.path, labels, version, levels, colors, names)
 
 
 def plan_for(

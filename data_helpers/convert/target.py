@@ -5,7 +5,7 @@ to write last."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,7 +17,6 @@ from data_helpers.convert.plan import Downsampling
 from data_helpers.convert.sources import Source
 from data_helpers.convert.state import FINGERPRINT_KEY, Manifest, ResumeState
 from data_helpers.ome import (
-    RGBA,
     ZARR_FORMATS,
     OmeZarrVersion,
     array_spec_class,
@@ -72,8 +71,6 @@ class Target(Protocol):
         self,
         arrays: list[zarr.Array],
         fingerprint: str,
-        colors: Mapping[int, RGBA] | None,
-        names: Mapping[int, str] | None = None,
     ) -> None:
         """Write the metadata: the last step, after which it is a valid image."""
         ...
@@ -101,8 +98,6 @@ class ImageTarget:
         self,
         arrays: list[zarr.Array],
         fingerprint: str,
-        colors: Mapping[int, RGBA] | None,
-        names: Mapping[int, str] | None = None,
     ) -> None:
         write_metadata(
             self.output, arrays, self.voxel_size, self.unit, fingerprint, self.version

@@ -21,7 +21,7 @@ import zarr
 from zarr.core.buffer.cpu import NDBuffer
 
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.sources.source import Region, Source, SourceKind
+from data_helpers.convert.sources.source import ImageInfo, Region, Source, SourceKind
 from data_helpers.ome import ome_attributes
 from data_helpers.remote import RemoteError, is_remote, open_store
 from data_helpers.types import ZarrFormat
@@ -66,6 +66,10 @@ class OmeZarrLevel:
 
     def notes(self) -> tuple[str, ...]:
         return ()
+
+    def info(self) -> ImageInfo:
+        """A level alone says nothing of its voxel size: its image does."""
+        return ImageInfo()
 
     def fingerprint(self) -> dict[str, Any]:
         return {"shape": list(self.shape), "dtype": self.dtype.name}
@@ -169,6 +173,10 @@ class OmeZarrImage:
     def notes(self) -> tuple[str, ...]:
         return ()
 
+    def info(self) -> ImageInfo:
+        """A migration keeps the image's own metadata: nothing to take from it."""
+        return ImageInfo()
+
     def fingerprint(self) -> dict[str, Any]:
         """Each level's shape and dtype (label images' too), and a hash of
         the metadata: what a resumed migration must find unchanged."""
@@ -252,6 +260,6 @@ KIND = SourceKind(
     name="ome-zarr",
     description="an OME-Zarr image (0.4 or 0.5), to migrate",
     accepts=accepts,
-    open=lambda path: OmeZarrImage.open(path),
+    open=lambda path, options: OmeZarrImage.open(path),
     open_url=lambda url: OmeZarrImage.open(url),
 )

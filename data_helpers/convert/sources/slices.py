@@ -16,7 +16,13 @@ from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.sources import jpeg2k
 from data_helpers.convert.sources.jpeg2k import JPEG2K_SUFFIXES, inspect_jpeg2k
 from data_helpers.convert.sources.rows import read_rows
-from data_helpers.convert.sources.source import Region, Source, SourceKind
+from data_helpers.convert.sources.source import (
+    ImageInfo,
+    Region,
+    Source,
+    SourceKind,
+    SourceOptions,
+)
 from data_helpers.convert.sources.staged import RawPlanes
 from data_helpers.types import ByteOrder
 from data_helpers.wording import count
@@ -248,6 +254,10 @@ class SliceFolder:
         shown = ", ".join(self.skipped[:3]) + (", ..." if len(self.skipped) > 3 else "")
         return (f"skipped {count(len(self.skipped), 'hidden file')} ({shown})",)
 
+    def info(self) -> ImageInfo:
+        """Slices say nothing of voxel size or channels."""
+        return ImageInfo()
+
     def fingerprint(self) -> dict[str, Any]:
         return {
             "slices": [[Path(s.path).name, s.size, s.mtime_ns] for s in self.slices]
@@ -277,5 +287,5 @@ KIND = SourceKind(
     name="slices",
     description="a folder of 2-D TIFF or JPEG 2000 slices, one per z",
     accepts=Path.is_dir,
-    open=SliceFolder.open,
+    open=lambda path, options: SliceFolder.open(path),
 )

@@ -10,6 +10,38 @@ from typing import Any, Protocol
 import numpy as np
 
 Region = tuple[slice, ...]
+#: The axes an input may have, in the order OME-Zarr writes them; ``z, y, x``
+#: are always there, ``t`` and ``c`` when the input has them.
+AXES_ORDER = ("t", "c", "z", "y", "x")
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One channel as the input names it: a name and a colour (``"RRGGBB"``)."""
+
+    name: str
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an input says about itself beside its voxels (None, (): nothing).
+
+    ``voxel_size`` is ``(z, y, x)`` in ``unit`` (an OME-Zarr unit name, such
+    as ``"micrometer"``); ``channels`` one entry per index of the ``c`` axis.
+    """
+
+    voxel_size: tuple[float, float, float] | None = None
+    unit: str | None = None
+    channels: tuple[Channel, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """What the reader told the converter about the input beside its path."""
+
+    #: The array inside an HDF5 file (``--dataset``); None: its only one.
+    dataset: str | None = None
 
 
 class Source(Protocol):
@@ -23,7 +55,8 @@ class Source(Protocol):
 
     @property
     def axes(self) -> tuple[str, ...]:
-        """Axis names, in the order of ``shape``: ``("z", "y", "x")``."""
+        """Axis names, in the order of ``shape``: ``("z", "y", "x")``, or with
+        ``t`` and/or ``c`` before them (``AXES_ORDER``)."""
         ...
 
     @property
@@ -48,6 +81,10 @@ class Source(Protocol):
 
     def notes(self) -> tuple[str, ...]:
         """What the reader should hear about how it was read (files skipped...)."""
+        ...
+
+    def info(self) -> ImageInfo:
+        """Voxel size, unit and channels, as far as the input's metadata says."""
         ...
 
     def fingerprint(self) -> dict[str, Any]:
@@ -75,6 +112,8 @@ class SourceKind:
     #: What it is, for help texts: "a folder of 2-D TIFF or JPEG 2000 slices".
     description: str
     accepts: Callable[[Path], bool]
-    open: Callable[[Path], Source]
+    open: Callable[[Path, SourceOptions], Source]
     #: How it opens an ``http(s)://`` or ``s3://`` URL (None: it reads folders only).
     open_url: Callable[[str], Source] | None = None
+    #: The ``SourceOptions`` fields it uses (another one given: an error).
+    options: frozenset[str] = frozenset()

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from data_helpers.convert.sources.rows import read_rows
-from data_helpers.convert.sources.source import Region, Source
+from data_helpers.convert.sources.source import ImageInfo, Region, Source
 from data_helpers.types import ByteOrder
 
 
@@ -41,6 +41,9 @@ class RawPlanes:
 
     def notes(self) -> tuple[str, ...]:
         return ()
+
+    def info(self) -> ImageInfo:
+        return ImageInfo()
 
     def fingerprint(self) -> dict[str, Any]:
         return {}

@@ -21,7 +21,6 @@ from data_helpers.convert.sources.source import (
     Region,
     Source,
     SourceKind,
-    SourceOptions,
 )
 from data_helpers.convert.sources.staged import RawPlanes
 from data_helpers.types import ByteOrder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -24,3 +25,77 @@ def scale_at(
     if len(factors) < level:
         raise ValueError(f"{len(factors)} levels of factors, but level {level} asked.")
     return tuple(math.prod(f[axis] for f in factors[:level]) for axis in range(ndim))
+
+
+#: Axes a pyramid downsamples; ``t`` and ``c`` keep their length at every level.
+SPACE_AXES = ("z", "y", "x")
+
+
+def next_factors(sizes: Sequence[float], axes: Sequence[str]) -> Factors:
+    """Factors from a level whose voxels measure ``sizes`` (per axis) to the next.
+
+    The book's rule for anisotropic voxels: a space axis is halved only when
+    its voxel size is less than twice the smallest voxel size of the level
+    (``t`` and ``c`` never are). Voxels of 2 x 0.5 x 0.5 give (1, 2, 2); the
+    next level's 2 x 1 x 1 give (2, 2, 2); equal sizes halve every space axis.
+    """
+    space = [s for s, axis in zip(sizes, axes, strict=True) if axis in SPACE_AXES]
+    smallest = min(space)
+    return tuple(
+        2 if axis in SPACE_AXES and size < 2 * smallest * (1 - 1e-9) else 1
+        for size, axis in zip(sizes, axes, strict=True)
+    )
+
+
+def pyramid_factors(
+    shape: Sequence[int],
+    axes: Sequence[str],
+    voxel_size: Sequence[float],
+    *,
+    levels: int | None = None,
+    chunks: Sequence[int] | None = None,
+) -> tuple[Factors, ...]:
+    """The factors of every level below level 0, by ``next_factors``.
+
+    ``voxel_size`` is level 0's ``(z, y, x)`` size. ``levels`` levels in all;
+    or, if None, as many as it takes for every space axis of the smallest to
+    fit in one chunk (``chunks``, per axis).
+    """
+    space = dict(zip(SPACE_AXES, voxel_size, strict=True))
+    sizes = [float(space.get(axis, 1.0)) for axis in axes]
+    lengths = list(shape)
+    found: list[Factors] = []
+
+    def fits() -> bool:
+        edges = chunks or (1,) * len(shape)
+        return all(
+            n <= e for n, e, a in zip(lengths, edges, axes, strict=True) if a in space
+        )
+
+    while (len(found) + 1 < levels) if levels is not None else not fits():
+        step = next_factors(sizes, axes)
+        found.append(step)
+        sizes = [s * f for s, f in zip(sizes, step, strict=True)]
+        lengths = [math.ceil(n / f) for n, f in zip(lengths, step, strict=True)]
+    return tuple(found)
+
+
+def factors_between(scales: Sequence[Sequence[float]]) -> tuple[Factors, ...]:
+    """The integer factors between consecutive levels' ``scales`` (per axis).
+
+    ``ValueError`` if a ratio is not a whole number of 1 or more (a pyramid
+    this book does not write or check).
+    """
+    found = []
+    for upper, lower in itertools.pairwise(scales):
+        ratios = [b / a for a, b in zip(upper, lower, strict=True)]
+        rounded = tuple(round(r) for r in ratios)
+        if any(
+            f < 1 or abs(r - f) > 1e-6 * f for r, f in zip(ratios, rounded, strict=True)
+        ):
+            raise ValueError(
+                f"scales {list(upper)} -> {list(lower)} are not whole-number "
+                "factors of 1 or more."
+            )
+        found.append(rounded)
+    return tuple(found)

@@ -2,11 +2,15 @@
 
 One place for the rules the book follows for every OME-Zarr image it writes:
 
-- spatial axes named ``z``, ``y``, ``x`` (the order OME-Zarr asks for), in
-  ``micrometer``;
-- each level carries its own scale (voxel size times ``2**level``) and the
-  translation that centres its voxels on the block of level-0 voxels they
-  average: ``(2**level - 1) / 2`` level-0 voxels;
+- axes ``t, c, z, y, x`` (those present, in the order OME-Zarr asks for):
+  ``time``, ``channel`` and ``space`` axes, space in ``micrometer``;
+- each level carries its own scale (voxel size times the factors down to it,
+  ``2**level`` when every level halves every space axis; ``t`` and ``c`` are
+  never downsampled) and the translation that centres its voxels on the block
+  of level-0 voxels they average: ``(F - 1) / 2`` level-0 voxels for a factor
+  ``F``;
+- an image with channels says their names and colours in ``omero`` (0.4 and
+  0.5, and 0.6 beside its multiscales);
 - no optional field written as ``null`` (ome-zarr-models 1.8.1 writes
   ``"omero": null``, which ome-zarr-py and ngff-zarr reject).
 
@@ -27,6 +31,7 @@ the image (``../../``); the ``labels`` group lists them by name.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from numbers import Real
 from types import ModuleType
 from typing import Any, Literal
@@ -39,7 +44,14 @@ from data_helpers.factors import scale_at
 from data_helpers.types import ZarrFormat
 
 SPATIAL_AXES = ("z", "y", "x")
+#: Every axis an image may have, in the order OME-Zarr writes them.
+ALL_AXES = ("t", "c", *SPATIAL_AXES)
+#: Each axis's OME-Zarr ``type``.
+AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
 UNIT = "micrometer"
+#: Colours given to channels the input names none for (``"RRGGBB"``): one
+#: channel is white, more cycle through these.
+CHANNEL_COLORS = ("00FF00", "FF00FF", "00FFFF", "FFFF00", "FF0000", "0000FF")
 #: Where a label image's ``source`` points: its image, two groups up
 #: (``IMAGE/labels/NAME``).
 LABEL_SOURCE = "../../"
@@ -251,7 +263,79 @@ def level_translation(
     ]
 
 
-def _check_image(array_specs: Sequence[Any], voxel_size: Sequence[float]) -> None:
+@dataclass(frozen=True)
+class Axis:
+    """One axis of an image: its name, OME-Zarr ``type`` and unit (or none)."""
+
+    name: str
+    type: str
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One channel: its name and display colour (``"RRGGBB"``, None: unsaid)."""
+
+    name: str
+    color: str | None = None
+
+
+def image_axes(axes: Sequence[str], unit: str = UNIT) -> list[Axis]:
+    """The ``Axis`` of each name of ``axes`` (``t, c, z, y, x`` as present):
+    space axes in ``unit``; time and channel axes without one."""
+    return [
+        Axis(name, AXIS_TYPES[name], unit if name in SPATIAL_AXES else None)
+        for name in axes
+    ]
+
+
+def axis_sizes(axes: Sequence[str], voxel_size: Sequence[float]) -> list[float]:
+    """Level 0's scale along each of ``axes``: ``voxel_size`` (z, y, x) on the
+    space axes, 1 on ``t`` and ``c``."""
+    space = dict(zip(SPATIAL_AXES, voxel_size, strict=True))
+    return [float(space.get(name, 1.0)) for name in axes]
+
+
+def omero_metadata(
+    channels: Sequence[Channel], windows: Sequence[tuple[float, float]], dtype: Any
+) -> dict[str, Any]:
+    """``omero`` metadata of these channels: label, colour, and a display window.
+
+    ``windows`` are each channel's (lowest, highest) value, the display's
+    start and end; ``min`` and ``max`` are the dtype's range (its float range
+    is not written: the data's then). A channel without colour gets white
+    alone, else the next of ``CHANNEL_COLORS``.
+    """
+    dtype = np.dtype(dtype)
+    entries = []
+    for index, (channel, (low, high)) in enumerate(zip(channels, windows, strict=True)):
+        color = channel.color
+        if color is None:
+            color = "FFFFFF" if len(channels) == 1 else CHANNEL_COLORS[index % 6]
+        if dtype.kind in "iu":
+            limits = np.iinfo(dtype)
+            least, most = float(limits.min), float(limits.max)
+        else:
+            least, most = float(low), float(high)
+        entries.append(
+            {
+                "label": channel.name,
+                "color": color.upper(),
+                "active": True,
+                "window": {
+                    "min": least,
+                    "max": most,
+                    "start": float(low),
+                    "end": float(high),
+                },
+            }
+        )
+    return {"channels": entries}
+
+
+def _check_image(
+    array_specs: Sequence[Any], voxel_size: Sequence[float], axes: Sequence[str]
+) -> None:
     """Reject what ``image_model`` cannot describe, saying what to pass instead."""
     if not array_specs:
         raise ValueError("An image needs at least one level: pass one array spec.")
@@ -266,10 +350,19 @@ def _check_image(array_specs: Sequence[Any], voxel_size: Sequence[float]) -> Non
         raise ValueError(
             f"Voxel sizes must be positive numbers, got {list(voxel_size)}."
         )
-    ndims = {len(spec.shape) for spec in array_specs}
-    if ndims != {len(SPATIAL_AXES)}:
+    axes = tuple(axes)
+    if axes != tuple(a for a in ALL_AXES if a in axes) or not set(SPATIAL_AXES) <= set(
+        axes
+    ):
         raise ValueError(
-            f"Every level must be a 3-D (z, y, x) array; got {sorted(ndims)} dims."
+            f"axes {axes} must be z, y, x with t and c before them if present, "
+            f"in the order {ALL_AXES}."
+        )
+    ndims = {len(spec.shape) for spec in array_specs}
+    if ndims != {len(axes)}:
+        raise ValueError(
+            f"Every level must be a {len(axes)}-D ({', '.join(axes)}) array; got "
+            f"{sorted(ndims)} dims."
         )
 
 
@@ -282,46 +375,86 @@ def image_model(
     unit: str = UNIT,
     factors: Sequence[Sequence[int]] | None = None,
     version: OmeZarrVersion | None = None,
+    axes: Sequence[str] = SPATIAL_AXES,
+    omero: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Return the OME-Zarr ``Image`` model of a pyramid of ``(z, y, x)`` arrays.
+    """Return the OME-Zarr ``Image`` model of a pyramid of arrays.
 
-    ``array_specs`` are pydantic-zarr array specifications, level 0 first, each
-    level half the size of the one above. ``version`` is the OME-Zarr version;
-    by default the specs' format says it: format 2 specifications
-    (``pydantic_zarr.v2``) give an OME-Zarr 0.4 model, format 3 ones
-    (``pydantic_zarr.v3``) an OME-Zarr 0.5 model; ``version="0.6"`` (format
-    3) a 0.6 one. In format 3 the arrays' ``dimension_names`` are set to
-    ``z, y, x``. ``voxel_size`` is level 0's ``(z, y, x)`` voxel size in
-    ``unit`` (a UDUNITS-2 name, micrometres by default). ``factors[k - 1]``
-    are the per-axis downsampling factors from level ``k - 1`` to ``k``
-    (default: every level halves every axis).
+    ``array_specs`` are pydantic-zarr array specifications, level 0 first,
+    along ``axes`` (``z, y, x``, with ``t`` and ``c`` before them if present).
+    ``version`` is the OME-Zarr version; by default the specs' format says
+    it: format 2 specifications (``pydantic_zarr.v2``) give an OME-Zarr 0.4
+    model, format 3 ones (``pydantic_zarr.v3``) an OME-Zarr 0.5 model;
+    ``version="0.6"`` (format 3) a 0.6 one. ``voxel_size`` is level 0's
+    ``(z, y, x)`` voxel size in ``unit`` (a UDUNITS-2 name, micrometres by
+    default). ``factors[k - 1]`` are the per-axis downsampling factors from
+    level ``k - 1`` to ``k`` (default: every level halves every axis).
+    ``omero``: channel names and colours (``omero_metadata``), if any.
     """
-    _check_image(array_specs, voxel_size)
+    _check_image(array_specs, voxel_size, axes)
+    if factors is None:
+        factors = [[2 if a in SPATIAL_AXES else 1 for a in axes]] * len(array_specs)
+    sizes = axis_sizes(axes, voxel_size)
+    levels = range(len(array_specs))
+    return multiscale_model(
+        array_specs,
+        axes=image_axes(axes, unit),
+        scales=[level_scale(k, sizes, factors) for k in levels],
+        translations=[level_translation(k, sizes, factors) for k in levels],
+        name=name,
+        paths=paths,
+        version=version,
+        omero=omero,
+    )
+
+
+def multiscale_model(
+    array_specs: Sequence[Any],
+    *,
+    axes: Sequence[Axis],
+    scales: Sequence[Sequence[float]],
+    translations: Sequence[Sequence[float]],
+    name: str | None = None,
+    paths: Sequence[str] | None = None,
+    version: OmeZarrVersion | None = None,
+    omero: Mapping[str, Any] | None = None,
+) -> Any:
+    """The ``Image`` model of levels with these axes, scales and translations.
+
+    The one place an image's metadata is built for each version (0.4, 0.5 as
+    ``axes`` with a scale and a translation per level; 0.6 as a coordinate
+    system and a ``sequence`` per level): ``image_model`` computes the scales
+    of a pyramid it describes, a migration passes those of the image it copies.
+    """
     version = _version(array_specs, version)
+    names = tuple(axis.name for axis in axes)
     if ZARR_FORMATS[version] == 3:
         # OME-Zarr 0.5 and 0.6 ask each array to name its dimensions like the axes.
         array_specs = [
-            spec.model_copy(update={"dimension_names": SPATIAL_AXES})
-            for spec in array_specs
+            spec.model_copy(update={"dimension_names": names}) for spec in array_specs
         ]
-    levels = range(len(array_specs))
-    paths = list(paths) if paths is not None else [str(k) for k in levels]
-    scales = [level_scale(k, voxel_size, factors) for k in levels]
-    translations = [level_translation(k, voxel_size, factors) for k in levels]
+    paths = list(paths) if paths is not None else [str(k) for k in range(len(scales))]
+    scale_lists = [[float(v) for v in s] for s in scales]
+    shifts = [[float(v) for v in t] for t in translations]
     if version == "0.6":
-        return _image_v06(list(array_specs), paths, scales, translations, unit, name)
-    models = models_of(version)
-    return models.Image.new(
-        array_specs=list(array_specs),
-        paths=paths,
-        axes=[
-            models.axes.Axis(name=axis, type="space", unit=unit)
-            for axis in SPATIAL_AXES
-        ],
-        scales=scales,
-        translations=translations,
-        name=name,
-    )
+        image = _image_v06(list(array_specs), paths, scale_lists, shifts, axes, name)
+    else:
+        models = models_of(version)
+        image = models.Image.new(
+            array_specs=list(array_specs),
+            paths=paths,
+            axes=[
+                models.axes.Axis(name=a.name, type=a.type, unit=a.unit) for a in axes
+            ],
+            scales=scale_lists,
+            translations=shifts,
+            name=name,
+        )
+    if omero is None:
+        return image
+    attributes = image.attributes.model_dump(mode="json", by_alias=True)
+    ome_attributes(attributes)["omero"] = dict(omero)
+    return type(image)(attributes=attributes, members=image.members)
 
 
 def _image_v06(
@@ -329,7 +462,7 @@ def _image_v06(
     paths: list[str],
     scales: list[list[float]],
     translations: list[list[float]],
-    unit: str,
+    axes: Sequence[Axis],
     name: str | None,
 ) -> Any:
     """An OME-Zarr 0.6 ``Image``: levels mapped into the ``physical`` system.
@@ -339,11 +472,16 @@ def _image_v06(
     beside the datasets: ``Image.new`` writes an empty one, which the
     specification's schema refuses (it needs at least one item).
     """
-    from ome_zarr_models.v06.coordinate_transforms import Axis, CoordinateSystem
+    from ome_zarr_models.v06.coordinate_transforms import (
+        Axis as Axis06,
+    )
+    from ome_zarr_models.v06.coordinate_transforms import (
+        CoordinateSystem,
+    )
 
     physical = CoordinateSystem(
         name=PHYSICAL,
-        axes=tuple(Axis(name=axis, type="space", unit=unit) for axis in SPATIAL_AXES),
+        axes=tuple(Axis06(name=a.name, type=a.type, unit=a.unit) for a in axes),
     )
     image = v06.Image.new(
         array_specs=array_specs,
@@ -647,12 +785,16 @@ def label_model_for(
 
 
 def image_voxel_size(image: zarr.Group) -> tuple[list[float], str]:
-    """Level 0's ``(z, y, x)`` voxel size and the unit of an OME-Zarr image."""
+    """Level 0's ``(z, y, x)`` voxel size and the space unit of an OME-Zarr image."""
     metadata = multiscale_metadata(image)
     transforms = level_transforms(metadata["datasets"][0])
     scale = next(t["scale"] for t in transforms if t["type"] == "scale")
-    units = {axis.get("unit") for axis in multiscale_axes(metadata)}
-    return [float(v) for v in scale], units.pop() if len(units) == 1 else UNIT
+    axes = multiscale_axes(metadata)
+    names = [axis.get("name") for axis in axes] or list(SPATIAL_AXES)
+    sizes = dict(zip(names, scale, strict=False))
+    units = {axis.get("unit") for axis in axes if axis.get("type") == "space"}
+    voxel_size = [float(sizes.get(name, 1.0)) for name in SPATIAL_AXES]
+    return voxel_size, units.pop() if len(units) == 1 else UNIT
 
 
 def check_same_levels(image: zarr.Group, label: Any) -> None:

@@ -32,6 +32,7 @@ import pydantic
 import zarr
 from dask.delayed import Delayed
 
+from data_helpers.codec_names import DEFAULT_CODEC
 from data_helpers.convert import resume
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.output import Output
@@ -90,6 +91,7 @@ class CopyPlan:
     shards: tuple[int, ...] | None
     axes: tuple[str, ...]
     zarr_format: ZarrFormat
+    codec: str = DEFAULT_CODEC
 
     @property
     def unit(self) -> tuple[int, ...]:

@@ -10,6 +10,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from data_helpers.codec_names import DEFAULT_CODEC
+from data_helpers.factors import SPACE_AXES, pyramid_factors
 from data_helpers.pyramid import Factors, level_shape
 from data_helpers.types import ZarrFormat
 
@@ -23,9 +25,6 @@ Region = tuple[slice, ...]
 #: row of a slice is read in as few windows as this allows (once up to 2048
 #: columns with 128^3 chunks), and never fewer than ``2U`` columns.
 PIECE_VOXELS = 128 * 128 * 2048
-
-#: Axes a pyramid downsamples; ``t`` and ``c`` keep their length at every level.
-SPACE_AXES = ("z", "y", "x")
 
 
 class TaskKind(StrEnum):
@@ -103,15 +102,11 @@ def default_levels(
 ) -> int:
     """Levels needed for the smallest one to fit in one chunk along space axes.
 
-    Each level halves every space axis (``halving``).
+    Each level halves every space axis (``halving``): the levels of equal
+    voxels (``factors.pyramid_factors`` gives those of any voxel size).
     """
     edges = (chunks,) * len(shape) if isinstance(chunks, int) else tuple(chunks)
-    space = [a for a, name in enumerate(axes) if name in SPACE_AXES]
-    factors = [halving(axes)]
-    level = 0
-    while any(level_shape(shape, level, factors * level)[a] > edges[a] for a in space):
-        level += 1
-    return level + 1
+    return len(pyramid_factors(shape, axes, (1.0, 1.0, 1.0), chunks=edges)) + 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,6 +132,8 @@ class Plan:
     staged: bool = False
     #: At most this many voxels in one piece of a block task (``block_shape``).
     piece_voxels: int = PIECE_VOXELS
+    #: The chunks' codec, by name (``data_helpers.codec_names``).
+    codec: str = DEFAULT_CODEC
 
     def __post_init__(self) -> None:
         n = len(self.axes)

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 import numpy as np
 import zarr
 
-from data_helpers.codec_names import DEFAULT_CODEC, make_codec
+from data_helpers.codec_names import make_codec
 from data_helpers.convert.output import Output
 from data_helpers.convert.plan import Region
 from data_helpers.shards import check_whole_units
@@ -32,6 +32,11 @@ class Layout(Protocol):
     @property
     def zarr_format(self) -> ZarrFormat: ...
 
+    @property
+    def codec(self) -> str:
+        """The chunks' codec, by name (``data_helpers.codec_names``)."""
+        ...
+
     def level_shapes(self) -> list[tuple[int, ...]]: ...
 
 
@@ -52,8 +57,8 @@ def create_level(
     group: zarr.Group, name: str, shape: tuple[int, ...], plan: Layout
 ) -> zarr.Array:
     """An empty level array ``name`` of ``group``: the plan's chunks, shards,
-    codec and dtype, fill value 0; with format 3 named dimensions, with format
-    2 nested chunk keys."""
+    codec (``plan.codec``) and dtype, fill value 0; with format 3 named
+    dimensions, with format 2 nested chunk keys."""
     options: dict[str, Any] = {"chunk_key_encoding": {"name": "v2", "separator": "/"}}
     if plan.zarr_format == 3:
         options = {"dimension_names": plan.axes, "shards": plan.shards}
@@ -62,7 +67,7 @@ def create_level(
         shape=shape,
         dtype=plan.dtype,
         chunks=plan.chunks,
-        compressors=make_codec(DEFAULT_CODEC, plan.zarr_format),
+        compressors=make_codec(plan.codec, plan.zarr_format),
         fill_value=0,
         **options,
     )

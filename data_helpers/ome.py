@@ -40,7 +40,7 @@ import numpy as np
 import zarr
 from ome_zarr_models import v04, v05, v06
 
-from data_helpers.factors import scale_at
+from data_helpers.factors import Factors, factors_between, scale_at
 from data_helpers.types import ZarrFormat
 
 SPATIAL_AXES = ("z", "y", "x")
@@ -622,6 +622,7 @@ def label_model(
     name: str | None = None,
     unit: str = UNIT,
     version: OmeZarrVersion | None = None,
+    factors: Sequence[Sequence[int]] | None = None,
 ) -> Any:
     """Return the OME-Zarr ``ImageLabel`` model of a pyramid of label arrays.
 
@@ -635,7 +636,12 @@ def label_model(
     """
     version = _version(array_specs, version)
     image = image_model(
-        array_specs, voxel_size=voxel_size, name=name, unit=unit, version=version
+        array_specs,
+        voxel_size=voxel_size,
+        name=name,
+        unit=unit,
+        version=version,
+        factors=factors,
     )
     dtypes = {
         np.dtype(spec.data_type if spec.zarr_format == 3 else spec.dtype)
@@ -779,6 +785,7 @@ def label_model_for(
         name=name,
         unit=unit,
         version=image_version(image),
+        factors=image_factors(image),
     )
     check_same_levels(image, label)
     return label
@@ -795,6 +802,19 @@ def image_voxel_size(image: zarr.Group) -> tuple[list[float], str]:
     units = {axis.get("unit") for axis in axes if axis.get("type") == "space"}
     voxel_size = [float(sizes.get(name, 1.0)) for name in SPATIAL_AXES]
     return voxel_size, units.pop() if len(units) == 1 else UNIT
+
+
+def image_factors(image: zarr.Group) -> tuple[Factors, ...] | None:
+    """The factors between the levels of an OME-Zarr image, from their scales
+    (None if they are not whole numbers: not a pyramid the book writes)."""
+    scales = []
+    for dataset in multiscale_metadata(image)["datasets"]:
+        transforms = level_transforms(dataset)
+        scales.append(next(t["scale"] for t in transforms if t["type"] == "scale"))
+    try:
+        return factors_between(scales)
+    except ValueError:
+        return None
 
 
 def check_same_levels(image: zarr.Group, label: Any) -> None:

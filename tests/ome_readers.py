@@ -24,7 +24,8 @@ ome-zarr-py's ``Reader`` finding each as a label image of the image (and the
 image from the label image's ``source``; not for 0.6), ngff-zarr opening each with
 ``validate=True``, and the book's rule that a label image has the image's
 level shapes, scales and translations, an integer dtype, and levels that are
-each the 2x2x2 mode of the level above.
+each the mode of the level above over the factors of their scales (2x2x2 for
+equal voxels).
 """
 
 from __future__ import annotations
@@ -207,11 +208,16 @@ def label_problems(path: Path) -> dict[str, list[str]]:
             }
             if any(dtype.kind not in "iu" for dtype in dtypes):
                 raise ValueError(f"{name}: not an integer dtype: {dtypes}")
-            # Each level is the 2x2x2 mode of the one above: no invented label.
-            paths = [d["path"] for d in multiscale_metadata(group)["datasets"]]
-            for above, here in zip(paths, paths[1:], strict=False):
+            # Each level is the mode of the one above over the factors its
+            # scales say (2x2x2 for equal voxels): no invented label.
+            datasets = multiscale_metadata(group)["datasets"]
+            paths = [d["path"] for d in datasets]
+            _, scales, _ = _expected_levels(group)
+            for k, (above, here) in enumerate(zip(paths, paths[1:], strict=False)):
+                upper, lower = scales[k], scales[k + 1]
+                factors = [round(b / a) for a, b in zip(upper, lower, strict=True)]
                 if not np.array_equal(
-                    group[here][...], downsample_mode(group[above][...])
+                    group[here][...], downsample_mode(group[above][...], factors)
                 ):
                     raise ValueError(f"{name}: level {here} is not the mode of {above}")
 

@@ -1,4 +1,4 @@
-"""The command line: ``python -m data_helpers.convert SLICES OUTPUT [options]``."""
+"""The command line: ``python -m data_helpers.convert INPUT... OUTPUT [options]``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
+from data_helpers.codec_names import DEFAULT_CODEC
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.run import VOXEL_SIZE, convert_stack
+from data_helpers.convert.run import VOXEL_SIZE, convert_stack, usable_cores
 from data_helpers.convert.sources.jpeg2k import JPEG2K_SUFFIXES
 from data_helpers.convert.sources.slices import TIFF_SUFFIXES
 from data_helpers.ome import (
@@ -45,18 +46,27 @@ EPILOG = "\n\n".join(
     [
         _section(
             "input",
-            "SLICES_FOLDER holds one 2-D slice per z plane, all the same shape "
-            "(rows x columns) and dtype: TIFF files "
+            "INPUT is one of: a folder of 2-D slices, one per z plane, all the "
+            "same shape (rows x columns) and dtype: TIFF files "
             f"({_patterns(TIFF_SUFFIXES)}) or JPEG 2000 files "
-            f"({_patterns(JPEG2K_SUFFIXES)}), not both. Slices are taken in "
-            "natural order of their names (slice_2 before slice_10, not after "
-            "slice_1): the first is plane 0 along Z.",
+            f"({_patterns(JPEG2K_SUFFIXES)}), not both, taken in natural order "
+            "of their names (slice_2 before slice_10, not after slice_1): the "
+            "first is plane 0 along Z; one TIFF file (multi-page, BigTIFF or "
+            "OME-TIFF: its axes, voxel size and channel names are read from its "
+            "metadata); an HDF5 file (--dataset PATH names the array in it, if "
+            "it holds more than one of 3 or more dimensions); a Zarr array; an "
+            "OME-Zarr image (migrated, below).",
+            "Several INPUTs are the channels of one image, in order: each a "
+            "folder (or file) of the same shape and dtype.",
         ),
         _section(
             "output",
-            "An OME-Zarr image with axes in Z Y X order (z: slice number, y: "
-            "row, x: column), in --unit units. Level 0 is the slices, bit for "
-            "bit; each further level halves Z, Y and X (2 x 2 x 2 block mean). "
+            "An OME-Zarr image with the input's axes in T C Z Y X order (z: "
+            "slice number, y: row, x: column; t and c if the input has time "
+            "points or channels), in --unit units. Level 0 is the input, bit for "
+            "bit; each further level is the block mean of the one above over Z, "
+            "Y and X, halving each of them whose voxel size is less than twice "
+            "the smallest (all three for equal voxels; T and C never). "
             "--ome-zarr-version 0.4 writes Zarr format 2, 0.5 and 0.6 Zarr format "
             "3, in shards of 2 x 2 x 2 chunks unless --shards says otherwise. "
             "--zarr-format says the same the other way round: 2 is OME-Zarr 0.4, "
@@ -68,7 +78,7 @@ EPILOG = "\n\n".join(
         ),
         _section(
             "migrating",
-            "If SLICES_FOLDER is an OME-Zarr image (0.4 or 0.5: a folder, an "
+            "If INPUT is an OME-Zarr image (0.4 or 0.5: a folder, an "
             "http(s):// or s3:// URL), it is rewritten into OUTPUT as OME-Zarr "
             "--ome-zarr-version (0.4 or 0.5), with --chunks (and "
             "--shards) along every axis but time and channel axes: every level and "
@@ -101,15 +111,18 @@ def parser() -> argparse.ArgumentParser:
     """The command line's arguments and their help."""
     parser = argparse.ArgumentParser(
         prog="python -m data_helpers.convert",
-        description="Convert a folder of 2-D slices (TIFF or JPEG 2000), one per\n"
-        "z plane, into a multiscale OME-Zarr image.",
+        description="Convert an image (a folder of 2-D TIFF or JPEG 2000 slices,\n"
+        "a multi-page or OME-TIFF, an HDF5 dataset, a Zarr array) into a\n"
+        "multiscale OME-Zarr image.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "slices_folder",
-        metavar="SLICES_FOLDER",
-        help="folder of the slices, one 2-D TIFF or JPEG 2000 file per z plane",
+        "inputs",
+        metavar="INPUT",
+        nargs="+",
+        help="the image: a folder of slices (one 2-D TIFF or JPEG 2000 file per z "
+        "plane), a TIFF, HDF5 or Zarr file; several: one per channel",
     )
     parser.add_argument(
         "output",
@@ -120,7 +133,21 @@ def parser() -> argparse.ArgumentParser:
         "--chunks",
         type=int,
         default=128,
-        help="chunk length in voxels along Z, Y and X (default: %(default)s)",
+        help="chunk length in voxels along Z, Y and X; 1 along T and C "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--dataset",
+        metavar="PATH",
+        default=None,
+        help="with an HDF5 file: the path of the array in it (default: its only "
+        "array of 3 or more dimensions)",
+    )
+    parser.add_argument(
+        "--codec",
+        default=DEFAULT_CODEC,
+        help="the chunks' compression: blosc-CNAME-LEVEL-SHUFFLE, zstd-LEVEL, "
+        "gzip-LEVEL or none, e.g. blosc-lz4-5-bitshuffle (default: %(default)s)",
     )
     parser.add_argument(
         "--levels",
@@ -132,8 +159,9 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="tasks run at once, on threads of this process (default: %(default)s)",
+        default=None,
+        help="tasks run at once, on threads of this process (default: the "
+        f"cores it may use, {usable_cores()} here)",
     )
     parser.add_argument(
         "--voxel-size",
@@ -142,14 +170,16 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         metavar=("Z", "Y", "X"),
         help="level 0's voxel size along Z, Y and X, in --unit units (default: "
+        "the input's metadata, such as an OME-TIFF's physical sizes, else "
         + " ".join(f"{size:g}" for size in VOXEL_SIZE)
         + ")",
     )
     parser.add_argument(
         "--unit",
-        default=UNIT,
+        default=None,
         help="unit of the voxel size: an OME-Zarr unit name or symbol, e.g. "
-        "micrometer or um, nanometer or nm (see below; default: %(default)s)",
+        f"micrometer or um, nanometer or nm (see below; default: {UNIT}, or the "
+        "input's)",
     )
     parser.add_argument(
         "--overwrite",
@@ -245,9 +275,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line: parse arguments, convert, print a one-line summary."""
     args = parser().parse_args(argv)
     try:
+        inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
         result = convert_stack(
-            args.slices_folder,
+            inputs,
             args.output,
+            dataset=args.dataset,
+            codec=args.codec,
             chunks=args.chunks,
             levels=args.levels,
             workers=args.workers,

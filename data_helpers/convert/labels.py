@@ -21,7 +21,7 @@ import zarr
 from data_helpers.convert import resume
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.output import Output
-from data_helpers.convert.plan import Downsampling
+from data_helpers.convert.plan import Downsampling, Plan
 from data_helpers.convert.sources import Source
 from data_helpers.convert.state import (
     FINGERPRINT_KEY,
@@ -31,6 +31,7 @@ from data_helpers.convert.state import (
     finished_from,
     manifest_hash,
 )
+from data_helpers.factors import Factors
 from data_helpers.ome import (
     OME_ZARR_VERSIONS,
     RGBA,
@@ -39,6 +40,7 @@ from data_helpers.ome import (
     add_label_name,
     array_spec_class,
     check_same_levels,
+    image_factors,
     image_version,
     image_voxel_size,
     label_attributes,
@@ -67,6 +69,8 @@ class LabelTarget:
     #: Label value -> RGBA (0 to 255) and label value -> name, for ``image-label``.
     colors: Mapping[int, RGBA] | None = None
     names: Mapping[int, str] | None = None
+    #: The image's factors between levels, which its labels share.
+    factors: tuple[Factors, ...] | None = None
 
     @property
     def path(self) -> Path:
@@ -101,11 +105,7 @@ class LabelTarget:
             unlist_label(self)  # listed again when rewritten, with its metadata
         return state
 
-    def finish(
-        self,
-        arrays: list[zarr.Array],
-        fingerprint: str,
-    ) -> None:
+    def finish(self, arrays: list[zarr.Array], plan: Plan, fingerprint: str) -> None:
         write_label_metadata(self, arrays, fingerprint)
 
 
@@ -175,7 +175,15 @@ def open_label_target(
         )
     voxel_size, unit = image_voxel_size(group)
     return LabelTarget(
-        image, name, shapes, voxel_size, unit, image_is, colors=colors, names=names
+        image,
+        name,
+        shapes,
+        voxel_size,
+        unit,
+        image_is,
+        colors=colors,
+        names=names,
+        factors=image_factors(group),
     )
 
 
@@ -249,6 +257,7 @@ def write_label_metadata(
         name=target.name,
         unit=target.unit,
         version=target.version,
+        factors=target.factors,
     )
     image = zarr.open_group(target.image, mode="r+")
     check_same_levels(image, label)

@@ -7,7 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ import numpy as np
 from dask.delayed import Delayed
 from numcodecs.blosc import MAX_BUFFERSIZE
 
+from data_helpers.codec_names import DEFAULT_CODEC, make_codec
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.labels import open_label_target
 from data_helpers.convert.output import Output
@@ -24,10 +25,9 @@ from data_helpers.convert.plan import (
     TaskKey,
     TaskKind,
     ZarrFormat,
-    default_levels,
 )
 from data_helpers.convert.progress import Bar, TaskProgress, progress_bar
-from data_helpers.convert.sources import Source, open_source
+from data_helpers.convert.sources import Source, SourceOptions, open_sources
 from data_helpers.convert.sources.ome_zarr import OmeZarrImage
 from data_helpers.convert.state import (
     STATE_FOLDER,
@@ -43,6 +43,7 @@ from data_helpers.convert.tasks import (
     stage_plane,
 )
 from data_helpers.convert.writing import create_arrays
+from data_helpers.factors import SPACE_AXES, pyramid_factors
 from data_helpers.ome import (
     DEFAULT_OME_ZARR_VERSION,
     OME_ZARR_VERSIONS,
@@ -76,6 +77,14 @@ SHARD_CHUNKS: int | None = 2
 #: 64-bit offsets, so a shard may be larger (tried once: zarr wrote and read
 #: back a shard of two 1 GiB chunks of noise, 2,147,483,716 bytes stored).
 CHUNK_BYTES = MAX_BUFFERSIZE
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: the default number of workers."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 @dataclass
@@ -141,8 +150,13 @@ def _check_options(
     voxel_size: Sequence[float],
     version: OmeZarrVersion,
     shards: int | None,
+    codec: str = DEFAULT_CODEC,
 ) -> None:
     """Reject options that cannot work, with the fix in the message."""
+    try:
+        make_codec(codec, ZARR_FORMATS[version])
+    except ValueError as error:
+        raise ConversionError(f"--codec {codec}: {error}") from None
     if chunks < 2 or chunks % 2:
         raise ConversionError(
             f"--chunks {chunks} must be an even number of voxels, 2 or more (e.g. 128)."
@@ -189,7 +203,12 @@ def check_plan(plan: Plan) -> None:
             f"({CHUNK_BYTES:,} bytes): use --chunks {largest_chunks(itemsize)} "
             "or less (--shards groups chunks into larger files)."
         )
-    most = default_levels(plan.shape, 1, plan.axes)  # the last is one voxel
+    space = [a for a, name in enumerate(plan.axes) if name in SPACE_AXES]
+    shapes = plan.level_shapes()
+    most = next(
+        (k + 1 for k, shape in enumerate(shapes) if all(shape[a] == 1 for a in space)),
+        plan.levels,
+    )
     if plan.levels > most:
         shape = " x ".join(map(str, plan.shape))
         raise ConversionError(
@@ -315,14 +334,14 @@ def run_some(
 
 
 def convert_stack(
-    slices_folder: str | os.PathLike[str],
+    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     output: str | os.PathLike[str],
     *,
     chunks: int = 128,
     levels: int | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     voxel_size: Sequence[float] | None = None,
-    unit: str = UNIT,
+    unit: str | None = None,
     overwrite: bool = False,
     zarr_format: ZarrFormat | None = None,
     shards: int | None = None,
@@ -333,37 +352,47 @@ def convert_stack(
     label_colors: Mapping[int, RGBA] | None = None,
     label_names: Mapping[int, str] | None = None,
     ome_zarr_version: OmeZarrVersion | None = None,
+    dataset: str | None = None,
+    codec: str = DEFAULT_CODEC,
 ) -> Conversion:
-    """Convert a folder of TIFF or JPEG 2000 slices into a multiscale OME-Zarr image.
+    """Convert an image into a multiscale OME-Zarr image.
 
-    Slices are ``*.tif``/``*.tiff`` files, or JPEG 2000 files (``*.jp2``,
-    ``*.jpx``, ``*.j2k``, ``*.j2c``), in natural order of their names;
-    slice number ``z`` becomes plane ``z`` of level 0. Each level halves the
-    one above (2x2x2 block mean, as ``downsample_mean``); ``levels`` defaults
-    to as many as it takes for the smallest to fit in one chunk, and may not
-    go past the level of one voxel. ``voxel_size`` defaults to ``VOXEL_SIZE``
-    (the summary says so). Chunks are ``chunks`` voxels along each axis, at
-    most ``CHUNK_BYTES`` (the codec's limit). ``ome_zarr_version`` is the
-    OME-Zarr version written (``"0.4"``, ``"0.5"`` or ``"0.6"``; default
-    ``DEFAULT_OME_ZARR_VERSION``); ``zarr_format`` says it too, 2 for 0.4 and
-    3 for 0.5 (pass one, or both agreeing). With 0.5 or 0.6, shards of
-    ``shards`` voxels along each axis when given. ``output`` is a folder or
-    an ``s3://BUCKET/NAME.ome.zarr`` URL; one missing folder above it is made
-    (the summary says so). An OME-Zarr image as input is migrated
-    (``migrate``): its levels copied as they are into the new container.
+    ``source`` is a folder of 2-D TIFF or JPEG 2000 slices (``*.tif``,
+    ``*.tiff``, ``*.jp2``, ... in natural order of their names: slice ``z``
+    becomes plane ``z``), one TIFF file (multi-page, BigTIFF or OME-TIFF), an
+    HDF5 file (``dataset``: the array's path in it, if it holds more than
+    one), a Zarr array, or an OME-Zarr image (migrated: see below); or a list
+    of such inputs, one per channel. Axes are ``t, c, z, y, x`` as the input
+    has them. Each level downsamples the one above by the block mean
+    (``downsample_mean``), halving each space axis whose voxel size is less
+    than twice the smallest (``factors.next_factors``; ``t`` and ``c`` never);
+    ``levels`` defaults to as many as it takes for the smallest to fit in one
+    chunk, and may not go past the level of one voxel. ``voxel_size`` (z, y,
+    x, in ``unit``) defaults to the input's metadata, else ``VOXEL_SIZE``
+    (the summary says which). Chunks are ``chunks`` voxels along each space
+    axis (1 along ``t`` and ``c``), at most ``CHUNK_BYTES`` (the codec's
+    limit), compressed with ``codec`` (``data_helpers.codec_names``).
+    ``ome_zarr_version`` is the OME-Zarr version written (``"0.4"``,
+    ``"0.5"`` or ``"0.6"``; default ``DEFAULT_OME_ZARR_VERSION``);
+    ``zarr_format`` says it too, 2 for 0.4 and 3 for 0.5 (pass one, or both
+    agreeing). With 0.5 or 0.6, shards of ``shards`` voxels along each space
+    axis when given. ``output`` is a folder or an ``s3://BUCKET/NAME.ome.zarr``
+    URL; one missing folder above it is made (the summary says so). An
+    OME-Zarr image as input is migrated (``migrate``): its levels copied as
+    they are into the new container.
 
     Tasks run on dask: on ``client`` if given, else in this process on
-    ``workers`` threads (dask's threaded scheduler). ``progress`` is True (a
-    bar on stderr, or in a Jupyter notebook a line of text updated in place)
-    or False. ``max_tasks`` stops after that many tasks, as an
-    interruption would. JPEG 2000 slices cannot be read by rows: each is
-    decoded once, by a task of its own, into a scratch copy in the output's
-    state folder that the other tasks read by rows.
-    Rerunning the same call resumes; on a finished output it does nothing.
-    Raises ConversionError, with nothing written, for bad input.
+    ``workers`` threads (dask's threaded scheduler; default: the cores this
+    process may use). ``progress`` is True (a bar on stderr, or in a Jupyter
+    notebook a line of text updated in place) or False. ``max_tasks`` stops
+    after that many tasks, as an interruption would. JPEG 2000 slices cannot
+    be read by rows: each is decoded once, by a task of its own, into a
+    scratch copy in the output's state folder that the other tasks read by
+    rows. Rerunning the same call resumes; on a finished output it does
+    nothing. Raises ConversionError, with nothing written, for bad input.
 
-    With ``labels="NAME"`` the slices are a segmentation (integers) of the
-    image ``output``, and become its label image ``output/labels/NAME``: the
+    With ``labels="NAME"`` the input is a segmentation (integers) of the
+    image ``output``, and becomes its label image ``output/labels/NAME``: the
     image's levels, voxel size and unit (``levels``, ``voxel_size`` and
     ``unit`` are not used), lower levels by ``downsample_mode``, and
     ``image-label`` metadata with ``label_colors`` (label value -> RGBA, 0 to
@@ -373,19 +402,21 @@ def convert_stack(
     start = time.perf_counter()
     out = Output.of(output)
     requested = requested_version(zarr_format, ome_zarr_version)
-    default_voxel_size = voxel_size is None and labels is None
+    workers = usable_cores() if workers is None else workers
     try:
-        unit = space_unit(unit)  # the specification's name: um -> micrometer
+        given_unit = None if unit is None else space_unit(unit)  # um -> micrometer
     except ValueError as error:
         raise ConversionError(f"--unit {error}") from None
-    source = open_source(slices_folder)
-    if isinstance(source, OmeZarrImage):  # an image: migrate it
+    opened = open_sources(_paths(source), SourceOptions(dataset=dataset))
+    if isinstance(opened, OmeZarrImage):  # an image: migrate it
         from data_helpers.convert import migrate  # it builds on this module
 
-        migrate.refuse_conversion_options(levels, voxel_size, unit, labels)
+        migrate.refuse_conversion_options(
+            levels, voxel_size, given_unit or UNIT, labels
+        )
         version = requested or DEFAULT_OME_ZARR_VERSION
         return migrate.migrate_image(
-            source,
+            opened,
             out,
             version=version,
             chunks=chunks,
@@ -396,28 +427,32 @@ def convert_stack(
             progress=progress,
             max_tasks=max_tasks,
         )
-    voxel_size = VOXEL_SIZE if voxel_size is None else voxel_size
+    size, unit, notes = voxel_size_of(opened, voxel_size, given_unit, labels)
     _check_label_options(labels, label_colors, label_names)
     target = open_target(
-        out, labels, requested, levels, voxel_size, unit, label_colors, label_names
+        out, labels, requested, levels, size, unit, label_colors, label_names
     )
+    if isinstance(target, ImageTarget):
+        target = replace(target, channels=opened.info().channels)
     version = target.version
     shards = shard_edge(version, chunks, shards)
-    _check_options(chunks, levels, workers, voxel_size, version, shards)
-    if source.staged and out.remote:
+    _check_options(chunks, levels, workers, size, version, shards, codec)
+    if opened.staged and out.remote:
         raise ConversionError(
             f"JPEG 2000 slices convert to a folder, not to {out}: convert to a "
             "local folder first, then upload it."
         )
-    target.check_source(source)
-    plan = plan_for(source, target, chunks, shards, ZARR_FORMATS[version])
+    target.check_source(opened)
+    plan = plan_for(opened, target, chunks, shards, ZARR_FORMATS[version], codec)
     check_plan(plan)
     manifest = manifest_of(
-        source.fingerprint(), plan, target.voxel_size, target.unit, version
+        opened.fingerprint(), plan, target.voxel_size, target.unit, version
     )
-    resume = target.prepare(manifest, source.location, overwrite)
+    resume = target.prepare(manifest, opened.location, overwrite)
     state = target.output.state()
-    notes = source.notes()
+    notes = opened.notes() + notes
+    default_voxel_size = voxel_size is None and labels is None
+    default_voxel_size &= opened.info().voxel_size is None
     if resume == "finished":
         state.clear()  # if killed after the metadata was written
         return _outcome(target, plan, {}, {}, start, notes, nothing_to_do=True)
@@ -428,14 +463,55 @@ def convert_stack(
     arrays = create_arrays(target.output, plan)
     if resume == "resume":
         target.output.remove_partial_writes()
-    work = build_graph(target.output, plan, source, state)
+    work = build_graph(target.output, plan, opened, state)
     to_run = run_some(work, max_tasks, client, workers, progress)
     if len(to_run) == len(work):  # the metadata last: now it is a valid image
-        target.finish(arrays, manifest_hash(manifest))
+        target.finish(arrays, plan, manifest_hash(manifest))
         state.clear()
     return _outcome(
         target, plan, work, to_run, start, notes, default_voxel_size=default_voxel_size
     )
+
+
+def _paths(
+    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+) -> list[str | os.PathLike[str]]:
+    """One input, or several (one per channel), as a list."""
+    if isinstance(source, (str, os.PathLike)):
+        return [source]
+    return list(source)
+
+
+def voxel_size_of(
+    source: Source,
+    voxel_size: Sequence[float] | None,
+    unit: str | None,
+    labels: str | None,
+) -> tuple[Sequence[float], str, tuple[str, ...]]:
+    """Level 0's voxel size and unit, and a note saying where they came from.
+
+    ``--voxel-size`` (and ``--unit``) if given; else the input's metadata
+    (an OME-TIFF's physical sizes); else ``VOXEL_SIZE`` in micrometres. A
+    ``--voxel-size`` that differs from the metadata's is used, with a note.
+    Labels take the image's (``labels`` given: the options are ignored).
+    """
+    info = source.info()
+    if labels is not None:
+        return VOXEL_SIZE, unit or UNIT, ()
+    if voxel_size is not None:
+        notes: tuple[str, ...] = ()
+        if info.voxel_size is not None and (
+            tuple(info.voxel_size) != tuple(voxel_size) or (unit or UNIT) != info.unit
+        ):
+            said = " x ".join(number(v) for v in info.voxel_size)
+            notes = (
+                f"--voxel-size used, not the input's own {said} {info.unit or UNIT}",
+            )
+        return voxel_size, unit or UNIT, notes
+    if info.voxel_size is not None:
+        note = "voxel size from the input's metadata"
+        return info.voxel_size, info.unit or unit or UNIT, (note,)
+    return VOXEL_SIZE, unit or UNIT, ()
 
 
 def _check_label_options(
@@ -489,20 +565,39 @@ def plan_for(
     chunks: int,
     shards: int | None,
     zarr_format: ZarrFormat,
+    codec: str = DEFAULT_CODEC,
 ) -> Plan:
-    """The plan of converting ``source`` into ``target``: cubes of ``chunks``."""
-    edges = (chunks,) * len(source.shape)
+    """The plan of converting ``source`` into ``target``: cubes of ``chunks``
+    along space axes (one time point, one channel), and the target's factors
+    or those of its voxel size (``pyramid_factors``)."""
+    edges = axis_edges(source.axes, chunks)
+    factors = target.factors
+    if factors is None:
+        factors = pyramid_factors(
+            source.shape,
+            source.axes,
+            target.voxel_size,
+            levels=target.levels,
+            chunks=edges,
+        )
     return Plan(
         shape=source.shape,
         dtype=np.dtype(source.dtype).name,
         chunks=edges,
-        levels=target.levels or default_levels(source.shape, edges, source.axes),
+        levels=len(factors) + 1,
         axes=source.axes,
         zarr_format=zarr_format,
-        shards=(shards,) * len(source.shape) if shards else None,
+        shards=axis_edges(source.axes, shards) if shards else None,
+        factors=factors,
         method=target.method,
         staged=source.staged,
+        codec=codec,
     )
+
+
+def axis_edges(axes: Sequence[str], edge: int) -> tuple[int, ...]:
+    """``edge`` along each space axis, 1 along ``t`` and ``c``."""
+    return tuple(edge if axis in SPACE_AXES else 1 for axis in axes)
 
 
 def _outcome(

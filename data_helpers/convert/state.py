@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import zarr
 
+from data_helpers.codec_names import DEFAULT_CODEC
 from data_helpers.convert.plan import SPACE_AXES, Downsampling, Plan, halving
 from data_helpers.ome import (
     OmeZarrVersion,
@@ -137,6 +138,8 @@ def manifest_of(
         manifest["factors"] = [list(f) for f in plan.factors]
     if plan.method is Downsampling.MODE:
         manifest["labels"] = True
+    if plan.codec != DEFAULT_CODEC:
+        manifest["codec"] = plan.codec
     if version is not None and version != version_of_format(plan.zarr_format):
         manifest["ome_zarr_version"] = version
     return manifest
@@ -151,15 +154,20 @@ OPTIONS = {
     "levels": "--levels",
     "zarr_format": "--zarr-format",
     "ome_zarr_version": "--ome-zarr-version",
+    "codec": "--codec",
 }
 
 
 def _with_version(manifest: Manifest) -> Manifest:
-    """``manifest`` with its OME-Zarr version spelled out (0.4 and 0.5
-    manifests leave it to ``zarr_format``), for comparing two of them."""
-    if "ome_zarr_version" in manifest or "zarr_format" not in manifest:
+    """``manifest`` with its OME-Zarr version and codec spelled out (0.4 and
+    0.5 manifests leave the version to ``zarr_format``, and every manifest
+    leaves out the default codec), for comparing two of them."""
+    if "zarr_format" not in manifest:
         return manifest
-    return {**manifest, "ome_zarr_version": version_of_format(manifest["zarr_format"])}
+    spelled = {"codec": DEFAULT_CODEC, **manifest}
+    if "ome_zarr_version" not in manifest:
+        spelled["ome_zarr_version"] = version_of_format(manifest["zarr_format"])
+    return spelled
 
 
 def _words(value: Any) -> str:

@@ -9,7 +9,6 @@ import pytest
 import zarr
 
 from data_helpers.convert import STATE_FOLDER, convert_stack, main
-from data_helpers.label_errors import pyramid_levels
 from data_helpers.ome import ZARR_FORMATS, image_version, multiscale_metadata
 from data_helpers.pyramid import downsample_mode
 from tests.convert.helpers import (
@@ -78,15 +77,21 @@ def test_label_image_has_the_image_levels_and_mode_pyramid(
         **options,
     )
     assert result.finished
+    # Voxels of 2 x 3 x 4: x (4, not less than twice 2) keeps its length at
+    # level 1, which makes 4 x 6 x 4 voxels, then all halve; 16-voxel chunks.
+    factors = [(2, 2, 1), (2, 2, 2), (2, 2, 2), (2, 2, 2)]
     assert result.summary().startswith(
-        "image.ome.zarr/labels/cells: converted; 4 levels"
+        "image.ome.zarr/labels/cells: converted; 5 levels (33, 47, 65), "
+        "(17, 24, 65), (9, 12, 33), (5, 6, 17), (3, 3, 9) uint32"
     )
     group = zarr.open_group(image, mode="r")
     label = group["labels/cells"]
     image_meta, label_meta = multiscale_metadata(group), multiscale_metadata(label)
     assert label_meta["datasets"] == image_meta["datasets"]
     assert label_meta["axes"] == image_meta["axes"]
-    expected = pyramid_levels(stacks[2], len(label_meta["datasets"]), downsample_mode)
+    expected = [stacks[2]]
+    for step in factors:
+        expected.append(downsample_mode(expected[-1], step))
     for k, dataset in enumerate(label_meta["datasets"]):
         level = label[dataset["path"]]
         assert level.shape == group[dataset["path"]].shape

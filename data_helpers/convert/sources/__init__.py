@@ -14,6 +14,7 @@ kind is one module and one entry there.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from data_helpers.convert.errors import ConversionError
@@ -44,6 +45,7 @@ __all__ = [
     "SourceKind",
     "SourceOptions",
     "open_source",
+    "open_sources",
 ]
 
 
@@ -79,3 +81,13 @@ def _check_options(kind: SourceKind, options: SourceOptions, path: Path) -> None
                 f"{flag} is for other inputs than {kind.description} "
                 f"({str(path)!r}): leave {flag} out."
             )
+
+
+def open_sources(
+    paths: Sequence[str | os.PathLike[str]], options: SourceOptions | None = None
+) -> Source:
+    """The input at ``paths``: one path as ``open_source``; several, one per
+    channel, are not read yet."""
+    if len(paths) != 1:
+        raise ConversionError("Give one input.")
+    return open_source(paths[0], options)

@@ -9,18 +9,22 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from data_helpers.ome import Channel
+
+__all__ = [
+    "AXES_ORDER",
+    "Channel",
+    "ImageInfo",
+    "Region",
+    "Source",
+    "SourceKind",
+    "SourceOptions",
+]
+
 Region = tuple[slice, ...]
 #: The axes an input may have, in the order OME-Zarr writes them; ``z, y, x``
 #: are always there, ``t`` and ``c`` when the input has them.
 AXES_ORDER = ("t", "c", "z", "y", "x")
-
-
-@dataclass(frozen=True)
-class Channel:
-    """One channel as the input names it: a name and a colour (``"RRGGBB"``)."""
-
-    name: str
-    color: str | None = None
 
 
 @dataclass(frozen=True)

@@ -270,6 +270,8 @@ def test_missing_dataset_lists_what_is_near(nabu_file) -> None:
     assert "results (group)" in message
     message = refused(nabu_file, "/nothing/here")
     assert "/ holds: entry0000 (group)" in message
+    message = refused(nabu_file, "entry0000/reconstruction/results/data/x")
+    assert "/entry0000/reconstruction/results holds: data (3-D float32" in message
 
 
 def test_group_dataset_lists_its_arrays(nabu_file) -> None:

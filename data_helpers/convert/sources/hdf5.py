@@ -128,7 +128,7 @@ def find_dataset(file: h5py.File, path: Path, dataset: str | None) -> h5py.Datas
     obj = file.get(name)
     if obj is None:
         parent = name.rsplit("/", 1)[0] or "/"
-        while parent not in file:  # the nearest group that exists
+        while not isinstance(file.get(parent), h5py.Group):  # the nearest group
             parent = parent.rsplit("/", 1)[0] or "/"
         raise ConversionError(
             f"--dataset {name} does not exist in {str(path)!r}; {parent} holds: "
@@ -303,7 +303,7 @@ class Hdf5Dataset:
 
     @property
     def location(self) -> str:
-        return f"{self.path}:{self.dataset}"
+        return str(self.path)
 
     @property
     def staged(self) -> bool:
@@ -350,8 +350,9 @@ class Hdf5Dataset:
                     out[...] = dset[tuple(selection)]
         except OSError as error:
             raise ConversionError(
-                f"cannot read {self.location} ({one_line(error)}): check the file "
-                "is whole and its compression filter is installed (hdf5plugin)."
+                f"cannot read {self.dataset} of {self.location!r} ({one_line(error)}): "
+                "check the file is whole and its compression filter is installed "
+                "(hdf5plugin)."
             ) from None
 
     def stage(self, plane: int, folder: Path) -> None:

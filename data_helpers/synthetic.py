@@ -1,4 +1,4 @@
-"""Synthetic CT-like test volumes of any size, as arrays or folders of TIFF slices.
+"""Synthetic test volumes of any size: CT-like TIFF slices, seeded HDF5 volumes.
 
 Real scans arrive from the scanner as a folder of 2-D slice files, one per
 plane. To practise on data of any size without downloading terabytes, these
@@ -6,6 +6,10 @@ helpers make such a stack from the heart sample: each slice is the sample
 (z, y, x) interpolated to the requested shape, scaled to 16-bit grey levels
 and given Gaussian noise. Every slice is made on its own from a seed and its
 index, so a stack of any size is reproducible and never held in memory whole.
+
+``write_hdf5_volume`` writes seeded random voxels (``seeded_volume``) into an
+HDF5 file laid out as nabu, ESRF's tomography reconstruction, writes its
+volumes: for the converter's HDF5 input.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tifffile
@@ -141,3 +146,98 @@ def _write_stack(
         write(path, ct_like_slice(z, shape, seed=seed, dtype=dtype))
         paths.append(path)
     return paths
+
+
+#: Where nabu (ESRF's tomography reconstruction) writes its volume in its
+#: HDF5 output: entry ``entry0000`` (NXentry), process ``reconstruction``
+#: (NXprocess), its ``results`` (NXdata) and their signal ``data``.
+NABU_DATASET = "entry0000/reconstruction/results/data"
+
+
+def seeded_plane(
+    index: Sequence[int], shape: Sequence[int], *, seed: int = 0, dtype: str = "float32"
+) -> np.ndarray:
+    """Plane ``index`` (the indices before ``y, x``) of a seeded random volume.
+
+    Floats are standard normal; integers span the dtype's whole range. The
+    same ``index``, ``shape`` and ``seed`` always give the same plane.
+    """
+    rng = np.random.default_rng([seed, *(int(i) for i in index)])
+    plane_shape = tuple(int(n) for n in shape[-2:])
+    kind = np.dtype(dtype)
+    if kind.kind == "f":
+        return rng.standard_normal(plane_shape, dtype=np.float64).astype(kind)
+    info = np.iinfo(kind)
+    return rng.integers(info.min, info.max, plane_shape, endpoint=True, dtype=kind)
+
+
+def seeded_volume(
+    shape: Sequence[int], *, seed: int = 0, dtype: str = "float32"
+) -> np.ndarray:
+    """The whole volume of ``seeded_plane`` in memory (for small shapes)."""
+    planes = [
+        seeded_plane(index, shape, seed=seed, dtype=dtype)
+        for index in np.ndindex(*shape[:-2])
+    ]
+    return np.stack(planes).reshape(tuple(shape))
+
+
+def write_hdf5_volume(
+    path: str | os.PathLike[str],
+    shape: Sequence[int],
+    *,
+    seed: int = 0,
+    dtype: str = "float32",
+    dataset: str = NABU_DATASET,
+    chunks: Sequence[int] | bool | None = None,
+    compression: Any = None,
+    labels: Sequence[str] | None = None,
+) -> Path:
+    """Write the volume of ``seeded_volume`` into an HDF5 file, as nabu does.
+
+    With the default ``dataset``, the groups are laid out as nabu's
+    ``NXProcessWriter`` writes its reconstruction (``entry0000`` an NXentry
+    whose ``default`` is the results, ``reconstruction`` an NXprocess with
+    ``program`` "nabu", ``results`` an NXdata whose ``signal`` is ``data``,
+    an ``interpretation`` "image" volume). ``chunks`` and ``compression``
+    (None, ``"gzip"`` or an hdf5plugin filter such as ``hdf5plugin.Blosc()``)
+    go to h5py's ``create_dataset``; ``labels`` names the dimensions
+    (``dset.dims[i].label``). Written a slab of planes at a time.
+    """
+    import h5py
+    import hdf5plugin  # noqa: F401  (registers the Blosc, LZ4, Zstd filters)
+
+    path = Path(path)
+    shape = tuple(int(n) for n in shape)
+    parts = dataset.strip("/").split("/")
+    with h5py.File(path, "w") as file:
+        if len(parts) == 4:  # ENTRY/PROCESS/results/NAME, as nabu writes
+            entry = file.require_group(parts[0])
+            entry.attrs["NX_class"] = "NXentry"
+            process = entry.require_group(parts[1])
+            process.attrs["NX_class"] = "NXprocess"
+            process.attrs["default"] = parts[2]
+            process["program"] = "nabu"
+            process["sequence_index"] = np.int32(0)
+            results = process.require_group(parts[2])
+            results.attrs["NX_class"] = "NXdata"
+            results.attrs["signal"] = parts[3]
+            entry.attrs["default"] = results.name
+        dset = file.create_dataset(
+            "/".join(parts), shape, dtype, chunks=chunks, compression=compression
+        )
+        if len(parts) == 4:
+            dset.attrs["interpretation"] = "image"
+        for dim, label in zip(dset.dims, labels or (), strict=False):
+            dim.label = label
+        depth = dset.chunks[-3] if dset.chunks else 1
+        for index in np.ndindex(*shape[:-3]):
+            for z in range(0, shape[-3], depth):
+                planes = range(z, min(z + depth, shape[-3]))
+                dset[(*index, slice(z, planes.stop))] = np.stack(
+                    [
+                        seeded_plane((*index, p), shape, seed=seed, dtype=dtype)
+                        for p in planes
+                    ]
+                )
+    return path

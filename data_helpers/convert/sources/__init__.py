@@ -3,6 +3,7 @@
 - ``source``: the ``Source`` interface and ``SourceKind``;
 - ``slices``: a folder of 2-D TIFF or JPEG 2000 slices (``SliceFolder``);
 - ``jpeg2k``: JPEG 2000 headers and the one decode of each slice;
+- ``hdf5``: one array of an HDF5 file (``Hdf5Dataset``, ``--dataset``);
 - ``staged``: planes staged as raw voxels (``RawPlanes``), read by region;
 - ``ome_zarr``: an existing OME-Zarr image, its levels and label images
   (``OmeZarrImage``), which the converter migrates (``convert.migrate``).
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.sources import ome_zarr, slices
+from data_helpers.convert.sources import hdf5, ome_zarr, slices
 from data_helpers.convert.sources.source import (
     AXES_ORDER,
     Channel,
@@ -32,7 +33,7 @@ from data_helpers.convert.sources.staged import RawPlanes
 from data_helpers.remote import is_remote
 
 #: The input kinds, in the order they are tried: the most general last.
-KINDS: tuple[SourceKind, ...] = (ome_zarr.KIND, slices.KIND)
+KINDS: tuple[SourceKind, ...] = (ome_zarr.KIND, hdf5.KIND, slices.KIND)
 
 __all__ = [
     "AXES_ORDER",

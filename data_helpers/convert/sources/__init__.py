@@ -5,7 +5,9 @@
 - ``jpeg2k``: JPEG 2000 headers and the one decode of each slice;
 - ``staged``: planes staged as raw voxels (``RawPlanes``), read by region;
 - ``ome_zarr``: an existing OME-Zarr image, its levels and label images
-  (``OmeZarrImage``), which the converter migrates (``convert.migrate``).
+  (``OmeZarrImage``), which the converter migrates (``convert.migrate``);
+- ``zarr_array``: a plain Zarr array of 3 to 5 dimensions (``ZarrArray``);
+  ``zarr_nodes``: whether a Zarr location holds an array.
 
 ``open_source`` picks the kind from ``KINDS``, the registry: a new input
 kind is one module and one entry there.
@@ -17,7 +19,7 @@ import os
 from pathlib import Path
 
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.sources import ome_zarr, slices
+from data_helpers.convert.sources import ome_zarr, slices, zarr_array
 from data_helpers.convert.sources.source import (
     AXES_ORDER,
     Channel,
@@ -31,7 +33,7 @@ from data_helpers.convert.sources.staged import RawPlanes
 from data_helpers.remote import is_remote
 
 #: The input kinds, in the order they are tried: the most general last.
-KINDS: tuple[SourceKind, ...] = (ome_zarr.KIND, slices.KIND)
+KINDS: tuple[SourceKind, ...] = (ome_zarr.KIND, zarr_array.KIND, slices.KIND)
 
 __all__ = [
     "AXES_ORDER",
@@ -52,7 +54,7 @@ def open_source(
 ) -> Source:
     """The input at ``path`` as a ``Source``, of the first kind that accepts it.
 
-    A URL goes to the first kind that opens URLs. ``options`` (``--dataset``)
+    A URL goes to the first kind that opens it. ``options`` (``--dataset``)
     must be ones the kind uses. Raises ConversionError, naming what is wrong,
     when no kind can read it.
     """
@@ -60,7 +62,9 @@ def open_source(
     if is_remote(path):
         url = str(path)
         for kind in KINDS:
-            if kind.open_url is not None:
+            if kind.open_url is not None and (
+                kind.accepts_url is None or kind.accepts_url(url)
+            ):
                 return kind.open_url(url)
         raise ConversionError(f"{url} is a URL: give a folder.")
     path = Path(path)

@@ -7,19 +7,23 @@
 - ``ome_zarr``: an existing OME-Zarr image, its levels and label images
   (``OmeZarrImage``), which the converter migrates (``convert.migrate``);
 - ``zarr_array``: a plain Zarr array of 3 to 5 dimensions (``ZarrArray``);
-  ``zarr_nodes``: whether a Zarr location holds an array.
+  ``zarr_nodes``: whether a Zarr location holds an array;
+- ``channels``: several inputs as the channels of one (``stack_channels``).
 
 ``open_source`` picks the kind from ``KINDS``, the registry: a new input
-kind is one module and one entry there.
+kind is one module and one entry there. ``open_sources`` opens several
+inputs as the channels of one image.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.sources import ome_zarr, slices, zarr_array
+from data_helpers.convert.sources.channels import ChannelStack, stack_channels
 from data_helpers.convert.sources.source import (
     AXES_ORDER,
     Channel,
@@ -39,6 +43,7 @@ __all__ = [
     "AXES_ORDER",
     "KINDS",
     "Channel",
+    "ChannelStack",
     "ImageInfo",
     "RawPlanes",
     "Region",
@@ -46,6 +51,8 @@ __all__ = [
     "SourceKind",
     "SourceOptions",
     "open_source",
+    "open_sources",
+    "stack_channels",
 ]
 
 
@@ -83,3 +90,16 @@ def _check_options(kind: SourceKind, options: SourceOptions, path: Path) -> None
                 f"{flag} is for other inputs than {kind.description} "
                 f"({str(path)!r}): leave {flag} out."
             )
+
+
+def open_sources(
+    paths: Sequence[str | os.PathLike[str]], options: SourceOptions | None = None
+) -> Source:
+    """The input at ``paths[0]`` (``open_source``), or, given several, each
+    opened as one channel of one image (``stack_channels``), named by its folder.
+    """
+    if not paths:
+        raise ConversionError("no input given: give a folder, file or URL.")
+    if len(paths) == 1:
+        return open_source(paths[0], options)
+    return stack_channels([open_source(path, options) for path in paths])

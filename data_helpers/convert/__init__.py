@@ -22,6 +22,9 @@ The modules, in the order of the chapter "Converting an enormous scan":
   JPEG 2000 slices; ``sources.jpeg2k`` JPEG 2000 headers and decoding;
   ``sources.staged`` planes decoded once, read by rows; ``sources.ome_zarr``
   an existing OME-Zarr image, its levels and label images (``OmeZarrImage``);
+  ``sources.zarr_array`` a plain Zarr array of 3 to 5 dimensions;
+  ``sources.channels`` several inputs as the channels of one
+  (``stack_channels``, ``open_sources``);
 - ``plan``: level shapes and the tasks (``Plan``, ``Task``, ``TaskKind``),
   each owning whole chunks or shards, per axis, and the memory a task holds
   (``Plan.task_bytes``, ``Plan.work_bytes``);

@@ -6,10 +6,14 @@
 - ``hdf5``: one array of an HDF5 file (``Hdf5Dataset``, ``--dataset``);
 - ``staged``: planes staged as raw voxels (``RawPlanes``), read by region;
 - ``ome_zarr``: an existing OME-Zarr image, its levels and label images
-  (``OmeZarrImage``), which the converter migrates (``convert.migrate``).
+  (``OmeZarrImage``), which the converter migrates (``convert.migrate``);
+- ``zarr_array``: a plain Zarr array of 3 to 5 dimensions (``ZarrArray``);
+  ``zarr_nodes``: whether a Zarr location holds an array;
+- ``channels``: several inputs as the channels of one (``stack_channels``).
 
 ``open_source`` picks the kind from ``KINDS``, the registry: a new input
-kind is one module and one entry there.
+kind is one module and one entry there. ``open_sources`` opens several
+inputs as the channels of one image.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.sources import hdf5, ome_zarr, slices
+from data_helpers.convert.sources import hdf5, ome_zarr, slices, zarr_array
+from data_helpers.convert.sources.channels import ChannelStack, stack_channels
 from data_helpers.convert.sources.source import (
     AXES_ORDER,
     Channel,
@@ -33,12 +38,18 @@ from data_helpers.convert.sources.staged import RawPlanes
 from data_helpers.remote import is_remote
 
 #: The input kinds, in the order they are tried: the most general last.
-KINDS: tuple[SourceKind, ...] = (ome_zarr.KIND, hdf5.KIND, slices.KIND)
+KINDS: tuple[SourceKind, ...] = (
+    ome_zarr.KIND,
+    zarr_array.KIND,
+    hdf5.KIND,
+    slices.KIND,
+)
 
 __all__ = [
     "AXES_ORDER",
     "KINDS",
     "Channel",
+    "ChannelStack",
     "ImageInfo",
     "RawPlanes",
     "Region",
@@ -47,6 +58,7 @@ __all__ = [
     "SourceOptions",
     "open_source",
     "open_sources",
+    "stack_channels",
 ]
 
 
@@ -55,7 +67,7 @@ def open_source(
 ) -> Source:
     """The input at ``path`` as a ``Source``, of the first kind that accepts it.
 
-    A URL goes to the first kind that opens URLs. ``options`` (``--dataset``)
+    A URL goes to the first kind that opens it. ``options`` (``--dataset``)
     must be ones the kind uses. Raises ConversionError, naming what is wrong,
     when no kind can read it.
     """
@@ -63,7 +75,9 @@ def open_source(
     if is_remote(path):
         url = str(path)
         for kind in KINDS:
-            if kind.open_url is not None:
+            if kind.open_url is not None and (
+                kind.accepts_url is None or kind.accepts_url(url)
+            ):
                 return kind.open_url(url)
         raise ConversionError(f"{url} is a URL: give a folder.")
     path = Path(path)
@@ -87,8 +101,11 @@ def _check_options(kind: SourceKind, options: SourceOptions, path: Path) -> None
 def open_sources(
     paths: Sequence[str | os.PathLike[str]], options: SourceOptions | None = None
 ) -> Source:
-    """The input at ``paths``: one path as ``open_source``; several, one per
-    channel, are not read yet."""
-    if len(paths) != 1:
-        raise ConversionError("Give one input.")
-    return open_source(paths[0], options)
+    """The input at ``paths[0]`` (``open_source``), or, given several, each
+    opened as one channel of one image (``stack_channels``), named by its folder.
+    """
+    if not paths:
+        raise ConversionError("no input given: give a folder, file or URL.")
+    if len(paths) == 1:
+        return open_source(paths[0], options)
+    return stack_channels([open_source(path, options) for path in paths])

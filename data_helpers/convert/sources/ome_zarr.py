@@ -22,6 +22,7 @@ from zarr.core.buffer.cpu import NDBuffer
 
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.sources.source import ImageInfo, Region, Source, SourceKind
+from data_helpers.convert.sources.zarr_nodes import is_array
 from data_helpers.ome import ome_attributes
 from data_helpers.remote import RemoteError, is_remote, open_store
 from data_helpers.types import ZarrFormat
@@ -115,6 +116,7 @@ class OmeZarrImage:
             raise ConversionError(
                 f"{location!r} is not an OME-Zarr image (no multiscales metadata): "
                 "give an image folder (its zarr.json or .zattrs lists the levels), "
+                f"the Zarr array inside it, e.g. {first_array(group, location)!r}, "
                 "or a folder of slices."
             )
         if len(multiscales) > 1:
@@ -219,6 +221,16 @@ def _open_group(location: str) -> zarr.Group:
         ) from None
 
 
+def first_array(group: zarr.Group, location: str) -> str:
+    """Where the first array of ``group`` is (``location/0`` if it cannot be
+    listed, as over HTTP)."""
+    try:
+        names = sorted(group.array_keys())
+    except (NotImplementedError, ValueError, OSError):
+        names = []
+    return child(location, names[0] if names else "0")
+
+
 def _level(
     group: zarr.Group, location: str, path: str, axes: tuple[str, ...]
 ) -> OmeZarrLevel:
@@ -252,8 +264,8 @@ def _label_images(group: zarr.Group, location: str) -> tuple[OmeZarrImage, ...]:
 
 
 def accepts(path: Path) -> bool:
-    """A folder holding Zarr group metadata."""
-    return any((path / name).is_file() for name in GROUP_FILES)
+    """A folder holding Zarr group metadata (not an array's: ``zarr_array``)."""
+    return any((path / name).is_file() for name in GROUP_FILES) and not is_array(path)
 
 
 KIND = SourceKind(
@@ -262,4 +274,5 @@ KIND = SourceKind(
     accepts=accepts,
     open=lambda path, options: OmeZarrImage.open(path),
     open_url=lambda url: OmeZarrImage.open(url),
+    accepts_url=lambda url: not is_array(url),
 )

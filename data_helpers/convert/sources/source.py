@@ -119,5 +119,7 @@ class SourceKind:
     open: Callable[[Path, SourceOptions], Source]
     #: How it opens an ``http(s)://`` or ``s3://`` URL (None: it reads folders only).
     open_url: Callable[[str], Source] | None = None
+    #: Whether it opens this URL (None: every URL, when it has ``open_url``).
+    accepts_url: Callable[[str], bool] | None = None
     #: The ``SourceOptions`` fields it uses (another one given: an error).
     options: frozenset[str] = frozenset()

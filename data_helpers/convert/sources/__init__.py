@@ -2,6 +2,8 @@
 
 - ``source``: the ``Source`` interface and ``SourceKind``;
 - ``slices``: a folder of 2-D TIFF or JPEG 2000 slices (``SliceFolder``);
+- ``tiff_file``: one multi-page TIFF file, BigTIFF, ImageJ hyperstack or
+  OME-TIFF (``TiffStack``);
 - ``jpeg2k``: JPEG 2000 headers and the one decode of each slice;
 - ``staged``: planes staged as raw voxels (``RawPlanes``), read by region;
 - ``ome_zarr``: an existing OME-Zarr image, its levels and label images
@@ -17,7 +19,7 @@ import os
 from pathlib import Path
 
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.sources import ome_zarr, slices
+from data_helpers.convert.sources import ome_zarr, slices, tiff_file
 from data_helpers.convert.sources.source import (
     AXES_ORDER,
     Channel,
@@ -31,7 +33,7 @@ from data_helpers.convert.sources.staged import RawPlanes
 from data_helpers.remote import is_remote
 
 #: The input kinds, in the order they are tried: the most general last.
-KINDS: tuple[SourceKind, ...] = (ome_zarr.KIND, slices.KIND)
+KINDS: tuple[SourceKind, ...] = (ome_zarr.KIND, tiff_file.KIND, slices.KIND)
 
 __all__ = [
     "AXES_ORDER",

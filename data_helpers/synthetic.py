@@ -1,4 +1,5 @@
-"""Synthetic test volumes of any size: CT-like TIFF slices, seeded HDF5 volumes.
+"""Synthetic test volumes of any size: CT-like TIFF slices, one multi-page TIFF
+(plain or OME-TIFF), seeded HDF5 volumes.
 
 Real scans arrive from the scanner as a folder of 2-D slice files, one per
 plane. To practise on data of any size without downloading terabytes, these
@@ -15,7 +16,7 @@ volumes: for the converter's HDF5 input.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -241,3 +242,128 @@ def write_hdf5_volume(
                     ]
                 )
     return path
+
+
+def _hyperstack_planes(
+    shape: Sequence[int], seed: int, dtype: str
+) -> Iterator[np.ndarray]:
+    """The ``(y, x)`` planes of ``ct_like_hyperstack(shape)``, in C order."""
+    *outer, n_z, n_y, n_x = (int(n) for n in shape)
+    volume = _check_shape((n_z, n_y, n_x))
+    for k, _ in enumerate(np.ndindex(*outer)):
+        for z in range(n_z):
+            yield ct_like_slice(z, volume, seed=seed + k, dtype=dtype)
+
+
+def ct_like_hyperstack(
+    shape: Sequence[int], *, seed: int = 0, dtype: str = "uint16"
+) -> np.ndarray:
+    """A ``(z, y, x)``, ``(c, z, y, x)`` or ``(t, c, z, y, x)`` volume in memory:
+    the CT-like volume of seed ``seed + k`` for the ``k``-th time point and
+    channel (in C order), so channels differ. For small shapes."""
+    planes = list(_hyperstack_planes(shape, seed, dtype))
+    return np.stack(planes).reshape(tuple(int(n) for n in shape))
+
+
+def _tiles(planes: Iterator[np.ndarray], tile: tuple[int, int]) -> Iterator[np.ndarray]:
+    """Each plane's tiles, row by row, the last ones padded with zeros (what
+    tifffile takes from an iterator when writing tiles)."""
+    for plane in planes:
+        for y in range(0, plane.shape[0], tile[0]):
+            for x in range(0, plane.shape[1], tile[1]):
+                part = np.zeros(tile, plane.dtype)
+                piece = plane[y : y + tile[0], x : x + tile[1]]
+                part[: piece.shape[0], : piece.shape[1]] = piece
+                yield part
+
+
+def write_multipage_tiff(
+    path: str | os.PathLike[str],
+    shape: Sequence[int],
+    *,
+    seed: int = 0,
+    dtype: str = "uint16",
+    compression: str | None = None,
+    tile: tuple[int, int] | None = None,
+    bigtiff: bool = False,
+    rows_per_strip: int = 16,
+) -> Path:
+    """Write the synthetic ``(z, y, x)`` volume as one plain multi-page TIFF.
+
+    One page per z-slice, as a scanner writes such a file: no description of
+    the stack's shape (tifffile reads its pages as axis ``I``). Stored in
+    strips of ``rows_per_strip`` rows, or in tiles of ``tile`` (rows,
+    columns; multiples of 16), compressed with ``compression`` (such as
+    ``"zlib"``), as a BigTIFF if ``bigtiff``. Slice by slice: the volume is
+    never in memory whole. Returns the path.
+    """
+    shape = _check_shape(shape)
+    planes = _hyperstack_planes(shape, seed, dtype)
+    data = planes if tile is None else _tiles(planes, tile)
+    tifffile.imwrite(
+        path,
+        data,
+        shape=shape,
+        dtype=dtype,
+        photometric="minisblack",
+        metadata=None,
+        compression=compression,
+        tile=tile,
+        rowsperstrip=None if tile else rows_per_strip,
+        bigtiff=bigtiff,
+    )
+    return Path(path)
+
+
+def write_ome_tiff(
+    path: str | os.PathLike[str],
+    shape: Sequence[int],
+    *,
+    seed: int = 0,
+    dtype: str = "uint16",
+    voxel_size: Sequence[float] = (1.0, 1.0, 1.0),
+    unit: str = "\u00b5m",
+    channel_names: Sequence[str] | None = None,
+    channel_colors: Sequence[int] | None = None,
+    compression: str | None = None,
+    tile: tuple[int, int] | None = None,
+) -> Path:
+    """Write ``ct_like_hyperstack(shape)`` (``(c, z, y, x)`` or ``(t, c, z, y,
+    x)``) as an OME-TIFF, plane by plane.
+
+    Its OME-XML gives ``voxel_size`` ``(z, y, x)`` in ``unit`` (OME's unit
+    symbols: ``"\u00b5m"``, ``"nm"``...) and each channel's name and colour
+    (OME's signed 32-bit RGBA integers, such as ``-16776961`` for red).
+    """
+    shape = tuple(int(n) for n in shape)
+    if len(shape) not in (4, 5):
+        raise ValueError(f"shape must be (c, z, y, x) or (t, c, z, y, x), not {shape}.")
+    channel: dict[str, list] = {}
+    if channel_names is not None:
+        channel["Name"] = list(channel_names)
+    if channel_colors is not None:
+        channel["Color"] = list(channel_colors)
+    size_z, size_y, size_x = (float(v) for v in voxel_size)
+    metadata = {
+        "axes": "TCZYX"[-len(shape) :],
+        "PhysicalSizeZ": size_z,
+        "PhysicalSizeZUnit": unit,
+        "PhysicalSizeY": size_y,
+        "PhysicalSizeYUnit": unit,
+        "PhysicalSizeX": size_x,
+        "PhysicalSizeXUnit": unit,
+        **({"Channel": channel} if channel else {}),
+    }
+    planes = _hyperstack_planes(shape, seed, dtype)
+    tifffile.imwrite(
+        path,
+        planes if tile is None else _tiles(planes, tile),
+        shape=shape,
+        dtype=dtype,
+        photometric="minisblack",
+        ome=True,
+        metadata=metadata,
+        compression=compression,
+        tile=tile,
+    )
+    return Path(path)

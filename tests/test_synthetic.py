@@ -8,9 +8,12 @@ import pytest
 import tifffile
 
 from data_helpers.synthetic import (
+    ct_like_hyperstack,
     ct_like_slice,
     ct_like_volume,
     write_jp2_stack,
+    write_multipage_tiff,
+    write_ome_tiff,
     write_tiff_stack,
 )
 
@@ -67,3 +70,35 @@ def test_jp2_stack_is_the_tiff_stack_losslessly(tmp_path) -> None:
         assert path.read_bytes()[4:8] == b"jP  "  # a JP2 file, not a bare codestream
         decoded = imagecodecs.jpeg2k_decode(path.read_bytes())
         assert np.array_equal(decoded, ct_like_slice(z, SHAPE, seed=2))
+
+
+def test_multipage_tiff_holds_the_volume_in_plain_tiled_pages(tmp_path) -> None:
+    path = write_multipage_tiff(
+        tmp_path / "stack.tif", SHAPE, seed=2, compression="zlib", tile=(16, 32)
+    )
+    assert np.array_equal(tifffile.imread(path), ct_like_volume(SHAPE, seed=2))
+    with tifffile.TiffFile(path) as tif:
+        assert len(tif.pages) == SHAPE[0] and tif.pages.first.is_tiled
+        assert tif.pages.first.compression == 8  # zlib (deflate)
+        assert tif.series[0].axes == "IYX"  # no shape description: plain pages
+
+
+def test_ome_tiff_holds_one_volume_per_channel_and_its_metadata(tmp_path) -> None:
+    shape = (2, 2, *SHAPE)
+    path = write_ome_tiff(
+        tmp_path / "cells.ome.tif",
+        shape,
+        seed=4,
+        voxel_size=(2.0, 0.5, 0.5),
+        unit="nm",
+        channel_names=["a", "b"],
+        channel_colors=[-16776961, -1],
+    )
+    data = tifffile.imread(path)
+    assert np.array_equal(data, ct_like_hyperstack(shape, seed=4))
+    assert np.array_equal(data[1, 0], ct_like_volume(SHAPE, seed=6))  # seed + 2
+    with tifffile.TiffFile(path) as tif:
+        assert tif.series[0].axes == "TCZYX"
+        xml = tif.ome_metadata
+    assert 'PhysicalSizeZ="2.0" PhysicalSizeZUnit="nm"' in xml
+    assert 'Name="b" Color="-1"' in xml

@@ -2,6 +2,8 @@
 
 - ``source``: the ``Source`` interface and ``SourceKind``;
 - ``slices``: a folder of 2-D TIFF or JPEG 2000 slices (``SliceFolder``);
+- ``tiff_file``: one multi-page TIFF file, BigTIFF, ImageJ hyperstack or
+  OME-TIFF (``TiffStack``);
 - ``jpeg2k``: JPEG 2000 headers and the one decode of each slice;
 - ``hdf5``: one array of an HDF5 file (``Hdf5Dataset``, ``--dataset``);
 - ``staged``: planes staged as raw voxels (``RawPlanes``), read by region;
@@ -23,7 +25,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from data_helpers.convert.errors import ConversionError
-from data_helpers.convert.sources import hdf5, ome_zarr, slices, zarr_array
+from data_helpers.convert.sources import (
+    hdf5,
+    ome_zarr,
+    slices,
+    tiff_file,
+    zarr_array,
+)
 from data_helpers.convert.sources.channels import ChannelStack, stack_channels
 from data_helpers.convert.sources.source import (
     AXES_ORDER,
@@ -42,6 +50,7 @@ KINDS: tuple[SourceKind, ...] = (
     ome_zarr.KIND,
     zarr_array.KIND,
     hdf5.KIND,
+    tiff_file.KIND,
     slices.KIND,
 )
 

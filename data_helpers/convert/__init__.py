@@ -9,7 +9,7 @@ after an interruption. Use it from Python (``convert_stack``) or the shell::
     python -m data_helpers.convert LABEL_SLICES IMAGE.ome.zarr --labels NAME
         [--color VALUE R G B A]... [--name VALUE NAME]... [--chunks N] [--workers N]
     python -m data_helpers.convert OLD.ome.zarr NEW.ome.zarr
-        [--ome-zarr-version {0.4,0.5}] [--shards N] [--chunks N] [--workers N]
+        [--ome-zarr-version {0.4,0.5,0.6}] [--shards N] [--chunks N] [--workers N]
         [--overwrite]
 
 The last migrates an existing OME-Zarr image (``migrate``, ``migrate_image``).

@@ -78,9 +78,9 @@ EPILOG = "\n\n".join(
         ),
         _section(
             "migrating",
-            "If INPUT is an OME-Zarr image (0.4 or 0.5: a folder, an "
+            "If INPUT is an OME-Zarr image (0.4, 0.5 or 0.6: a folder, an "
             "http(s):// or s3:// URL), it is rewritten into OUTPUT as OME-Zarr "
-            "--ome-zarr-version (0.4 or 0.5), with --chunks (and "
+            "--ome-zarr-version (0.4, 0.5 or 0.6), with --chunks (and "
             "--shards) along every axis but time and channel axes: every level and "
             "label image is copied as it is (never recomputed), with the image's "
             "axes, units, scales and translations. The image is only read.",

@@ -5,8 +5,10 @@
 level of each label image) is copied as it is, never recomputed, so a
 pyramid another tool made (ngff-zarr's Gaussian one, say) stays that
 pyramid; the image's axes, units, scales, translations and name are kept,
-its metadata rewritten for the new version (``attributes_for``), the levels
-renamed ``0``, ``1``, ... The source is opened read-only and never written.
+its metadata built again for the new version by ``ome.multiscale_model``
+(``attributes_for``), the levels renamed ``0``, ``1``, ... Any of OME-Zarr
+0.4, 0.5 and 0.6 goes into any other (``MIGRATION_VERSIONS``). The source is
+opened read-only and never written.
 
 The work is a conversion's: one ``CopyPlan`` per image (the image, then its
 label images), whose *copy tasks* (``TaskKind.COPY``) each own one unit (a
@@ -24,7 +26,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import dask
 import numpy as np
@@ -47,14 +49,24 @@ from data_helpers.convert.state import (
     Manifest,
     manifest_hash,
 )
-from data_helpers.convert.writing import create_arrays, open_level, write_region
+from data_helpers.convert.writing import (
+    create_arrays,
+    create_level,
+    open_level,
+    write_region,
+)
 from data_helpers.ome import (
+    OME_ZARR_VERSIONS,
     UNIT,
     ZARR_FORMATS,
+    Axis,
     OmeZarrVersion,
+    array_spec_class,
+    image_attributes,
     level_transforms,
     models_of,
     multiscale_axes,
+    multiscale_model,
     ome_attributes,
 )
 from data_helpers.remote import is_remote
@@ -63,9 +75,9 @@ from data_helpers.types import ZarrFormat
 if TYPE_CHECKING:
     from distributed import Client
 
-#: The OME-Zarr versions a migration writes (0.6: not yet; ``ome.ZARR_FORMATS``
-#: gives the Zarr format of each).
-MIGRATION_VERSIONS: tuple[OmeZarrVersion, ...] = ("0.4", "0.5")
+#: The OME-Zarr versions a migration reads and writes, every one the book
+#: knows (``ome.ZARR_FORMATS`` gives the Zarr format of each).
+MIGRATION_VERSIONS: tuple[OmeZarrVersion, ...] = OME_ZARR_VERSIONS
 #: Group attributes that are OME-Zarr metadata (or a conversion's): rewritten,
 #: not copied; any other attribute of the image's group is copied as it is.
 OME_KEYS = frozenset(
@@ -135,7 +147,7 @@ class CopyPlan:
 
 def axis_edges(image: OmeZarrImage, edge: int) -> tuple[int, ...]:
     """``edge`` along each axis but time and channel axes, which get 1."""
-    types = [axis.get("type") for axis in image.multiscale["axes"]]
+    types = [axis.get("type") for axis in multiscale_axes(image.multiscale)]
     return tuple(1 if kind in SINGLE_AXIS_TYPES else edge for kind in types)
 
 
@@ -157,38 +169,134 @@ def plans_for(
     ]
 
 
-def attributes_for(image: OmeZarrImage, version: OmeZarrVersion) -> dict[str, Any]:
+def level_vectors(image: OmeZarrImage) -> tuple[list[list[float]], list[list[float]]]:
+    """Each level's scale and translation (zeros if it has none), as the
+    source's metadata says, one number per axis.
+
+    Read with ``ome.level_transforms``, so a 0.6 ``sequence`` too. A
+    ``coordinateTransformations`` list on the multiscale itself (0.4 and 0.5
+    allow one, applied after each level's) is folded into every level: scale
+    ``G * s``, translation ``G * t + T``. 0.6 uses that list for
+    transformations into other coordinate systems, which no version's
+    ``multiscale_model`` writes: refused, like any transformation but a
+    scale and a translation. Raises ConversionError for those.
+    """
+    metadata, ndim = image.multiscale, len(image.axes)
+    scales, translations = [], []
+    for k, dataset in enumerate(metadata["datasets"]):
+        transforms = level_transforms(dataset)
+        scale, shift = _scale_and_shift(image, transforms, ndim, f"level {k}")
+        scales.append(scale)
+        translations.append(shift)
+    outer = metadata.get("coordinateTransformations")
+    if outer and image.version not in ("0.4", "0.5"):
+        raise ConversionError(
+            f"{_what(image)} maps into further coordinate systems "
+            "(multiscales coordinateTransformations), which a migration cannot "
+            "keep: migrate an image whose levels alone place it."
+        )
+    if outer:
+        g, t = _scale_and_shift(image, outer, ndim, "the multiscale")
+        translations = [
+            [a * b + c for a, b, c in zip(g, shift, t, strict=True)]
+            for shift in translations
+        ]
+        scales = [[a * b for a, b in zip(g, s, strict=True)] for s in scales]
+    return scales, translations
+
+
+def _scale_and_shift(
+    image: OmeZarrImage, transforms: Sequence[Any], ndim: int, where: str
+) -> tuple[list[float], list[float]]:
+    """The scale and translation of ``transforms``: one scale, then at most
+    one translation, each ``ndim`` numbers; ConversionError otherwise."""
+    types = [t.get("type") if isinstance(t, dict) else None for t in transforms]
+    found: dict[str, Any] = {
+        str(kind): t[kind] if kind in t else None
+        for kind, t in zip(types, transforms, strict=True)
+        if kind is not None
+    }
+    if types not in (["scale"], ["scale", "translation"]) or not all(
+        isinstance(v, list)
+        and len(v) == ndim
+        and all(isinstance(x, (int, float)) for x in v)
+        for v in found.values()
+    ):
+        raise ConversionError(
+            f"{where} of {_what(image)} has the coordinate transformations "
+            f"{types} (or ones without {ndim} numbers): a migration keeps a scale "
+            "and a translation only; give an image placed by those."
+        )
+    shift = found.get("translation") or [0.0] * ndim
+    return [float(v) for v in found["scale"]], [float(v) for v in shift]
+
+
+def _what(image: OmeZarrImage) -> str:
+    """How an error names ``image``: the image, or a label image of it."""
+    what = f"label image {image.name!r} of " if image.name else ""
+    return f"{what}{image.location!r}"
+
+
+def level_specs(plan: CopyPlan) -> list[Any]:
+    """pydantic-zarr array specs of the levels a plan creates (the same
+    arrays ``writing.create_level`` makes, made in memory)."""
+    group = zarr.open_group(
+        zarr.storage.MemoryStore(), mode="w", zarr_format=plan.zarr_format
+    )
+    spec_class = array_spec_class(plan.zarr_format)
+    return [
+        spec_class.from_zarr(create_level(group, str(k), shape, plan))
+        for k, shape in enumerate(plan.shapes)
+    ]
+
+
+def attributes_for(
+    image: OmeZarrImage, plan: CopyPlan, version: OmeZarrVersion
+) -> dict[str, Any]:
     """``image``'s group attributes rewritten as OME-Zarr ``version``.
 
-    Axes, each level's transformations, the name, type and downsampling
-    metadata, ``omero`` and ``image-label`` are kept; the levels' paths
-    become ``0``, ``1``, ...; other attributes are copied. Raises
-    ConversionError if ome-zarr-models rejects the result.
+    The metadata is built by ``ome.multiscale_model`` from the source's axes
+    and each level's scale and translation (``level_vectors``), with its name
+    and ``omero``; the levels' paths become ``0``, ``1``, .... The
+    multiscale's ``type`` and ``metadata`` (the downsampling method), and a
+    label image's ``image-label`` (colours, properties, source) are kept;
+    other attributes are copied. Raises ConversionError if the source's
+    metadata cannot be written so, or ome-zarr-models rejects the result.
     """
     ome = ome_attributes(image.attributes)
     old = image.multiscale
-    multiscale: dict[str, Any] = {"axes": old["axes"]}
-    multiscale["datasets"] = [
-        {"path": str(k), "coordinateTransformations": d["coordinateTransformations"]}
-        for k, d in enumerate(old["datasets"])
+    axes = [
+        Axis(str(axis.get("name")), axis.get("type"), axis.get("unit"))
+        for axis in multiscale_axes(old)
     ]
-    for key in ("coordinateTransformations", "name", "type", "metadata"):
+    scales, translations = level_vectors(image)
+    name = old.get("name")
+    try:
+        model = multiscale_model(
+            level_specs(plan),
+            axes=axes,
+            scales=scales,
+            translations=translations,
+            name=None if name is None else str(name),
+            version=version,
+            omero=ome.get("omero"),
+        )
+    except ValueError as error:  # pydantic's ValidationError is one
+        _refuse(image, version, error)
+    attributes = image_attributes(model)
+    fields = ome_attributes(attributes)
+    multiscale = fields["multiscales"][0]
+    for key in ("type", "metadata"):
         if key in old:
             multiscale[key] = old[key]
-    fields: dict[str, Any] = {"multiscales": [multiscale]}
-    if "omero" in ome:
-        fields["omero"] = ome["omero"]
     if "image-label" in ome:
         label = {k: v for k, v in ome["image-label"].items() if k != "version"}
-        fields["image-label"] = label
+        # 0.4 and 0.5 name the version in image-label too, 0.6 only once.
+        fields["image-label"] = (
+            label if version == "0.6" else {"version": version, **label}
+        )
     kept = {k: v for k, v in image.attributes.items() if k not in OME_KEYS}
-    if version == "0.4":
-        multiscale["version"] = version
-        if "image-label" in fields:
-            fields["image-label"] = {"version": version, **fields["image-label"]}
-        attributes = {**kept, **fields}
-    else:
-        attributes = {**kept, "ome": {"version": version, **fields}}
+    attributes = {**kept, **attributes}
     _validate(image, version, attributes)
     return attributes
 
@@ -211,12 +319,16 @@ def _validate(
     try:
         model.model_validate(attributes if version == "0.4" else attributes["ome"])
     except pydantic.ValidationError as error:
-        what = f"label image {image.name!r} of " if image.name else ""
-        first = str(error).splitlines()[0:3]
-        raise ConversionError(
-            f"The metadata of {what}{image.location!r} cannot be written as "
-            f"OME-Zarr {version}: {' '.join(first)}; fix the source's metadata."
-        ) from None
+        _refuse(image, version, error)
+
+
+def _refuse(image: OmeZarrImage, version: OmeZarrVersion, error: Exception) -> NoReturn:
+    """The one-line refusal of metadata that ``version`` cannot hold."""
+    first = str(error).splitlines()[0:3]
+    raise ConversionError(
+        f"The metadata of {_what(image)} cannot be written as OME-Zarr {version}: "
+        f"{' '.join(first)}; fix the source's metadata."
+    ) from None
 
 
 def image_output(output: Output, image: OmeZarrImage) -> Output:
@@ -367,9 +479,10 @@ def migrate_image(
 ) -> Conversion:
     """Rewrite the OME-Zarr image ``source`` as OME-Zarr ``version`` at ``output``.
 
-    ``version`` is ``"0.4"`` (Zarr format 2) or ``"0.5"`` (format 3, sharded
-    with ``shards``); chunks (shards) are ``chunks`` (``shards``) voxels
-    along each axis but time and channel axes (1). ``source`` is a folder,
+    ``version`` is ``"0.4"`` (Zarr format 2), ``"0.5"`` or ``"0.6"`` (format
+    3, sharded with ``shards``), whichever of the three the source is; chunks
+    (shards) are ``chunks`` (``shards``) voxels along each axis but time and
+    channel axes (1). ``source`` is a folder,
     an ``http(s)://`` or ``s3://`` URL, or an opened ``OmeZarrImage``;
     ``output`` a folder or an ``s3://`` URL. Workers, progress, ``max_tasks``,
     resuming and ``overwrite`` as in ``convert_stack``. Raises
@@ -394,7 +507,10 @@ def migrate_image(
         source = opened
     check_apart(source, out)
     plans = plans_for(source, chunks, shards, zarr_format)
-    attributes = [attributes_for(image, version) for image in source.images()]
+    attributes = [
+        attributes_for(image, plan, version)
+        for image, plan in zip(source.images(), plans, strict=True)
+    ]
     manifest = migration_manifest(source, plans, version)
     title = f"{out.name} (OME-Zarr {source.version} -> {version})"
     started = resume.prepare(out, manifest, source.location, overwrite)
@@ -449,12 +565,8 @@ def _outcome(
 def level0_voxel_size(source: OmeZarrImage) -> tuple[tuple[float, ...], str]:
     """Level 0's voxel size along the space axes and their unit, as the
     source's metadata says (a migration keeps them)."""
-    metadata = source.multiscale
-    axes = multiscale_axes(metadata)
-    scales = [
-        t for t in level_transforms(metadata["datasets"][0]) if t["type"] == "scale"
-    ]
+    axes = multiscale_axes(source.multiscale)
+    scale = level_vectors(source)[0][0]
     space = [i for i, axis in enumerate(axes) if axis.get("type") == "space"]
-    scale = scales[0]["scale"] if scales else [1.0] * len(axes)
     unit = axes[space[0]].get("unit", "") if space else ""
-    return tuple(float(scale[i]) for i in space), unit
+    return tuple(scale[i] for i in space), unit

@@ -3,8 +3,9 @@
 The image's metadata is read once, read-only (the source is never written):
 its levels (each an ``OmeZarrLevel``, a ``Source`` of its own that opens its
 array inside ``read``), its axes, and its label images (``labels/NAME`` with
-``image-label`` metadata), each an ``OmeZarrImage`` too. As a ``Source``, the
-image is its level 0. It can be a folder, an ``http(s)://`` URL or an
+``image-label`` metadata), each an ``OmeZarrImage`` too: OME-Zarr 0.4, 0.5
+or 0.6 (axes from 0.6's coordinate system, ``ome.multiscale_axes``). As a
+``Source``, the image is its level 0. It can be a folder, an ``http(s)://`` URL or an
 ``s3://`` URL (``data_helpers.remote.open_store``).
 """
 
@@ -23,12 +24,17 @@ from zarr.core.buffer.cpu import NDBuffer
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.sources.source import ImageInfo, Region, Source, SourceKind
 from data_helpers.convert.sources.zarr_nodes import is_array
-from data_helpers.ome import ome_attributes
+from data_helpers.ome import (
+    OME_ZARR_VERSIONS,
+    multiscale_axes,
+    ome_attributes,
+    written_version,
+)
 from data_helpers.remote import RemoteError, is_remote, open_store
 from data_helpers.types import ZarrFormat
 
 #: OME-Zarr versions an image can be read in.
-READ_VERSIONS = ("0.4", "0.5")
+READ_VERSIONS = OME_ZARR_VERSIONS
 #: What marks a folder as a Zarr group (format 3, format 2).
 GROUP_FILES = ("zarr.json", ".zattrs", ".zgroup")
 
@@ -124,14 +130,19 @@ class OmeZarrImage:
                 f"{location!r} holds {len(multiscales)} multiscale images in one "
                 "group: migrate images with one."
             )
-        version = str(ome.get("version") or multiscales[0].get("version"))
+        version = str(written_version(attributes))
         if version not in READ_VERSIONS:
             raise ConversionError(
                 f"{location!r} is OME-Zarr {version}: images of OME-Zarr "
-                f"{' or '.join(READ_VERSIONS)} can be migrated."
+                f"{', '.join(READ_VERSIONS)} can be migrated."
             )
         metadata = multiscales[0]
-        axes = tuple(str(axis["name"]) for axis in metadata["axes"])
+        axes = tuple(str(axis.get("name")) for axis in multiscale_axes(metadata))
+        if not axes:
+            raise ConversionError(
+                f"{location!r} names no axes (0.6: no coordinate system its first "
+                "level maps into): give a complete OME-Zarr image."
+            )
         levels = tuple(
             _level(group, location, str(dataset["path"]), axes)
             for dataset in metadata["datasets"]
@@ -270,7 +281,7 @@ def accepts(path: Path) -> bool:
 
 KIND = SourceKind(
     name="ome-zarr",
-    description="an OME-Zarr image (0.4 or 0.5), to migrate",
+    description="an OME-Zarr image (0.4, 0.5 or 0.6), to migrate",
     accepts=accepts,
     open=lambda path, options: OmeZarrImage.open(path),
     open_url=lambda url: OmeZarrImage.open(url),

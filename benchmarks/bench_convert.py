@@ -372,7 +372,7 @@ def run_stack_to_chunk(folder: Path, output: Path, workers: int) -> None:
     """Convert the TIFF slices in ``folder`` with stack-to-chunk, as its
     tutorial does (docs/tutorial/tutorial.py of stack-to-chunk 2.3.1), with
     the bench's chunks, codec and levels on ``workers`` joblib processes."""
-    import stack_to_chunk  # type: ignore[import-not-found]
+    import stack_to_chunk  # type: ignore[import-not-found, import-untyped]
     import zarr
     import zarr.codecs
     from dask.array.image import imread
@@ -431,7 +431,9 @@ def measure(
     ``settings`` are the ``run`` command's encoding options (``settings_args``).
     """
     shutil.rmtree(output, ignore_errors=True)
-    command = [sys.executable, __file__, "run", method, str(path), str(output)]
+    # Absolute paths: worker processes need not share the run's folder.
+    command = [sys.executable, __file__, "run", method, str(path.resolve())]
+    command.append(str(output.resolve()))
     command += ["--workers", str(workers), *settings]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     parent = psutil.Process(child.pid)

@@ -273,16 +273,23 @@ def bench_codecs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmark the book's converter against ome-zarr-py, ngff-zarr and the limit.
+    """Benchmark the book's converter against stack-to-chunk, ome-zarr-py,
+    ngff-zarr and the limit.
 
-    Not run by CI: it writes 2 GiB and 8 GiB TIFF stacks and takes a long
-    time. ``nox -s bench -- --size 2GiB`` runs one size (64MiB for a quick
-    check; 8GiB-wide is 256 slices of 4096 x 4096), ``--format jp2`` converts
-    JPEG 2000 slices instead, ``--repeats N`` sets the repetitions and
-    ``--codec-pipeline zarrs`` tries the zarrs package's Rust codec pipeline
-    (installed here, for the benchmark only). Results: _build/bench/.
+    Not run by CI: it writes 2 GiB and 8 GiB inputs and takes a long time.
+    ``nox -s bench -- --size 2GiB`` runs one size (64MiB for a quick check;
+    8GiB-wide is 256 slices of 4096 x 4096), ``--format jp2`` converts JPEG
+    2000 slices instead, ``--repeats N`` sets the repetitions, ``--workers 1
+    2`` runs everything on 1 then 2 workers (the scaling table), ``--check``
+    runs ``check --deep`` on each output, ``--rehearsal`` converts the largest
+    input that fits the disk (up to 32 GiB) on 2 worker processes and checks
+    it, and ``--codec-pipeline zarrs`` tries the zarrs package's Rust codec
+    pipeline. zarrs and stack-to-chunk are installed here, for the benchmark
+    only (stack-to-chunk 2.3.1 brings tensorstore, joblib and loguru; it
+    resolves beside requirements.txt's pins). Results: _build/bench/.
     """
     install_book(session)
     session.install("zarrs==0.2.3")  # only for --codec-pipeline zarrs
+    session.install("stack-to-chunk==2.3.1")  # the method stack-to-chunk
     warm_data_cache(session)  # the synthetic stacks are made from the sample
     session.run("python", "benchmarks/bench_convert.py", *session.posargs)

@@ -1,31 +1,30 @@
-"""Benchmark: convert a synthetic TIFF stack into a 3-level OME-Zarr pyramid.
+"""Benchmark: convert a synthetic volume into a 3-level OME-Zarr pyramid.
 
 Run with ``nox -s bench`` (``-- --size 2GiB`` for one size, ``--repeats N``,
 ``--format jp2`` for JPEG 2000 slices, ``--size 8GiB-wide`` for 4096-wide
-slices). Methods, all writing 3 levels of 128^3 chunks with Blosc zstd 3:
+slices, ``--workers 1 2`` for each number of workers in turn, ``--check`` to
+run ``check --deep`` on each method's first output, ``--rehearsal`` for the
+full-size rehearsal). The methods, all writing 3 levels of 128^3 chunks with
+Blosc zstd 3 shuffle, are described in ``METHOD_NOTES`` (the report prints
+those of its rows); the inputs (``benchmarks/inputs.py``) are one synthetic
+volume per size as a folder of slices, one multi-page TIFF or one HDF5 file.
 
-- ``limit``: the unavoidable work, measured on the same input in the same run
-  (``benchmarks/limit.py``): reading every slice once, the means of levels 0
-  and 1, compressing every chunk (numcodecs, in memory) over the workers, plus
-  writing those bytes as as many files; every other row gives its ratio to it;
-- ``floor``: read every slice and write level 0 once, no pyramid (the book's
-  converter with ``levels=1``: same reading, same workers);
-- ``book``: ``data_helpers.convert.convert_stack`` (Zarr 2, OME-Zarr 0.4);
-- ``book-sharded``: the same with Zarr 3 / OME-Zarr 0.5, shards of 256^3;
-- ``ome-zarr-py``: ``write_image`` on a dask array, ``local_mean``, z too;
-- ``ngff-zarr``: ``to_multiscales`` (dask bin shrink) + ``to_ngff_zarr``.
+Every method but ``book-sharded-processes`` and ``stack-to-chunk`` runs on
+dask's threaded scheduler, with as many threads of the run's process as
+workers (the book's converter's own choice without a client);
+``book-sharded-processes`` runs the converter on a ``distributed``
+``LocalCluster`` of worker processes (one thread each) and ``stack-to-chunk``
+on its own joblib (loky) worker processes. Reports before the one of
+2026-12-02 17:45 ran the book's converter and ome-zarr-py on a distributed
+``LocalCluster`` of worker threads (and before 2026-12, ome-zarr-py on worker
+processes).
 
-Every method runs on the same scheduler: dask's threaded scheduler, with as
-many threads of the run's process as workers (the book's converter's own
-choice without a client). Reports before the one of 2026-12-02 17:45 ran the
-book's converter and ome-zarr-py on a distributed ``LocalCluster`` of worker
-threads (and before 2026-12, ome-zarr-py on worker processes).
-
-On JPEG 2000 slices only the book's converter runs (and ``limit``): the other
-libraries read through ``stack_as_dask``, which would decode each slice once
-per row of chunks. Each run counts the JPEG 2000 decodes of each slice: the
-converter's workers are threads of the run's process, so a wrapper around
-``imagecodecs.jpeg2k_decode`` sees every decode, whichever task makes it.
+On JPEG 2000 slices only the book's converter runs in this process's threads
+(and ``limit``): the other libraries read through ``stack_as_dask``, which
+would decode each slice once per row of chunks. Each run counts the JPEG 2000
+decodes of each slice: the converter's workers are threads of the run's
+process, so a wrapper around ``imagecodecs.jpeg2k_decode`` sees every decode,
+whichever task makes it.
 
 ``--codec-pipeline`` (zarr's ``batched``, its opt-in ``fused``, or the
 ``zarrs`` package's Rust pipeline), ``--zarr-threads`` (zarr's
@@ -34,17 +33,26 @@ off under zarr by default) change how every method's run encodes, to compare
 them; the report names the settings and a digest of each output, to check that
 they write the same bytes.
 
-Each run is a subprocess; the peak memory of its whole process tree is
-sampled with psutil. Repetitions are interleaved (method by method, then
-again). Results go to ``_build/bench/``: results.json, results.md, results.png
+Each run is a subprocess; the memory of each process of its tree is sampled
+with psutil: the report gives the peak of the sum (the whole run) and the
+largest peak of one child process (a worker process, for the methods that
+have them). Repetitions are interleaved (method by method, then again).
+Results go to ``_build/bench/``: results.json, results.md, results.png
 (``--report NAME`` for other names, so that separate runs keep their reports).
+
+``--rehearsal`` converts the largest of ``inputs.REHEARSAL`` (32 GiB down to
+10 GiB) whose input and output fit the free disk, once, with ``limit`` and
+``book-sharded-processes`` on 2 worker processes, runs ``check --deep`` on the
+output, and deletes its input and outputs afterwards (report ``rehearsal``).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
+import logging
 import math
 import shutil
 import statistics
@@ -58,23 +66,75 @@ from typing import Any
 
 import numpy as np
 import psutil  # type: ignore[import-untyped]
+from inputs import (  # benchmarks/inputs.py
+    FILE_KINDS,
+    SIZES,
+    SLICE_KINDS,
+    input_bytes,
+    make_input,
+    rehearsal_size,
+    remove_input,
+)
 from report import OUT, markdown_table, write_report  # benchmarks/report.py
 
 from data_helpers.files import data_files, folder_bytes
 
-SIZES = {
-    "64MiB": (128, 512, 512),
-    "256MiB": (128, 1024, 1024),
-    "512MiB": (256, 1024, 1024),
-    "2GiB": (1024, 1024, 1024),
-    "8GiB": (1024, 2048, 2048),
-    "8GiB-wide": (256, 4096, 4096),
-}
 DEFAULT_SIZES = ("2GiB", "8GiB")
-METHODS = ("limit", "floor", "book", "book-sharded", "ome-zarr-py", "ngff-zarr")
-#: The methods that read JPEG 2000 slices as they should: each slice once.
+METHODS = (
+    "limit",
+    "floor",
+    "book",
+    "book-sharded",
+    "book-sharded-processes",
+    "stack-to-chunk",
+    "ome-zarr-py",
+    "ngff-zarr",
+    "book-multipage-tiff",
+    "book-hdf5",
+)
+#: The methods that read JPEG 2000 slices as they should (each slice once),
+#: in this process's threads, where the decodes are counted.
 JPEG2K_METHODS = ("limit", "floor", "book", "book-sharded")
-FORMATS = {"tiff": "*.tif", "jp2": "*.jp2"}
+#: The methods that read another input than the slice folder, and its kind.
+METHOD_KINDS = {"book-multipage-tiff": "multipage-tiff", "book-hdf5": "hdf5"}
+#: What each method is, for the report (and this module's readers).
+METHOD_NOTES = {
+    "limit": "the unavoidable work, measured on the same slices with the same "
+    "number of workers in the same run (`benchmarks/limit.py`): reading every "
+    "slice once, the block means of levels 0 and 1, compressing every chunk "
+    "(numcodecs, in memory) over the workers, plus writing those bytes as as "
+    "many files.",
+    "floor": "read every slice and write level 0 once, no pyramid (the book's "
+    "converter with `levels=1`: same reading, same workers).",
+    "book": "`data_helpers.convert.convert_stack` (Zarr 2, OME-Zarr 0.4), on "
+    "as many threads of its process as workers.",
+    "book-sharded": "the book's converter with Zarr 3 / OME-Zarr 0.5, shards "
+    "of 256^3, on as many threads of its process as workers.",
+    "book-sharded-processes": "book-sharded on a `distributed` `LocalCluster` "
+    "of as many worker processes as workers, one thread each, passed as "
+    "`client=`: how it runs on a cluster of machines, here on one. The "
+    "cluster's start-up and the workers' import of the converter are not timed "
+    "(`cluster_start_s` in the JSON).",
+    "stack-to-chunk": "stack-to-chunk 2.3.1, the Human Organ Atlas's converter "
+    "(tensorstore, joblib processes), as its tutorial runs it: the slices as a "
+    "dask array of one chunk per slice (`dask.array.image.imread`, transposed "
+    "to x, y, z), a `MultiScaleGroup` (OME-Zarr 0.5) of 128^3 chunks with the "
+    "same Blosc codec, `add_full_res_data` and `add_downsample_level(1)`, "
+    "`(2)` with `n_processes` = workers. Its shards are its own: one slab of "
+    "128 whole slices per shard (memory grows with the slices' area), and its "
+    "block means are truncated to integers, not rounded.",
+    "ome-zarr-py": "`write_image` on a dask array, `local_mean`, z too.",
+    "ngff-zarr": "`to_multiscales` (dask bin shrink) + `to_ngff_zarr`.",
+    "book-multipage-tiff": "book-sharded's options on the same voxels as one "
+    "multi-page BigTIFF (a page per slice, uncompressed, strips of 16 rows); "
+    "its `limit` is the slices'.",
+    "book-hdf5": "book-sharded's options on the same voxels as one HDF5 file "
+    "(one contiguous uint16 dataset, the file's only array); its `limit` is "
+    "the slices'.",
+}
+#: The full heart of the Human Organ Atlas (bytes of uint16 voxels), for the
+#: report's prediction.
+FULL_HEART_BYTES = 1.03e12
 PIPELINES = {
     "batched": "zarr.core.codec_pipeline.BatchedCodecPipeline",
     "fused": "zarr.core.codec_pipeline.FusedCodecPipeline",
@@ -174,7 +234,7 @@ def decodes_per_slice(folder: Path, counts: Counter[str]) -> dict[str, int]:
 
     ``"unmatched"`` counts decodes of bytes that are no slice file.
     """
-    paths = sorted(folder.glob(FORMATS["jp2"]))
+    paths = sorted(folder.glob(SLICE_KINDS["jp2"]))
     per_slice = [counts[digest(path.read_bytes())] for path in paths]
     unmatched = sum(counts.values()) - sum(per_slice)
     histogram = {str(n): k for n, k in sorted(Counter(per_slice).items())}
@@ -194,31 +254,64 @@ def output_digest(output: Path) -> str:
     return hasher.hexdigest()
 
 
-def run_method(method: str, folder: Path, output: Path, workers: int) -> dict:
-    """Run one method; its wall time, and for JPEG 2000 the decodes it made."""
+def run_method(method: str, path: Path, output: Path, workers: int) -> dict:
+    """Run one method on the input at ``path``; its wall time, and for JPEG
+    2000 the decodes it made."""
     from data_helpers.codec_names import DEFAULT_CODEC, make_codec
     from data_helpers.convert import convert_stack
 
-    jpeg2k = any(folder.glob(FORMATS["jp2"]))
+    jpeg2k = path.is_dir() and any(path.glob(SLICE_KINDS["jp2"]))
     counts = count_jpeg2k_decodes() if jpeg2k else None
     extra: dict[str, Any] = {}
+    sharded: dict[str, Any] = {"ome_zarr_version": "0.5", "shards": SHARDS}
+    wall: float | None = None  # set by a method that times only part of its run
     start = time.perf_counter()
     if method == "limit":
         from limit import measure_limit  # benchmarks/limit.py
 
         measured = measure_limit(
-            folder, output, chunks=CHUNKS, levels=LEVELS, workers=workers
+            path, output, chunks=CHUNKS, levels=LEVELS, workers=workers
         )
         extra["limit"] = measured.as_dict()
         extra["limit_summary"] = measured.summary()
-    elif method in ("floor", "book", "book-sharded"):
+    elif method in ("floor", "book", "book-sharded", *METHOD_KINDS):
         options: dict[str, Any] = {"levels": 1 if method == "floor" else LEVELS}
         options["ome_zarr_version"] = "0.4"  # Zarr format 2 chunks, as reported
-        if method == "book-sharded":
-            options.update(ome_zarr_version="0.5", shards=SHARDS)
+        if method == "book-sharded" or method in METHOD_KINDS:
+            options.update(sharded)
         convert_stack(
-            folder, output, chunks=CHUNKS, workers=workers, progress=False, **options
+            path, output, chunks=CHUNKS, workers=workers, progress=False, **options
         )
+    elif method == "book-sharded-processes":
+        from distributed import Client, LocalCluster
+
+        with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            # Started, with the converter imported: a cluster's workers start
+            # once for many conversions.
+            client.run(importlib.import_module, "data_helpers.convert")
+            extra["cluster_start_s"] = time.perf_counter() - start
+            start = time.perf_counter()  # the conversion only
+            convert_stack(
+                path,
+                output,
+                chunks=CHUNKS,
+                levels=LEVELS,
+                client=client,
+                progress=False,
+                **sharded,
+            )
+            wall = time.perf_counter() - start
+    elif method == "stack-to-chunk":
+        run_stack_to_chunk(path, output, workers)
     elif method == "ome-zarr-py":
         import dask
         import zarr
@@ -230,7 +323,7 @@ def run_method(method: str, folder: Path, output: Path, workers: int) -> dict:
             group = zarr.open_group(output, mode="w", zarr_format=2)
             factors = [{"z": 2**k, "y": 2**k, "x": 2**k} for k in range(1, LEVELS)]
             write_image(
-                stack_as_dask(folder),
+                stack_as_dask(path),
                 group,
                 scale_factors=factors,
                 method=Methods.LOCAL_MEAN,
@@ -246,7 +339,7 @@ def run_method(method: str, folder: Path, output: Path, workers: int) -> dict:
         import ngff_zarr
 
         with dask.config.set(scheduler="threads", num_workers=workers):
-            image = ngff_zarr.to_ngff_image(stack_as_dask(folder), dims=["z", "y", "x"])
+            image = ngff_zarr.to_ngff_image(stack_as_dask(path), dims=["z", "y", "x"])
             multiscales = ngff_zarr.to_multiscales(
                 image,
                 scale_factors=[2**k for k in range(1, LEVELS)],
@@ -261,7 +354,8 @@ def run_method(method: str, folder: Path, output: Path, workers: int) -> dict:
             )
     else:
         raise SystemExit(f"unknown method {method!r}; choose from {METHODS}")
-    wall = time.perf_counter() - start
+    if wall is None:
+        wall = time.perf_counter() - start
     if method == "limit":
         wall = extra["limit"]["seconds"]  # the limit, not the time measuring it
     if counts is not None:
@@ -270,8 +364,41 @@ def run_method(method: str, folder: Path, output: Path, workers: int) -> dict:
                 f"{method} decoded no JPEG 2000 slice in this process: the count "
                 "cannot see where it decoded; fix count_jpeg2k_decodes."
             )
-        extra["decodes"] = decodes_per_slice(folder, counts)
+        extra["decodes"] = decodes_per_slice(path, counts)
     return {"wall_s": wall, **extra}
+
+
+def run_stack_to_chunk(folder: Path, output: Path, workers: int) -> None:
+    """Convert the TIFF slices in ``folder`` with stack-to-chunk, as its
+    tutorial does (docs/tutorial/tutorial.py of stack-to-chunk 2.3.1), with
+    the bench's chunks, codec and levels on ``workers`` joblib processes."""
+    import stack_to_chunk  # type: ignore[import-not-found, import-untyped]
+    import zarr
+    import zarr.codecs
+    from dask.array.image import imread
+    from pydantic_zarr.v3 import ArraySpec
+
+    from data_helpers.codec_names import DEFAULT_CODEC, make_codec
+
+    # (x, y, z), one chunk per slice: the layout add_full_res_data requires.
+    images = imread(str(folder / SLICE_KINDS["tiff"])).T
+    spec = zarr.empty(  # in memory: only its metadata is used
+        images.shape,
+        chunks=(CHUNKS,) * 3,
+        dtype=images.dtype,
+        codecs=[zarr.codecs.BytesCodec(), make_codec(DEFAULT_CODEC, zarr_format=3)],
+        dimension_names=("x", "y", "z"),
+    )
+    group = stack_to_chunk.MultiScaleGroup(
+        output,
+        name="bench",
+        voxel_size=(1.0, 1.0, 1.0),
+        spatial_unit="micrometer",
+        array_spec=ArraySpec.from_zarr(spec),
+    )
+    group.add_full_res_data(images, n_processes=workers)
+    for level in range(1, LEVELS):
+        group.add_downsample_level(level, n_processes=workers)
 
 
 # --------------------------------------------------------------------------
@@ -279,35 +406,44 @@ def run_method(method: str, folder: Path, output: Path, workers: int) -> dict:
 # --------------------------------------------------------------------------
 
 
-def tree_rss(process: psutil.Process) -> int:
+def tree_rss(process: psutil.Process, peaks: dict[int, int]) -> int:
+    """The summed RSS of ``process`` and its descendants; ``peaks`` keeps the
+    peak of each descendant (by pid)."""
     total = 0
     for p in [process, *process.children(recursive=True)]:
         try:
-            total += p.memory_info().rss
+            rss = p.memory_info().rss
         except psutil.Error:
-            pass
+            continue
+        total += rss
+        if p.pid != process.pid:
+            peaks[p.pid] = max(peaks.get(p.pid, 0), rss)
     return total
 
 
 def measure(
-    method: str, folder: Path, output: Path, workers: int, settings: list[str]
+    method: str, path: Path, output: Path, workers: int, settings: list[str]
 ) -> dict:
-    """Run one method in a subprocess; its time, peak tree memory, output size.
+    """Run one method in a subprocess; its time, output size and memory: the
+    peak of the whole process tree and the largest peak of one child process
+    (a worker process; None when the run has no children).
 
     ``settings`` are the ``run`` command's encoding options (``settings_args``).
     """
     shutil.rmtree(output, ignore_errors=True)
-    command = [sys.executable, __file__, "run", method, str(folder), str(output)]
+    # Absolute paths: worker processes need not share the run's folder.
+    command = [sys.executable, __file__, "run", method, str(path.resolve())]
+    command.append(str(output.resolve()))
     command += ["--workers", str(workers), *settings]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     parent = psutil.Process(child.pid)
-    peak, done = 0, threading.Event()
+    peak, children, done = 0, dict[int, int](), threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
             try:
-                peak = max(peak, tree_rss(parent))
+                peak = max(peak, tree_rss(parent, children))
             except psutil.Error:
                 pass
             time.sleep(0.05)
@@ -322,10 +458,29 @@ def measure(
     outcome = json.loads(out.strip().splitlines()[-1])
     return {
         "method": method,
+        "workers": workers,
         "wall_s": outcome.pop("wall_s"),
         "peak_rss_bytes": peak,
+        "peak_child_bytes": max(children.values(), default=None),
         "output_bytes": folder_bytes(output),
         **outcome,
+    }
+
+
+def deep_check(output: Path) -> dict:
+    """``python -m data_helpers.check --deep output``: its time, exit status
+    (0 no problems, 1 problems) and its last line, the verdict."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "data_helpers.check", "--deep", str(output)],
+        capture_output=True,
+        text=True,
+    )
+    lines = done.stdout.strip().splitlines() or done.stderr.strip().splitlines()
+    return {
+        "check_s": time.perf_counter() - start,
+        "check_status": done.returncode,
+        "check_verdict": lines[-1] if lines else "",
     }
 
 
@@ -360,22 +515,6 @@ def level1_error(output: Path) -> float:
     return total / math.prod(level1.shape)
 
 
-def make_input(size: str, kind: str) -> Path:
-    """The synthetic input stack of ``size`` in format ``kind``, written once."""
-    from data_helpers.synthetic import write_jp2_stack, write_tiff_stack
-
-    shape = SIZES[size]
-    folder = OUT / (f"input-{size}" if kind == "tiff" else f"input-{size}-{kind}")
-    if len(list(folder.glob(FORMATS[kind]))) != shape[0]:
-        print(f"writing the {size} {kind} input {shape} to {folder} ...", flush=True)
-        shutil.rmtree(folder, ignore_errors=True)
-        if kind == "tiff":
-            write_tiff_stack(folder, shape, seed=0, rows_per_strip=16)
-        else:
-            write_jp2_stack(folder, shape, seed=0)
-    return folder
-
-
 def input_name(size: str, kind: str) -> str:
     """The report's name of an input: its size, and its format unless TIFF."""
     return size if kind == "tiff" else f"{size} JPEG 2000"
@@ -387,21 +526,22 @@ def input_name(size: str, kind: str) -> str:
 
 
 def summarise(results: list[dict]) -> list[dict]:
-    """Best, median, peak and ratio to the same input's ``limit``, per method."""
+    """Best, median, peaks and ratio to the ``limit`` of the same input and
+    number of workers, per method."""
     rows = []
-    for size in dict.fromkeys(r["size"] for r in results):
-        limits = [
-            r["wall_s"] for r in results if r["size"] == size and r["method"] == "limit"
-        ]
-        for method in dict.fromkeys(r["method"] for r in results):
-            runs = [r for r in results if r["size"] == size and r["method"] == method]
-            if not runs:
-                continue
+    for size, workers in dict.fromkeys((r["size"], r["workers"]) for r in results):
+        same = [r for r in results if r["size"] == size and r["workers"] == workers]
+        limits = [r["wall_s"] for r in same if r["method"] == "limit"]
+        for method in dict.fromkeys(r["method"] for r in same):
+            runs = [r for r in same if r["method"] == method]
             walls = [r["wall_s"] for r in runs]
             best, median = min(walls), statistics.median(walls)
+            children = [r["peak_child_bytes"] or 0 for r in runs]
             rows.append(
                 {
                     "size": size,
+                    "shape": tuple(runs[0]["shape"]),
+                    "workers": workers,
                     "method": method,
                     "runs": len(runs),
                     "best_s": best,
@@ -412,13 +552,23 @@ def summarise(results: list[dict]) -> list[dict]:
                     ),
                     "gb_per_s": runs[0]["input_bytes"] / 1e9 / best,
                     "peak_rss_gib": max(r["peak_rss_bytes"] for r in runs) / 2**30,
+                    "peak_child_gib": max(children) / 2**30 if any(children) else None,
                     "output_gb": runs[0]["output_bytes"] / 1e9,
                     "level1_mad": runs[0].get("level1_mad"),
                     "decodes": runs[0].get("decodes"),
                     "digest": runs[0].get("digest"),
+                    "check": check_text(runs[0]),
                 }
             )
     return rows
+
+
+def check_text(run: dict) -> str:
+    """``check --deep``'s verdict on a run's output and its time, if it ran."""
+    if "check_s" not in run:
+        return ""
+    status, seconds = run["check_status"], run["check_s"]
+    return f"{run['check_verdict']} (exit {status}, {seconds:.0f} s)"
 
 
 def decodes_text(decodes: dict[str, int] | None) -> str:
@@ -432,39 +582,125 @@ def decodes_text(decodes: dict[str, int] | None) -> str:
 
 
 def limit_lines(results: list[dict]) -> list[str]:
-    """Per input, what its best ``limit`` run was made of and what limits it."""
-    best: dict[str, dict] = {}
+    """Per input and number of workers, what its best ``limit`` run was made
+    of and what limits it."""
+    best: dict[tuple[str, int], dict] = {}
     for r in results:
-        if r["method"] != "limit":
-            continue
-        if r["size"] not in best or r["wall_s"] < best[r["size"]]["wall_s"]:
-            best[r["size"]] = r
-    return [f"- {size}: {r['limit_summary']}" for size, r in best.items()]
+        key = (r["size"], r["workers"])
+        if r["method"] == "limit" and (
+            key not in best or r["wall_s"] < best[key]["wall_s"]
+        ):
+            best[key] = r
+    return [f"- {size}: {r['limit_summary']}" for (size, _), r in best.items()]
+
+
+def method_lines(rows: list[dict]) -> list[str]:
+    """What each method of the report is, and how to read its columns."""
+    methods = dict.fromkeys(r["method"] for r in rows)
+    return [
+        "The methods (all 3 levels of 128^3 chunks, Blosc zstd 3 shuffle):",
+        "",
+        *(f"- `{m}`: {METHOD_NOTES[m]}" for m in methods),
+        "",
+        "× limit is a row's wall time over the `limit`'s on the same input with "
+        "the same number of workers: 1.00 is the unavoidable work, 1.25 a quarter "
+        "more. GB/s is the input's bytes over the best wall time. Peak RSS is the "
+        "peak of the sum of the run's process tree (shared pages counted in each "
+        "process: an upper bound); peak per worker is the largest peak of one "
+        "child process, a worker process of `book-sharded-processes` or of "
+        "`stack-to-chunk` (blank: the run's workers are threads of one process).",
+    ]
+
+
+def scaling_lines(rows: list[dict]) -> list[str]:
+    """Per input and method run on several numbers of workers, the speed-up
+    from the fewest to the most; then what the fastest per-worker rate of the
+    book's converter predicts for the full heart, and where that could break."""
+    lines = []
+    for size in dict.fromkeys(r["size"] for r in rows):
+        for method in dict.fromkeys(r["method"] for r in rows):
+            runs = sorted(
+                (r for r in rows if r["size"] == size and r["method"] == method),
+                key=lambda r: r["workers"],
+            )
+            if len(runs) < 2 or method == "limit":
+                continue
+            first, last = runs[0], runs[-1]
+            speedup = first["best_s"] / last["best_s"]
+            linear = last["workers"] / first["workers"]
+            lines.append(
+                f"- {size}, {method}: {first['workers']} → {last['workers']} workers, "
+                f"speed-up ×{speedup:.2f} ({speedup / linear:.0%} of linear)"
+            )
+    if lines:
+        lines = ["Scaling (best times):", "", *lines, ""]
+    book = [
+        r
+        for r in rows
+        if r["method"] in ("book-sharded", "book-sharded-processes")
+        and "JPEG" not in r["size"]
+    ]
+    if not book:
+        return lines
+    largest = max(math.prod(r["shape"]) for r in book)  # the largest input's rate
+    best = max(
+        (r for r in book if math.prod(r["shape"]) == largest),
+        key=lambda r: r["gb_per_s"] / r["workers"],
+    )
+    rate = best["gb_per_s"] / best["workers"]
+    hours = ", ".join(
+        f"{n} cores {FULL_HEART_BYTES / 1e9 / (rate * n) / 3600:.1f} h"
+        for n in (2, 16, 64, 256)
+    )
+    return lines + [
+        f"Prediction: at {rate:.3f} GB/s per worker ({best['method']}, "
+        f"{best['workers']} workers, {best['size']}), the full heart "
+        f"({FULL_HEART_BYTES / 1e12:.2f} TB of uint16 voxels) converts in "
+        f"{hours}, if the rate per worker holds. It breaks where the workers "
+        "share something that does not grow with them: the decode rate of the "
+        "input (JPEG 2000 slices decode at a fixed rate per core, before any "
+        "of this work), the disk or network file system's bandwidth (the "
+        "limit's write rate below is this machine's disk), and on object "
+        "storage the request rate (one PUT per shard and one GET per slice "
+        "strip read, against a bucket's per-prefix request limits).",
+    ]
 
 
 def report(
-    results: list[dict], workers: int, settings: str, stem: str = "results"
+    results: list[dict],
+    settings: str,
+    stem: str = "results",
+    notes: list[str] | None = None,
 ) -> None:
-    """Write ``stem``.json, ``stem``.md (printed too) and ``stem``.png in OUT."""
+    """Write ``stem``.json, ``stem``.md (printed too) and ``stem``.png in OUT;
+    ``notes`` are lines put after the first (the rehearsal's choice of size)."""
     rows = summarise(results)
-    header = ["input", "method", "runs", "best s", "median s", "× limit (best)"]
-    header += ["× limit (median)", "GB/s (best)", "peak RSS GiB", "output GB"]
-    header += ["level-1 mean abs. diff.", "decodes per slice"]
+    header = ["input", "workers", "method", "runs", "best s", "median s"]
+    header += ["× limit (best)", "× limit (median)", "GB/s (best)", "peak RSS GiB"]
+    header += ["peak per worker GiB", "output GB", "level-1 mean abs. diff."]
+    header += ["decodes per slice"]
     digests = any(r["digest"] for r in rows)
+    checks = any(r["check"] for r in rows)
+    workers = sorted({r["workers"] for r in rows})
 
     def ratio(value: float | None) -> str:
         return "" if value is None else f"{value:.2f}"
 
     lines = [
-        f"Benchmark of {time.strftime('%Y-%m-%d %H:%M')}, {workers} workers, "
+        f"Benchmark of {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"{' and '.join(map(str, workers))} workers, "
         f"{psutil.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.1f} GiB "
         f"RAM; {settings}.",
+        *(["", *notes] if notes else []),
         "",
         *markdown_table(
-            header + (["output digest"] if digests else []),
+            header
+            + (["check --deep"] if checks else [])
+            + (["output digest"] if digests else []),
             (
                 [
                     r["size"],
+                    r["workers"],
                     r["method"],
                     r["runs"],
                     f"{r['best_s']:.1f}",
@@ -473,20 +709,26 @@ def report(
                     ratio(r["median_to_limit"]),
                     f"{r['gb_per_s']:.3f}",
                     f"{r['peak_rss_gib']:.2f}",
+                    ratio(r["peak_child_gib"]),
                     f"{r['output_gb']:.3f}",
                     "" if r["level1_mad"] is None else f"{r['level1_mad']:.3f}",
                     decodes_text(r["decodes"]),
                 ]
+                + ([r["check"]] if checks else [])
                 + ([(r["digest"] or "")[:12]] if digests else [])
                 for r in rows
             ),
         ),
+        "",
+        *method_lines(rows),
+        "",
+        *scaling_lines(rows),
     ]
     limits = limit_lines(results)
     if limits:
         lines += ["", "The limit of each input (its best run):", "", *limits]
     summary = {"settings": settings, "workers": workers, "summary": rows}
-    write_report(stem, {**summary, "runs": results}, lines)
+    write_report(stem, {**summary, "notes": notes or [], "runs": results}, lines)
     plot(rows, OUT / f"{stem}.png")
     print("\n".join(lines))
 
@@ -498,16 +740,23 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sizes = list(dict.fromkeys(r["size"] for r in rows))
+    inputs = list(dict.fromkeys((r["size"], r["workers"]) for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     width = 0.8 / len(methods)
     for i, method in enumerate(methods):
         found = [
-            next((r for r in rows if r["size"] == s and r["method"] == method), None)
-            for s in sizes
+            next(
+                (
+                    r
+                    for r in rows
+                    if (r["size"], r["workers"]) == key and r["method"] == method
+                ),
+                None,
+            )
+            for key in inputs
         ]
-        x = np.arange(len(sizes)) + i * width
+        x = np.arange(len(inputs)) + i * width
         for ax, key in zip(axes, ("best_s", "peak_rss_gib"), strict=True):
             values = [r[key] if r else 0 for r in found]
             bars = ax.bar(x, values, width, label=method)
@@ -528,11 +777,12 @@ def plot(rows: list[dict], path: Path) -> None:
         ("wall time (s)", "peak RSS (GiB)"),
         strict=True,
     ):
-        ax.set_xticks(np.arange(len(sizes)) + 0.4 - width / 2, sizes)
-        ax.set(title=title, xlabel="input (uint16 stack)", ylabel=label)
+        ticks = [f"{size}\n{workers} workers" for size, workers in inputs]
+        ax.set_xticks(np.arange(len(inputs)) + 0.4 - width / 2, ticks)
+        ax.set(title=title, xlabel="input (uint16 volume)", ylabel=label)
         ax.margins(y=0.15)
     axes[0].legend(fontsize=8)
-    fig.suptitle("Converting a stack of slices to a 3-level OME-Zarr pyramid")
+    fig.suptitle("Converting a synthetic volume to a 3-level OME-Zarr pyramid")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -563,73 +813,143 @@ def settings_text(args: argparse.Namespace) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "run":
-        parser = argparse.ArgumentParser()
-        parser.add_argument("method")
-        parser.add_argument("folder", type=Path)
-        parser.add_argument("output", type=Path)
-        parser.add_argument("--workers", type=int, default=2)
-        add_settings_options(parser)
-        args = parser.parse_args(argv[1:])
-        apply_settings(args.codec_pipeline, args.zarr_threads, args.blosc_threads)
-        outcome = run_method(args.method, args.folder, args.output, args.workers)
-        print(json.dumps(outcome))
-        return
+def run_input(
+    path: Path, size: str, kind: str, methods: list[str], args: argparse.Namespace
+) -> list[dict]:
+    """Every repetition of ``methods`` on the input at ``path`` (of ``size``
+    and in ``kind``), for each number of workers in turn, interleaved; each
+    output is measured (and checked with ``--check``), then deleted."""
+    results = []
+    slices = kind if kind in SLICE_KINDS else "tiff"  # whose limit it is set against
+    for workers in args.workers:
+        for repeat in range(args.repeats):
+            for method in methods:  # interleaved repetitions
+                output = OUT / f"out-{size}-{kind}-{method}-{workers}.ome.zarr"
+                result = measure(method, path, output, workers, settings_args(args))
+                result.update(
+                    size=input_name(size, slices),
+                    format=kind,
+                    shape=SIZES[size],
+                    input_bytes=input_bytes(size),
+                    repeat=repeat,
+                )
+                if repeat == 0 and method not in ("floor", "limit"):
+                    result["level1_mad"] = level1_error(output)
+                if repeat == 0 and args.digest:
+                    result["digest"] = output_digest(output)
+                if repeat == 0 and args.check and method != "limit":
+                    result.update(deep_check(output))
+                print(json.dumps(result), flush=True)
+                results.append(result)
+                shutil.rmtree(output, ignore_errors=True)
+    return results
+
+
+def inputs_of(methods: list[str], kind: str) -> dict[str, list[str]]:
+    """The methods by the kind of input they read: the slices in ``kind``
+    first, then each file kind (``METHOD_KINDS``)."""
+    groups: dict[str, list[str]] = {}
+    for method in methods:
+        groups.setdefault(METHOD_KINDS.get(method, kind), []).append(method)
+    return dict(sorted(groups.items(), key=lambda item: item[0] in FILE_KINDS))
+
+
+def usable_methods(methods: list[str], kind: str) -> list[str]:
+    """``methods`` that run on slices in ``kind``; says which are left out."""
+    if kind == "tiff":
+        return methods
+    usable = [m for m in methods if m in JPEG2K_METHODS]
+    skipped = sorted(set(methods) - set(usable))
+    if skipped:
+        print(
+            f"not run on {kind} slices (they decode each slice once per row of "
+            "chunks, decode in other processes, or read another input): "
+            f"{', '.join(skipped)}",
+            flush=True,
+        )
+    return usable
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The benchmark's options; ``--rehearsal`` sets its own."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", action="append", choices=list(SIZES))
-    parser.add_argument("--format", action="append", choices=list(FORMATS))
+    parser.add_argument("--format", action="append", choices=list(SLICE_KINDS))
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[2],
+        help="workers of each run; several (1 2) run everything for each in turn",
+    )
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument(
         "--digest", action="store_true", help="report a digest of each output's chunks"
     )
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="run check --deep on each method's first output (timed, its verdict)",
+    )
+    parser.add_argument(
+        "--rehearsal",
+        action="store_true",
+        help="the full-size rehearsal: the largest input that fits the disk, "
+        "limit and book-sharded-processes on 2 worker processes, check --deep",
+    )
+    parser.add_argument(
+        "--keep-inputs",
+        action="store_true",
+        help="keep the multi-page TIFF and HDF5 inputs (default: deleted after "
+        "their runs; the slice folders are always kept, except the rehearsal's)",
+    )
+    parser.add_argument(
         "--report", default="results", help="the report's file names, without suffix"
     )
     add_settings_options(parser)
-    args = parser.parse_args(argv)
-    OUT.mkdir(parents=True, exist_ok=True)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "run":
+        parser = argparse.ArgumentParser()
+        parser.add_argument("method")
+        parser.add_argument("input", type=Path)
+        parser.add_argument("output", type=Path)
+        parser.add_argument("--workers", type=int, default=2)
+        add_settings_options(parser)
+        args = parser.parse_args(argv[1:])
+        apply_settings(args.codec_pipeline, args.zarr_threads, args.blosc_threads)
+        outcome = run_method(args.method, args.input, args.output, args.workers)
+        print(json.dumps(outcome))
+        return
+    args = parse(argv)
+    notes: list[str] = []
+    if args.rehearsal:
+        size, why = rehearsal_size()
+        args.size, args.format, args.repeats, args.check = [size], ["tiff"], 1, True
+        args.methods, args.workers = ["limit", "book-sharded-processes"], [2]
+        notes = [f"Rehearsal on {why}. Its input and outputs are deleted after it."]
+        args.report = "rehearsal" if args.report == "results" else args.report
     settings, results = settings_text(args), []
-    for kind in args.format or ["tiff"]:
-        methods = args.methods
-        if kind != "tiff":
-            methods = [m for m in args.methods if m in JPEG2K_METHODS]
-            skipped = sorted(set(args.methods) - set(methods))
-            if skipped:
-                print(
-                    f"not run on {kind} slices (they decode each slice once per "
-                    f"row of chunks): {', '.join(skipped)}",
-                    flush=True,
-                )
-        for size in args.size or DEFAULT_SIZES:
-            folder = make_input(size, kind)
-            name = input_name(size, kind)
-            input_bytes = math.prod(SIZES[size]) * 2
-            for repeat in range(args.repeats):
-                for method in methods:  # interleaved repetitions
-                    output = OUT / f"out-{size}-{kind}-{method}.ome.zarr"
-                    result = measure(
-                        method, folder, output, args.workers, settings_args(args)
-                    )
-                    result.update(
-                        size=name,
-                        format=kind,
-                        shape=SIZES[size],
-                        input_bytes=input_bytes,
-                        repeat=repeat,
-                    )
-                    if repeat == 0 and method not in ("floor", "limit"):
-                        result["level1_mad"] = level1_error(output)
-                    if repeat == 0 and args.digest:
-                        result["digest"] = output_digest(output)
-                    print(json.dumps(result), flush=True)
-                    results.append(result)
-                    shutil.rmtree(output, ignore_errors=True)
-                report(results, args.workers, settings, args.report)
-    report(results, args.workers, settings, args.report)
+    try:
+        for kind in args.format or ["tiff"]:
+            methods = usable_methods(args.methods, kind)
+            for size in args.size or DEFAULT_SIZES:
+                for input_kind, group in inputs_of(methods, kind).items():
+                    path = make_input(size, input_kind)
+                    try:
+                        results += run_input(path, size, input_kind, group, args)
+                    finally:
+                        if input_kind in FILE_KINDS and not args.keep_inputs:
+                            remove_input(size, input_kind)
+                    report(results, settings, args.report, notes)
+    finally:
+        if args.rehearsal:
+            remove_input(args.size[0], "tiff")
+    report(results, settings, args.report, notes)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,12 @@ def load_bench():
         sys.path.remove(str(BENCHMARKS))
 
 
+def load_inputs():
+    """benchmarks/inputs.py, as bench_convert.py imports it."""
+    load_bench()
+    return sys.modules["inputs"]
+
+
 def test_the_decode_count_sees_the_decodes_of_the_converters_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -114,17 +120,66 @@ def test_every_method_is_given_its_ratio_to_the_limit_of_its_input() -> None:
     bench = load_bench()
     runs = [
         {"size": size, "method": method, "wall_s": wall, "input_bytes": 10**9}
-        | {"peak_rss_bytes": 2**30, "output_bytes": 10**9}
-        for size, method, wall in [
-            ("2GiB", "limit", 4.0),
-            ("2GiB", "limit", 6.0),
-            ("2GiB", "book", 6.0),
-            ("2GiB", "book", 9.0),
-            ("8GiB", "book", 30.0),
+        | {"workers": workers, "shape": (1000, 1000, 500)}
+        | {"peak_rss_bytes": 2**30, "peak_child_bytes": child, "output_bytes": 10**9}
+        for size, workers, method, wall, child in [
+            ("2GiB", 2, "limit", 4.0, None),
+            ("2GiB", 2, "limit", 6.0, None),
+            ("2GiB", 2, "book", 6.0, None),
+            ("2GiB", 2, "book", 9.0, None),
+            ("2GiB", 1, "limit", 8.0, None),
+            ("2GiB", 1, "book-sharded-processes", 10.0, 2**29),
+            ("8GiB", 2, "book", 30.0, None),
         ]
     ]
-    rows = {(r["size"], r["method"]): r for r in bench.summarise(runs)}
-    book = rows["2GiB", "book"]
+    rows = {(r["size"], r["workers"], r["method"]): r for r in bench.summarise(runs)}
+    book = rows["2GiB", 2, "book"]
     assert book["best_to_limit"] == pytest.approx(6.0 / 4.0)
     assert book["median_to_limit"] == pytest.approx(7.5 / 5.0)
-    assert rows["8GiB", "book"]["best_to_limit"] is None  # no limit measured there
+    assert book["peak_child_gib"] is None  # threads of one process: no worker
+    # Against the limit with as many workers, and its worker process's peak.
+    processes = rows["2GiB", 1, "book-sharded-processes"]
+    assert processes["best_to_limit"] == pytest.approx(10.0 / 8.0)
+    assert processes["peak_child_gib"] == pytest.approx(0.5)
+    assert rows["8GiB", 2, "book"]["best_to_limit"] is None  # no limit there
+
+
+def test_the_file_inputs_hold_the_voxels_of_the_slices(tmp_path: Path) -> None:
+    import h5py
+    import tifffile
+
+    from data_helpers.synthetic import ct_like_volume
+
+    inputs = load_inputs()
+    shape = (6, 40, 24)
+    inputs.write_multipage_tiff(tmp_path / "volume.tif", shape)
+    inputs.write_hdf5(tmp_path / "volume.h5", shape)
+    expected = ct_like_volume(shape, seed=0)
+    with tifffile.TiffFile(tmp_path / "volume.tif") as tiff:
+        assert [s.axes for s in tiff.series] == ["ZYX"]
+        assert len(tiff.pages) == shape[0]  # a page per slice
+        assert np.array_equal(tiff.series[0].asarray(), expected)
+    with h5py.File(tmp_path / "volume.h5") as file:
+        arrays: list[str] = []
+        file.visititems(
+            lambda name, node: (
+                arrays.append(name) if isinstance(node, h5py.Dataset) else None
+            )
+        )
+        assert arrays == [inputs.HDF5_DATASET]  # the only array: no --dataset
+        assert np.array_equal(file[inputs.HDF5_DATASET][...], expected)
+
+
+def test_the_rehearsal_takes_the_largest_input_that_fits_the_disk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inputs = load_inputs()
+    monkeypatch.setattr(inputs, "is_written", lambda size, kind: False)
+    gib = 2**30
+    # An input, an output as big and 2 GiB spare: 10 GiB needs 22 GiB.
+    for free, size in [(22 * gib, "10GiB"), (34 * gib, "16GiB"), (66 * gib, "32GiB")]:
+        monkeypatch.setattr(inputs, "disk_free", lambda free=free: free)
+        assert inputs.rehearsal_size()[0] == size
+    monkeypatch.setattr(inputs, "disk_free", lambda: 22 * gib - 1)
+    with pytest.raises(SystemExit, match="not even the 10GiB rehearsal fits"):
+        inputs.rehearsal_size()

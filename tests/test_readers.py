@@ -85,6 +85,11 @@ KNOWN_IMAGES = {
         ("disk", "cut-shard.ome.zarr"),
         ("disk", "wrong-shape.ome.zarr"),
     },
+    "bringing-your-own-data": {
+        ("disk", "embryo.ome.zarr"),  # c, z, y, x, anisotropic
+        ("disk", "timelapse.ome.zarr"),  # t, c, z, y, x
+        ("disk", "heart_rec.ome.zarr"),  # from HDF5, float32
+    },
     "labels-and-segmentations": {
         ("disk", "heart.ome.zarr"),  # OME-Zarr 0.5, the default
         ("disk", "heart-0.4.ome.zarr"),  # 0.4 shown on purpose
@@ -128,17 +133,25 @@ def level_problems(path: Path, *, exact: bool = True) -> list[str]:
     """Levels that are not a downsampled copy of the level above.
 
     ``exact``: each level is the block mean of the level above
-    (``downsample_mean``), voxel for voxel. Otherwise, for another library's
-    filters: a level may be one voxel shorter at an odd edge, and must follow
-    the block mean closely (correlation 0.95 or more, mean difference at most 2 %
-    of the level above's range of values).
+    (``downsample_mean``) over the factors of their scales, voxel for voxel.
+    Otherwise, for another library's filters: a level may be one voxel
+    shorter at an odd edge, and must follow the block mean closely
+    (correlation 0.95 or more, mean difference at most 2 % of the level
+    above's range of values).
     """
     group = open_group(path)
-    paths = [d["path"] for d in ome.multiscale_metadata(group)["datasets"]]
+    datasets = ome.multiscale_metadata(group)["datasets"]
+    paths = [d["path"] for d in datasets]
+    # the factors between levels, read from their scales (2 for cubic voxels)
+    scales = [
+        next(t["scale"] for t in ome.level_transforms(d) if t["type"] == "scale")
+        for d in datasets
+    ]
     problems = []
-    for above_path, here_path in itertools.pairwise(paths):
+    for k, (above_path, here_path) in enumerate(itertools.pairwise(paths)):
         above, here = group[above_path][...], group[here_path][...]
-        expected = downsample_mean(above)
+        factors = [round(b / a) for a, b in zip(scales[k], scales[k + 1], strict=True)]
+        expected = downsample_mean(above, factors)
         allowed = [(m,) if exact else (m, m - 1) for m in expected.shape]
         if len(here.shape) != len(expected.shape) or any(
             n not in ok for n, ok in zip(here.shape, allowed, strict=True)

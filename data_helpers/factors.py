@@ -24,3 +24,26 @@ def scale_at(
     if len(factors) < level:
         raise ValueError(f"{len(factors)} levels of factors, but level {level} asked.")
     return tuple(math.prod(f[axis] for f in factors[:level]) for axis in range(ndim))
+
+
+def factors_between(
+    above: Sequence[float], below: Sequence[float], tolerance: float = 0.25
+) -> Factors | None:
+    """Whole per-axis factors from one level's scale to the next one's, or None.
+
+    ``below[i] / above[i]`` rounded, for every axis; 1 where an axis (``t``,
+    ``c``, or ``z`` of an anisotropic pyramid) is not downsampled. None if the
+    vectors differ in length or a ratio is not within ``tolerance`` times
+    itself of a whole number >= 1 (writers that compute scales from rounded
+    shapes give e.g. 37 / 19 = 1.95 for 2).
+    """
+    if len(above) != len(below):
+        return None
+    factors = []
+    for a, b in zip(above, below, strict=True):
+        ratio = b / a if a > 0 else 0.0
+        factor = round(ratio)
+        if factor < 1 or abs(ratio - factor) > tolerance * factor:
+            return None
+        factors.append(factor)
+    return tuple(factors)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 
@@ -80,22 +79,24 @@ def pyramid_factors(
     return tuple(found)
 
 
-def factors_between(scales: Sequence[Sequence[float]]) -> tuple[Factors, ...]:
-    """The integer factors between consecutive levels' ``scales`` (per axis).
+def factors_between(
+    above: Sequence[float], below: Sequence[float], tolerance: float = 0.25
+) -> Factors | None:
+    """Whole per-axis factors from one level's scale to the next one's, or None.
 
-    ``ValueError`` if a ratio is not a whole number of 1 or more (a pyramid
-    this book does not write or check).
+    ``below[i] / above[i]`` rounded, for every axis; 1 where an axis (``t``,
+    ``c``, or ``z`` of an anisotropic pyramid) is not downsampled. None if the
+    vectors differ in length or a ratio is not within ``tolerance`` times
+    itself of a whole number >= 1 (writers that compute scales from rounded
+    shapes give e.g. 37 / 19 = 1.95 for 2).
     """
-    found = []
-    for upper, lower in itertools.pairwise(scales):
-        ratios = [b / a for a, b in zip(upper, lower, strict=True)]
-        rounded = tuple(round(r) for r in ratios)
-        if any(
-            f < 1 or abs(r - f) > 1e-6 * f for r, f in zip(ratios, rounded, strict=True)
-        ):
-            raise ValueError(
-                f"scales {list(upper)} -> {list(lower)} are not whole-number "
-                "factors of 1 or more."
-            )
-        found.append(rounded)
-    return tuple(found)
+    if len(above) != len(below):
+        return None
+    factors = []
+    for a, b in zip(above, below, strict=True):
+        ratio = b / a if a > 0 else 0.0
+        factor = round(ratio)
+        if factor < 1 or abs(ratio - factor) > tolerance * factor:
+            return None
+        factors.append(factor)
+    return tuple(factors)

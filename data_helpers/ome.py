@@ -811,10 +811,11 @@ def image_factors(image: zarr.Group) -> tuple[Factors, ...] | None:
     for dataset in multiscale_metadata(image)["datasets"]:
         transforms = level_transforms(dataset)
         scales.append(next(t["scale"] for t in transforms if t["type"] == "scale"))
-    try:
-        return factors_between(scales)
-    except ValueError:
-        return None
+    found = [
+        factors_between(above, below, tolerance=1e-6)
+        for above, below in zip(scales, scales[1:], strict=False)
+    ]
+    return None if None in found else tuple(f for f in found if f is not None)
 
 
 def check_same_levels(image: zarr.Group, label: Any) -> None:

@@ -20,7 +20,7 @@ import sys
 import textwrap
 import webbrowser
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -63,6 +63,8 @@ class ImageInfo:
     levels: list[str]
     grey_range: tuple[int, int]
     labels: list[str]  # the label images listed in IMAGE/labels, by name
+    #: One grey range per channel of an image with a channel axis, else none.
+    channel_ranges: list[tuple[int, int]] = field(default_factory=list)
 
 
 def read_ome_metadata(path: Path) -> tuple[int, dict]:
@@ -93,7 +95,8 @@ def image_info(path: Path) -> ImageInfo:
     """Check that ``path`` is an OME-Zarr image; find its levels and grey range.
 
     The grey range (0.5th to 99.5th percentile) comes from the coarsest level,
-    the smallest read.
+    the smallest read; an image with a channel axis (type ``channel``) has
+    one per channel too.
     """
     zarr_format, attrs = read_ome_metadata(path)
     multiscales = attrs.get("multiscales") if isinstance(attrs, dict) else None
@@ -118,9 +121,29 @@ def image_info(path: Path) -> ImageInfo:
         raise ViewError(
             f"Cannot read level {levels[-1:]} of {str(path)!r}: {error}"
         ) from None
+    axis = channel_axis(multiscales[0])
+    channels = [] if axis is None else list(np.moveaxis(values, axis, 0))
+    return ImageInfo(
+        zarr_format,
+        levels,
+        grey_range(values),
+        label_names(path),
+        [grey_range(channel) for channel in channels],
+    )
+
+
+def grey_range(values: np.ndarray) -> tuple[int, int]:
+    """The 0.5th to the 99.5th percentile of ``values``, at least 1 apart."""
     low, high = np.percentile(values, [0.5, 99.5])
-    grey_range = (int(low), max(int(high), int(low) + 1))
-    return ImageInfo(zarr_format, levels, grey_range, label_names(path))
+    return int(low), max(int(high), int(low) + 1)
+
+
+def channel_axis(multiscale: dict) -> int | None:
+    """The index of the channel axis (type ``channel``, as Neuroglancer has
+    it), or None."""
+    axes = multiscale.get("axes") or []
+    kinds = [axis.get("type") if isinstance(axis, dict) else None for axis in axes]
+    return kinds.index("channel") if "channel" in kinds else None
 
 
 def label_names(path: Path) -> list[str]:
@@ -136,11 +159,18 @@ def label_names(path: Path) -> list[str]:
 
 
 def viewer_query(info: ImageInfo, image_url: str) -> str:
-    """The viewer page's query string that shows the image at ``image_url``."""
-    low, high = info.grey_range
-    query = {"image": image_url, "zarr": info.zarr_format, "range": f"{low},{high}"}
+    """The viewer page's query string that shows the image at ``image_url``:
+    one grey ``range`` per channel if it has channels (the page uses a
+    channel's omero window before it)."""
+    ranges = info.channel_ranges or [info.grey_range]
     return urlencode(
-        [*query.items(), *(("labels", n) for n in info.labels)], safe="/:,"
+        [
+            ("image", image_url),
+            ("zarr", info.zarr_format),
+            *(("range", f"{low},{high}") for low, high in ranges),
+            *(("labels", n) for n in info.labels),
+        ],
+        safe="/:,",
     )
 
 
@@ -170,8 +200,11 @@ what it shows:
   The image's levels, in the order of its axes (Z Y X for the book's images),
   with a grey range from the 0.5th to the 99.5th percentile of the coarsest
   level, and the label images its labels group lists as segmentation layers
-  over it. It prints "Viewer: URL" (the page) and "Data: URL" (the image, for
-  other viewers), then serves both until Ctrl-C.
+  over it. An image with a channel axis (c) is one layer per channel, in its
+  omero colours and windows (else red, green, blue, white and the
+  percentiles), added together; a time axis (t) is the position bar's t, with
+  a slider and playback in its menu. It prints "Viewer: URL" (the page) and
+  "Data: URL" (the image, for other viewers), then serves both until Ctrl-C.
 
 units:
   Neuroglancer draws nothing for an image whose axes have a unit that is not

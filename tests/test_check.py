@@ -396,7 +396,8 @@ def test_deep_finds_a_chunk_cut_short(images, copy_of, name: str) -> None:
         good = zarr.open_array(images[name] / "0", mode="r")[region]
         assert not np.array_equal(damaged, good)  # ... into wrong voxels
     (line,) = found(path, deep=True)
-    assert line.startswith(f"PROBLEM chunk {key}: cannot be decoded (")
+    stored_as = "chunk" if name == "book-0.4" else "shard"  # what the key names
+    assert line.startswith(f"PROBLEM {stored_as} {key}: cannot be decoded (")
     assert line.endswith(
         "the stored object is cut short or corrupt, so readers fail on it or show "
         "wrong voxels."

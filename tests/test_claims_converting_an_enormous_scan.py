@@ -233,7 +233,7 @@ def test_check_finds_the_cut_chunk(chapter) -> None:
     # last bytes are no longer its index, whose CRC-32C then fails
     assert (4 * 16 // SHARD, 3 * 16 // SHARD, 2 * 16 // SHARD) == (2, 1, 1)
     assert problems[0].startswith(
-        "PROBLEM chunk 0/c/2/1/1: cannot be decoded (Stored and computed checksum "
+        "PROBLEM shard 0/c/2/1/1: cannot be decoded (Stored and computed checksum "
         "do not match"
     )
     assert "1 problem found" in text and text.endswith("exit status: 1\n")

@@ -12,7 +12,10 @@ means``) and per piece of information (``INFO ...``). Without ``--deep`` it
 reads metadata and array headers only; with ``--deep`` it also reads every
 chunk of every level, in parallel on dask (a worker holds at most 2 x 2 x 2
 chunks, or one shard, and the part of the next level under them), and
-compares each level with the 2 x 2 x 2 block mean of the level above. Exit
+compares each level with the block mean of the level above (the block mode
+for a label image) over the factors their scales say: 2 x 2 x 2, 1 x 2 x 2
+for an anisotropic level, 1 along t and c. Axes may be t, c, z, y, x (those
+present); a level that downsamples t or c is a problem. Exit
 status: 0 no problems, 1 problems, 2 it could not check at all (no such path,
 not a Zarr group, no multiscales).
 

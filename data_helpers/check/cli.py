@@ -17,9 +17,10 @@ what it checks:
   Zarr format each version needs, the units of the axes (the specification's
   names, such as micrometer: Neuroglancer refuses um), and each level's array
   header against the metadata and the level above (dtype, dimensions,
-  dimension names, shape against scale). With --deep it also reads every
-  chunk of every level and compares each level with the 2 x 2 x 2 block mean
-  of the level above.
+  dimension names, shape against scale, t and c never downsampled). With
+  --deep it also reads every chunk of every level and compares each level
+  with the block mean of the level above (block mode for a label image) over
+  the factors their scales say (e.g. 1 x 2 x 2, and 1 along t and c).
 
 output:
   A summary of the image (axes in their order, e.g. Z Y X, and one line per

@@ -22,7 +22,7 @@ from data_helpers.check.result import (
     Summary,
     one_line,
 )
-from data_helpers.ome import multiscale_axes
+from data_helpers.ome import multiscale_axes, ome_attributes
 
 
 def check_image(
@@ -77,7 +77,11 @@ def check_image(
     problems += header_problems(arrays, levels, axes, version)
     if deep and levels:
         found, info = deep_findings(
-            list(arrays.values()), levels, workers or os.cpu_count() or 1, progress
+            list(arrays.values()),
+            levels,
+            workers or os.cpu_count() or 1,
+            progress,
+            labels="image-label" in ome_attributes(group.attrs.asdict()),
         )
         problems += found
         information += info

@@ -23,6 +23,7 @@ from data_helpers.ome import (
     written_version,
 )
 from data_helpers.remote import is_remote, open_store
+from data_helpers.wording import count
 
 
 def open_image(location: str | os.PathLike[str]) -> tuple[zarr.Group, dict]:
@@ -216,6 +217,60 @@ def header_problems(
                 )
         problems += [Finding(where, f"{text}.") for text in said]
     problems += scale_problems(levels)
+    problems += kept_axis_problems(levels, axes)
+    return problems
+
+
+#: Axis types a pyramid never downsamples, and what each voxel along them is.
+KEPT_AXES = {"channel": "channel", "time": "time point"}
+
+
+def kept_axes(axes: list[dict]) -> dict[int, tuple[str, str]]:
+    """The axes a pyramid keeps whole: index -> (name, what one step is).
+
+    Those of type ``channel`` and ``time``; an axis without a type counts as
+    one when it is named ``c`` or ``t``.
+    """
+    kept = {}
+    for index, axis in enumerate(axes):
+        name, kind = str(axis.get("name")), axis.get("type")
+        if kind is None:
+            kind = {"c": "channel", "t": "time"}.get(name)
+        if kind in KEPT_AXES:
+            kept[index] = (name, KEPT_AXES[kind])
+    return kept
+
+
+def kept_axis_problems(levels: list[Level], axes: list[dict]) -> list[Finding]:
+    """Levels that downsample a channel or time axis (shape or scale) from
+    the level above."""
+    problems: list[Finding] = []
+    kept = kept_axes(axes)
+    for above, level in zip(levels, levels[1:], strict=False):
+        if len(level.shape) != len(axes) or len(above.shape) != len(axes):
+            continue  # a dimension problem, reported already
+        for index, (name, step) in kept.items():
+            said = []
+            if level.shape[index] != above.shape[index]:
+                said.append(
+                    f"{count(level.shape[index], step)} along it, level "
+                    f"{above.path} has {above.shape[index]}"
+                )
+            scale, before = level.scale, above.scale
+            if scale and before and len(scale) == len(before) == len(axes):
+                if not math.isclose(scale[index], before[index]):
+                    said.append(
+                        f"scale {scale[index]:g} along it, level "
+                        f"{above.path}'s is {before[index]:g}"
+                    )
+            if said:
+                message = (
+                    f"downsamples the {step.split()[0]} axis {name} "
+                    f"({'; '.join(said)}): a pyramid must keep every {step} at "
+                    f"every level, or readers mix {step}s when zoomed out and "
+                    "place them wrong."
+                )
+                problems.append(Finding(f"level {level.path}", message))
     return problems
 
 

@@ -10,7 +10,8 @@ image ``labels/heart``. The label images store every chunk, even those of
 background only, which the converter leaves out (Zarr reads a missing chunk
 as the fill value, 0): a viewer asks for those too, and the browser logs each
 404 as an error. A finished image is left as it is, so calling it again costs
-nothing.
+nothing. Beside them, ``CHANNEL_IMAGE``: the two-channel, anisotropic image
+of the chapter "Bringing your own data".
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ HEART_SHAPE = (139, 120, 120)  # z, y, x: the sample's own shape
 CHUNKS = 16
 SHARDS = 64  # 4 x 4 x 4 chunks: the viewing chapter's index of 64 chunks
 LABELS = "heart"  # the label image's name: IMAGE/labels/heart
+#: The two-channel, anisotropic image of the chapter "Bringing your own data":
+#: an OME-TIFF of (c, z, y, x) voxels of 2 x 0.5 x 0.5 um, converted with
+#: the defaults (OME-Zarr 0.5 in shards), its channels named and coloured.
+CHANNEL_IMAGE = "embryo.ome.zarr"
+CHANNEL_SHAPE = (2, 48, 192, 192)
+CHANNEL_VOXEL_UM = (2.0, 0.5, 0.5)
+CHANNEL_NAMES = ("nuclei", "membranes")
+CHANNEL_COLORS = (0x00FF00FF, -0x00FF0001)  # OME's signed RGBA: green, magenta
 IMAGES: dict[str, dict[str, Any]] = {
     "heart-sharded.ome.zarr": {"ome_zarr_version": "0.5", "shards": SHARDS},
     "heart.ome.zarr": {"ome_zarr_version": "0.4"},
@@ -36,6 +45,33 @@ def finished(image: Path) -> bool:
     """Whether ``image`` holds the whole image and its label image."""
     metadata = (".zattrs", "zarr.json")
     return any((image / "labels" / LABELS / name).is_file() for name in metadata)
+
+
+def write_channel_image(folder: str | Path) -> Path:
+    """Write ``CHANNEL_IMAGE`` into ``folder`` unless there (through a hidden
+    partial folder renamed when finished); return its path."""
+    from data_helpers.convert import convert_stack
+    from data_helpers.synthetic import write_ome_tiff
+
+    path = Path(folder) / CHANNEL_IMAGE
+    if (path / "zarr.json").is_file():
+        return path
+    with tempfile.TemporaryDirectory() as work:
+        ome_tiff = write_ome_tiff(
+            Path(work) / "embryo.ome.tif",
+            CHANNEL_SHAPE,
+            seed=1,
+            voxel_size=CHANNEL_VOXEL_UM,
+            unit="\u00b5m",
+            channel_names=CHANNEL_NAMES,
+            channel_colors=CHANNEL_COLORS,
+        )
+        partial = Path(folder) / f".{CHANNEL_IMAGE}.partial"
+        convert_stack(ome_tiff, partial, chunks=32, overwrite=True, progress=False)
+        if path.exists():
+            shutil.rmtree(path)
+        partial.rename(path)
+    return path
 
 
 def write_viewer_images(folder: str | Path) -> dict[str, Path]:
@@ -57,8 +93,9 @@ def write_viewer_images(folder: str | Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: folder / name for name in IMAGES}
     missing = [name for name, path in paths.items() if not finished(path)]
+    channels = {CHANNEL_IMAGE: write_channel_image(folder)}
     if not missing:
-        return paths
+        return paths | channels
     with tempfile.TemporaryDirectory() as work:
         slices, label_slices = Path(work) / "slices", Path(work) / "labels"
         write_tiff_stack(slices, HEART_SHAPE, seed=0, rows_per_strip=16)
@@ -87,4 +124,4 @@ def write_viewer_images(folder: str | Path) -> dict[str, Path]:
             if paths[name].exists():
                 shutil.rmtree(paths[name])
             partial.rename(paths[name])
-    return paths
+    return paths | channels

@@ -8,6 +8,7 @@ import pytest
 
 from data_helpers.check.cli import parser as check_parser
 from data_helpers.convert.cli import parser as convert_parser
+from data_helpers.convert.run import usable_cores
 from data_helpers.ome import DEFAULT_OME_ZARR_VERSION, SPACE_UNITS
 from data_helpers.view import parse_args as view_parse_args
 
@@ -40,11 +41,17 @@ def test_convert_help() -> None:
     text = flat(parser.format_help())
     for fragment in [
         # defaults
-        "--chunks CHUNKS chunk length in voxels along Z, Y and X (default: 128)",
+        "--chunks CHUNKS chunk length in voxels along Z, Y and X; 1 along T and C "
+        "(default: 128)",
         "(default: as many as it takes for the smallest level to fit in one chunk)",
-        "--workers WORKERS tasks run at once, on threads of this process (default: 1)",
-        "in --unit units (default: 1 1 1)",
-        "default: micrometer)",
+        "--workers WORKERS tasks run at once, on threads of this process (default: "
+        f"the cores it may use, {usable_cores()} here)",
+        "(default: the input's metadata, such as an OME-TIFF's physical sizes, "
+        "else 1 1 1)",
+        "default: micrometer, or the input's)",
+        "--codec CODEC the chunks' compression",
+        "(default: blosc-zstd-3-shuffle)",
+        "--dataset PATH with an HDF5 file: the path of the array in it",
         "3 writes OME-Zarr 0.5 (default: that of --ome-zarr-version)",
         "--ome-zarr-version {0.4,0.5,0.6} OME-Zarr version to write: 0.4 in Zarr "
         "format 2, 0.5 in Zarr format 3, 0.6 in Zarr format 3 (default: "
@@ -53,11 +60,16 @@ def test_convert_help() -> None:
         "0 for no shards; needs OME-Zarr 0.5 or 0.6 (default: 2 x --chunks with "
         "0.5 and 0.6, none with 0.4)",
         # input, order, resuming
-        "one 2-D slice per z plane, all the same shape (rows x columns) and dtype",
+        "a folder of 2-D slices, one per z plane, all the same shape (rows x "
+        "columns) and dtype",
         "TIFF files (*.tif, *.tiff) or JPEG 2000 files (*.jp2, *.jpx, *.j2k, "
         "*.j2c), not both",
         "natural order of their names (slice_2 before slice_10, not after slice_1)",
-        "axes in Z Y X order",
+        "one TIFF file (multi-page, BigTIFF or OME-TIFF",
+        "an HDF5 file (--dataset PATH names the array in it",
+        "Several INPUTs are the channels of one image, in order",
+        "the input's axes in T C Z Y X order",
+        "halving each of them whose voxel size is less than twice the smallest",
         "run the same command again to resume where it stopped",
         "On a finished output the same command does nothing and leaves it alone",
         # units

@@ -12,7 +12,16 @@ import zarr
 from data_helpers.heart_labels import LABEL_COLORS, segment_heart
 from data_helpers.ome import ZARR_FORMATS, written_version
 from data_helpers.synthetic import ct_like_volume
-from data_helpers.viewer_images import HEART_SHAPE, IMAGES, LABELS, write_viewer_images
+from data_helpers.viewer_images import (
+    CHANNEL_IMAGE,
+    CHANNEL_NAMES,
+    CHANNEL_SHAPE,
+    HEART_SHAPE,
+    IMAGES,
+    LABELS,
+    write_viewer_images,
+)
+from tests.ome_readers import reader_problems
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +31,10 @@ def images(book_data_env: None, tmp_path_factory: pytest.TempPathFactory):
 
 def test_each_image_has_the_chapter_labels(images: dict[str, Path]) -> None:
     expected = segment_heart(ct_like_volume(HEART_SHAPE, seed=0)).labels
-    assert set(images) == set(IMAGES)
+    assert set(images) == set(IMAGES) | {CHANNEL_IMAGE}
     for name, path in images.items():
+        if name == CHANNEL_IMAGE:
+            continue
         image = zarr.open_group(path, mode="r")
         version = IMAGES[name]["ome_zarr_version"]
         assert image.metadata.zarr_format == ZARR_FORMATS[version]
@@ -65,3 +76,21 @@ def test_again_is_left_alone_and_old_images_are_redone(
     write_viewer_images(path.parent)
     assert (path / "labels" / LABELS / ".zattrs").is_file()
     assert not list(path.parent.glob(".*.partial"))
+
+
+def test_the_channel_image_names_its_channels(images: dict[str, Path]) -> None:
+    """The image of "Bringing your own data": c, z, y, x, its channels named
+    in omero, with a display window inside each channel's values."""
+    image = zarr.open_group(images[CHANNEL_IMAGE], mode="r")
+    ome = dict(image.attrs)["ome"]
+    axes = [axis["name"] for axis in ome["multiscales"][0]["axes"]]
+    assert axes == ["c", "z", "y", "x"]
+    assert image["0"].shape == CHANNEL_SHAPE
+    channels = ome["omero"]["channels"]
+    assert [c["label"] for c in channels] == list(CHANNEL_NAMES)
+    assert [c["color"] for c in channels] == ["00FF00", "FF00FF"]
+    for index, channel in enumerate(channels):
+        values = image["0"][index]
+        window = channel["window"]
+        assert values.min() <= window["start"] < window["end"] <= values.max()
+    assert reader_problems(images[CHANNEL_IMAGE]) == {}

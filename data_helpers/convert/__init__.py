@@ -1,11 +1,12 @@
-"""Convert a folder of 2-D TIFF or JPEG 2000 slices into a multiscale OME-Zarr image.
+"""Convert an image (slices, a TIFF file, HDF5, Zarr) into a multiscale OME-Zarr image.
 
 Works for stacks far larger than memory, in parallel on dask, and resumes
 after an interruption. Use it from Python (``convert_stack``) or the shell::
 
-    python -m data_helpers.convert SLICES_FOLDER OUTPUT.ome.zarr [--chunks N]
+    python -m data_helpers.convert INPUT [INPUT...] OUTPUT.ome.zarr [--chunks N]
         [--levels N] [--workers N] [--voxel-size Z Y X] [--unit micrometer]
         [--overwrite] [--ome-zarr-version {0.4,0.5,0.6}] [--shards N]
+        [--dataset PATH] [--codec NAME]
     python -m data_helpers.convert LABEL_SLICES IMAGE.ome.zarr --labels NAME
         [--color VALUE R G B A]... [--name VALUE NAME]... [--chunks N] [--workers N]
     python -m data_helpers.convert OLD.ome.zarr NEW.ome.zarr
@@ -19,7 +20,9 @@ The modules, in the order of the chapter "Converting an enormous scan":
 - ``sources``: what is read, behind one interface (``Source``: axes, shape,
   dtype, ``read(region, out)``, ``fingerprint()``), one module per input
   kind chosen by ``open_source``: ``sources.slices`` a folder of 2-D TIFF or
-  JPEG 2000 slices; ``sources.jpeg2k`` JPEG 2000 headers and decoding;
+  JPEG 2000 slices; ``sources.tiff_file`` one multi-page, BigTIFF or OME-TIFF
+  file; ``sources.hdf5`` an HDF5 dataset (``--dataset``);
+  ``sources.jpeg2k`` JPEG 2000 headers and decoding;
   ``sources.staged`` planes decoded once, read by rows; ``sources.ome_zarr``
   an existing OME-Zarr image, its levels and label images (``OmeZarrImage``);
   ``sources.zarr_array`` a plain Zarr array of 3 to 5 dimensions;
@@ -89,7 +92,7 @@ from data_helpers.convert.plan import (
     default_levels,
 )
 from data_helpers.convert.run import Conversion, convert_stack
-from data_helpers.convert.sources import Source, open_source
+from data_helpers.convert.sources import Source, open_source, open_sources
 from data_helpers.convert.sources.slices import inspect_slices, natural_key, read_window
 from data_helpers.convert.state import STATE_FOLDER
 from data_helpers.convert.tasks import convert_block, convert_unit
@@ -117,5 +120,6 @@ __all__ = [
     "migrate_image",
     "natural_key",
     "open_source",
+    "open_sources",
     "read_window",
 ]

@@ -52,6 +52,9 @@ def test_convert_help() -> None:
         "the image's)",
         "0 for no shards; needs OME-Zarr 0.5 or 0.6 (default: 2 x --chunks with "
         "0.5 and 0.6, none with 0.4)",
+        "--scheduler ADDRESS run the tasks on the dask cluster whose scheduler is "
+        "at ADDRESS (such as tcp://10.0.0.5:8786, as dask scheduler prints), not on "
+        "threads of this process; --workers is then not used (default: none)",
         # input, order, resuming
         "one 2-D slice per z plane, all the same shape (rows x columns) and dtype",
         "TIFF files (*.tif, *.tiff) or JPEG 2000 files (*.jp2, *.jpx, *.j2k, "

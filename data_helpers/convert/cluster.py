@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 #: Seconds to wait for the scheduler to answer before giving up: a scheduler
 #: that is running answers in well under a second, even over a network.
-CONNECT_SECONDS = 10.0
+CONNECT_SECONDS = 5.0
 
 
 def connect(address: str | None, timeout: float | None = None) -> Client | None:
@@ -36,14 +36,25 @@ def connect(address: str | None, timeout: float | None = None) -> Client | None:
 
     seconds = CONNECT_SECONDS if timeout is None else timeout
     try:
-        return Client(address, timeout=seconds)  # the default: run.py wants it
-    except (OSError, ValueError, TypeError) as error:
-        reason = " ".join(str(error).split()) or type(error).__name__
+        return Client(address, timeout=seconds)  # the default client: run.py uses it
+    except (ValueError, TypeError) as error:
         raise ConversionError(
-            f"--scheduler {address}: no dask scheduler answered there in "
-            f"{seconds:g} s ({reason}): start one (dask scheduler) and give the "
-            "address it prints, such as tcp://10.0.0.5:8786."
+            f"--scheduler {address} is not a scheduler address ({_said(error)}): "
+            "give the one dask scheduler prints, such as tcp://10.0.0.5:8786."
         ) from None
+    except OSError as error:
+        said = _said(error)
+        why = "" if said.startswith("Timed out") else f" ({said})"
+        raise ConversionError(
+            f"--scheduler {address}: no dask scheduler answered within "
+            f"{seconds:g} s{why}: check the address, or start a scheduler "
+            "(dask scheduler) and give the address it prints."
+        ) from None
+
+
+def _said(error: BaseException) -> str:
+    """An exception's message on one line."""
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def disconnect(client: Client | None) -> None:

@@ -248,6 +248,18 @@ def test_unreachable_scheduler_is_one_line(capsys, stack, tmp_path, monkeypatch)
     code, out, err = run_main(capsys, stack, output, "--scheduler", address)
     assert time.monotonic() - began < 10
     assert code == 2 and out == "", (out, err)
-    assert err.startswith(f"error: --scheduler {address}: no dask scheduler")
-    assert err.count("\n") == 1 and "dask scheduler" in err
-    assert not output.exists() and list(tmp_path.iterdir()) == []
+    assert err == (
+        f"error: --scheduler {address}: no dask scheduler answered within 1 s: "
+        "check the address, or start a scheduler (dask scheduler) and give the "
+        "address it prints.\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_scheduler_address_without_port_is_one_line(capsys, stack, tmp_path):
+    output = tmp_path / "image.ome.zarr"
+    code, out, err = run_main(capsys, stack, output, "--scheduler", "login1")
+    assert code == 2 and out == "" and err.count("\n") == 1, (out, err)
+    assert err.startswith("error: --scheduler login1 is not a scheduler address (")
+    assert "such as tcp://10.0.0.5:8786." in err
+    assert list(tmp_path.iterdir()) == []

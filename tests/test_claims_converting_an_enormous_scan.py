@@ -301,17 +301,58 @@ def test_memory_per_worker(chapter) -> None:
         f"workers, and at {peaks['book-sharded']:.2f} GiB with 256³ shards" in prose
     )
     assert f"peaked at {wide['book-sharded']:.2f} GiB with 256³ shards" in prose
-    # "512³ shards ... need more than the 2 GB per worker of the example above,
-    # 256³ shards fit well within it": a few (3) times the voxels of a task
-    assert f"512³ shards of the full heart ({block_gb(FULL[2], 512):.3f} GB" in prose
-    assert f"256³ shards ({block_gb(FULL[2], 256):.3f} GB), the default" in prose
-    assert 3 * block_gb(FULL[2], 512) > 2 > 3 * block_gb(FULL[2], 256)
-    # the measured peaks bear "a few times" out: per worker, over the floor's
+    # the measured peaks bear "a few times the voxels of T tasks" out: per
+    # worker (of one thread), over the floor's
     per_worker = (peaks["book-sharded"] - peaks["floor"]) * 2**30 / 1e9 / 2
     assert per_worker < 5 * block_gb(2048, 256)
     assert "(1024 × 2048 × 2048)" in prose  # the 8 GiB stack is 2048 wide
-    # the SLURM example: 8 GB for 4 worker processes
-    assert 'processes=4, memory="8GB"' in chapter.markdown()
+
+
+def test_slurm_job_script_asks_for_what_the_prose_says(chapter) -> None:
+    """The job script of the chapter's SLURMCluster names the cores, memory
+    and walltime the prose gives, and its workers' threads and memory limit:
+    3 x threads x the largest task (a 256^3-shard block of the full heart),
+    plus 1 GB, over 0.8 (dask pauses a worker at 80% of its limit)."""
+    text = chapter.text("claim-slurm")
+    prose = " ".join(chapter.markdown().split())
+    threads, processes = 4, 2
+    worker_gb = math.ceil((3 * threads * block_gb(FULL[2], 256) + 1) / 0.8)
+    assert worker_gb == 3
+    assert (
+        f"{block_gb(FULL[2], 256):.3f} GB per task, {worker_gb} GB per worker "
+        f"of {threads} threads" in text
+    )
+    job = {
+        "cores": int(re.search(r"#SBATCH --cpus-per-task=(\d+)", text)[1]),
+        "memory": int(re.search(r"#SBATCH --mem=(\d+)G", text)[1]),
+        "walltime": re.search(r"#SBATCH -t (\S+)", text)[1],
+        "threads": int(re.search(r"--nthreads (\d+)", text)[1]),
+        "workers": int(re.search(r"--nworkers (\d+)", text)[1]),
+        "limit GiB": float(re.search(r"--memory-limit ([\d.]+)GiB", text)[1]),
+    }
+    assert job == {
+        "cores": threads * processes,
+        "memory": worker_gb * processes,
+        "walltime": "04:00:00",
+        "threads": threads,
+        "workers": processes,
+        "limit GiB": round(worker_gb * 1e9 / 2**30, 2),
+    }
+    assert (
+        f"Each job asks SLURM for {job['cores']} cores, {job['memory']} GB and "
+        f"four hours, and starts {job['workers']} workers of {job['threads']} "
+        f"threads, each limited to {worker_gb} GB (`--memory-limit "
+        f"{job['limit GiB']}GiB`" in prose
+    )
+    # retired before the walltime, staggered as the prose says
+    assert "--lifetime 3h45m --lifetime-stagger 10m" in text
+    assert "here 3 h 45 min into a 4-hour job" in prose
+    assert "by up to 10 minutes either way" in prose
+    # the commands by hand give the workers the same threads and limit
+    assert (
+        f"--nworkers {processes} --nthreads {threads} --memory-limit {worker_gb}GB"
+        in prose
+    )
 
 
 def test_voxel_centres(chapter) -> None:

@@ -59,6 +59,9 @@ def test_convert_help() -> None:
         "the image's)",
         "0 for no shards; needs OME-Zarr 0.5 or 0.6 (default: 2 x --chunks with "
         "0.5 and 0.6, none with 0.4)",
+        "--scheduler ADDRESS run the tasks on the dask cluster whose scheduler is "
+        "at ADDRESS (such as tcp://10.0.0.5:8786, as dask scheduler prints), not on "
+        "threads of this process; --workers is then not used (default: none)",
         # input, order, resuming
         "a folder of 2-D slices, one per z plane, all the same shape (rows x "
         "columns) and dtype",

@@ -6,7 +6,7 @@ after an interruption. Use it from Python (``convert_stack``) or the shell::
     python -m data_helpers.convert INPUT [INPUT...] OUTPUT.ome.zarr [--chunks N]
         [--levels N] [--workers N] [--voxel-size Z Y X] [--unit micrometer]
         [--overwrite] [--ome-zarr-version {0.4,0.5,0.6}] [--shards N]
-        [--dataset PATH] [--codec NAME]
+        [--dataset PATH] [--codec NAME] [--scheduler ADDRESS]
     python -m data_helpers.convert LABEL_SLICES IMAGE.ome.zarr --labels NAME
         [--color VALUE R G B A]... [--name VALUE NAME]... [--chunks N] [--workers N]
     python -m data_helpers.convert OLD.ome.zarr NEW.ome.zarr
@@ -46,6 +46,9 @@ The modules, in the order of the chapter "Converting an enormous scan":
   process; given an OME-Zarr image, ``migrate``: every level copied as it is
   into another OME-Zarr version, chunking or sharding (``CopyPlan``, copy
   tasks of whole units), resumable like a conversion;
+- ``cluster``: ``--scheduler ADDRESS``, the client of a dask cluster that is
+  already running (``connect``, ``disconnect``); a worker lost part-way
+  loses nothing, as dask reruns its tasks, which write whole units;
 - ``cli`` and ``__main__``: the command line; ``errors``: ``ConversionError``.
 
 How the work is split (``U`` is the chunk length, or the shard length with

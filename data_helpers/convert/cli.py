@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import Sequence
 
 from data_helpers.codec_names import DEFAULT_CODEC
+from data_helpers.convert import cluster
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.run import VOXEL_SIZE, convert_stack, usable_cores
 from data_helpers.convert.sources.jpeg2k import JPEG2K_SUFFIXES
@@ -164,6 +165,14 @@ def parser() -> argparse.ArgumentParser:
         f"cores it may use, {usable_cores()} here)",
     )
     parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run the tasks on the dask cluster whose scheduler is at ADDRESS "
+        "(such as tcp://10.0.0.5:8786, as dask scheduler prints), not on threads "
+        "of this process; --workers is then not used (default: none)",
+    )
+    parser.add_argument(
         "--voxel-size",
         type=float,
         nargs=3,
@@ -274,8 +283,10 @@ def colors(given: list[list[int]] | None) -> dict[int, RGBA] | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: parse arguments, convert, print a one-line summary."""
     args = parser().parse_args(argv)
+    client = None
     try:
         inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
+        client = cluster.connect(args.scheduler)
         result = convert_stack(
             inputs,
             args.output,
@@ -293,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             labels=args.labels,
             label_colors=colors(args.color),
             label_names=names(args.name),
+            client=client,
         )
     except ConversionError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -307,5 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
         os._exit(130)
+    finally:
+        cluster.disconnect(client)
     print(result.summary())
     return 0

@@ -311,10 +311,19 @@ def run_tasks(
             dask.compute(*targets.values(), scheduler=scheduler, num_workers=workers)
         return None
     from distributed import as_completed
+    from distributed.comm.core import CommClosedError
+    from distributed.scheduler import KilledWorker
 
-    for future in as_completed(client.compute(list(targets.values()))):
-        future.result()  # raises a task's error here
-        bar.update(1)
+    try:
+        for future in as_completed(client.compute(list(targets.values()))):
+            future.result()  # raises a task's error here
+            bar.update(1)
+    except (KilledWorker, CommClosedError) as error:
+        raise ConversionError(
+            f"the dask cluster lost the work ({type(error).__name__}: a worker "
+            "died too often, or the scheduler went away): the tasks done are "
+            "kept; run the same command again to resume."
+        ) from None
     return None
 
 

@@ -76,7 +76,9 @@ def open_source(
 ) -> Source:
     """The input at ``path`` as a ``Source``, of the first kind that accepts it.
 
-    A URL goes to the first kind that opens it. ``options`` (``--dataset``)
+    A folder is made absolute first (the source's ``location`` and the
+    paths it reads are then the same from any working directory); a URL goes
+    to the first kind that opens it. ``options`` (``--dataset``)
     must be ones the kind uses. Raises ConversionError, naming what is wrong,
     when no kind can read it.
     """
@@ -89,7 +91,7 @@ def open_source(
             ):
                 return kind.open_url(url)
         raise ConversionError(f"{url} is a URL: give a folder.")
-    path = Path(path)
+    path = Path(os.path.abspath(path))
     kind = next((k for k in KINDS if k.accepts(path)), KINDS[-1])
     _check_options(kind, options, path)
     return kind.open(path, options)  # the last kind's error says what it needs

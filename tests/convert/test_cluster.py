@@ -263,3 +263,30 @@ def test_scheduler_address_without_port_is_one_line(capsys, stack, tmp_path):
     assert err.startswith("error: --scheduler login1 is not a scheduler address (")
     assert "such as tcp://10.0.0.5:8786." in err
     assert list(tmp_path.iterdir()) == []
+
+
+def _lost() -> None:
+    """A task whose worker dask gave up on (as after three killed workers)."""
+    from types import SimpleNamespace
+
+    from distributed.scheduler import KilledWorker
+
+    worker = SimpleNamespace(address="tcp://127.0.0.1:1")  # the last to die
+    raise KilledWorker("block-0-0-0", worker, 3)  # type: ignore[arg-type]
+
+
+def test_a_cluster_that_loses_the_work_stops_with_one_line() -> None:
+    import dask
+    from distributed import Client, LocalCluster
+
+    from data_helpers.convert.errors import ConversionError
+    from data_helpers.convert.progress import progress_bar
+    from data_helpers.convert.run import run_tasks
+
+    with (
+        LocalCluster(n_workers=1, processes=False, dashboard_address=None) as local,
+        Client(local) as client,
+        progress_bar(1, False) as bar,
+        pytest.raises(ConversionError, match="run the same command again to resume"),
+    ):
+        run_tasks({("block", 0): dask.delayed(_lost)()}, client, 1, bar)

@@ -36,7 +36,8 @@ def next_factors(sizes: Sequence[float], axes: Sequence[str]) -> Factors:
     The book's rule for anisotropic voxels: a space axis is halved only when
     its voxel size is less than twice the smallest voxel size of the level
     (``t`` and ``c`` never are). Voxels of 2 x 0.5 x 0.5 give (1, 2, 2); the
-    next level's 2 x 1 x 1 give (2, 2, 2); equal sizes halve every space axis.
+    next level's 2 x 1 x 1 give (1, 2, 2) again, which makes cubes of 2; equal
+    sizes halve every space axis.
     """
     space = [s for s, axis in zip(sizes, axes, strict=True) if axis in SPACE_AXES]
     smallest = min(space)

@@ -25,7 +25,7 @@ from data_helpers.convert.sources import Source, open_source
 from data_helpers.convert.sources.channels import stack_channels
 from data_helpers.convert.state import FolderState
 from data_helpers.factors import SPACE_AXES, pyramid_factors
-from data_helpers.pyramid import level_shape
+from data_helpers.pyramid import downsample_mean, level_shape
 from tests.convert.helpers import random_volume, write_slices
 
 #: The axes of an image of 3, 4 or 5 dimensions, as the converter orders them.
@@ -439,8 +439,10 @@ def traced_peak(call: Callable[[], object]) -> int:
 
 
 @pytest.fixture
-def levels_in_memory(monkeypatch: pytest.MonkeyPatch) -> Callable[[Plan], None]:
-    """Make the tasks write and read levels held in NumPy arrays.
+def levels_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[Plan], list[np.ndarray]]:
+    """Make the tasks write and read levels held in NumPy arrays (returned).
 
     Zarr's own copies while it encodes or decodes a write or read (a
     contiguous copy and the encoded bytes of up to 10 chunks at once, a
@@ -449,13 +451,14 @@ def levels_in_memory(monkeypatch: pytest.MonkeyPatch) -> Callable[[Plan], None]:
     is exactly its own arrays, and the margin can stay a small constant.
     """
 
-    def use(plan: Plan) -> None:
+    def use(plan: Plan) -> list[np.ndarray]:
         arrays = {
             k: LevelInMemory(s, plan.dtype) for k, s in enumerate(plan.level_shapes())
         }
         monkeypatch.setattr(
             task_module, "open_level", lambda output, level, mode, plan: arrays[level]
         )
+        return [level.data for level in arrays.values()]
 
     return use
 
@@ -472,18 +475,22 @@ class ArraySource:
         out[...] = self.data[region]
 
 
-def source_of(tmp_path: Path, shape: tuple[int, ...], dtype: str) -> Source:
-    """Seeded random voxels of ``shape``: z, y, x as uncompressed TIFF slices
-    (read by rows); c, z, y, x as one folder of them per channel, as the
-    converter stacks them (``stack_channels``); t, c, z, y, x in memory."""
+def source_of(
+    tmp_path: Path, shape: tuple[int, ...], dtype: str
+) -> tuple[Source, np.ndarray]:
+    """Seeded random voxels of ``shape``, and a ``Source`` of them: z, y, x as
+    uncompressed TIFF slices (read by rows); c, z, y, x as one folder of them
+    per channel, as the converter stacks them (``stack_channels``); t, c, z,
+    y, x in memory."""
     volume = random_volume(shape, seed=sum(shape), dtype=dtype)
     if len(shape) == 5:
-        return cast(Source, ArraySource(volume, AXES_BY_NDIM[5]))
+        return cast(Source, ArraySource(volume, AXES_BY_NDIM[5])), volume
     channels = volume[None] if len(shape) == 3 else volume
     for c, channel in enumerate(channels):
         write_slices(tmp_path / f"in{c}", channel)
     sources = [open_source(tmp_path / f"in{c}") for c in range(len(channels))]
-    return sources[0] if len(shape) == 3 else stack_channels(sources)
+    source = sources[0] if len(shape) == 3 else stack_channels(sources)
+    return source, volume
 
 
 #: (shape, chunks, shards, piece_voxels, levels, voxel size, dtype). 300 and
@@ -522,7 +529,8 @@ def test_task_bytes_bound_what_tasks_hold(
 ) -> None:
     """Every block task and unit task of the plan, measured on its input
     (``source_of``): its peak is at most ``task_bytes()`` and ``work_bytes()``
-    (plus the interpreter's objects)."""
+    (plus the interpreter's objects); and the levels they wrote are the input
+    and its means over the plan's factors."""
     plan = make_plan(
         shape,
         chunks,
@@ -532,11 +540,11 @@ def test_task_bytes_bound_what_tasks_hold(
         dtype=dtype,
         piece_voxels=piece,
     )
-    source = source_of(tmp_path, shape, dtype)
+    source, volume = source_of(tmp_path, shape, dtype)
     output = Output.of(tmp_path / "out.ome.zarr")
     state = FolderState(output.path)
     state.begin({})
-    levels_in_memory(plan)
+    levels = levels_in_memory(plan)
     bound = plan.task_bytes()
     over = []
     for task in plan.tasks():
@@ -553,6 +561,11 @@ def test_task_bytes_bound_what_tasks_hold(
         if peak > bound[kind(task)] + plan.work_bytes() + INTERPRETER_BYTES:
             over.append((task.key, peak, round(peak / bound[kind(task)], 2)))
     assert not over, f"task_bytes() {bound}; (task, peak, peak / bound): {over}"
+    expected = [volume]
+    for factors in plan.factors:
+        expected.append(downsample_mean(expected[-1], factors))
+    for k, (level, wanted) in enumerate(zip(levels, expected, strict=True)):
+        assert np.array_equal(level, wanted), f"level {k}"
 
 
 @pytest.mark.parametrize("voxel", [None, *VOXEL_SIZES])

@@ -329,8 +329,9 @@ class Plan:
     def work_bytes(self) -> int:
         """Bytes a block or unit task holds beside ``task_bytes()``, at most.
 
-        The downsampling's working copies, made one plane of the lower level
-        at a time (``tasks.downsample_planes``): at most ``(2b + 4)`` bytes
+        The downsampling's working copies, made one z plane (of one time
+        point of one channel) of the lower level at a time
+        (``tasks.downsample_planes``): at most ``(2b + 4)`` bytes
         per voxel of ``f`` planes of a piece or unit for the mean (``b``
         bytes a voxel: a padded copy, 32-bit sums of half and a quarter of
         it, the rounded result), ``(3b + 4)`` for the mode (its groups'
@@ -339,15 +340,13 @@ class Plan:
         if self.levels == 1:
             return 0
         itemsize = np.dtype(self.dtype).itemsize
-        factors = self.block_factors()
+        z = self.axes.index("z")  # planes of one time point of one channel
         columns = min(self.block_shape()[-1], self.shape[-1])
         edges = [min(u, n) for u, n in zip(self.unit, self.shape, strict=True)]
-        plane = max(math.prod(edges[1:-1]) * columns, math.prod(self.unit[1:]))
+        plane = max(
+            math.prod(edges[z + 1 : -1]) * columns, math.prod(self.unit[z + 1 :])
+        )
         per_voxel = 2 * itemsize + 4
         if self.method is Downsampling.MODE:
             per_voxel = 3 * itemsize + 4
-        return (
-            max(f for f in (factors[0], *(g[0] for g in self.factors)))
-            * plane
-            * per_voxel
-        )
+        return max(g[z] for g in self.factors) * plane * per_voxel

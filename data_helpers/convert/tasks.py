@@ -28,15 +28,19 @@ def downsampler(plan: Plan) -> Callable[[np.ndarray, Sequence[int]], np.ndarray]
 def downsample_planes(
     plan: Plan, data: np.ndarray, factors: Sequence[int], out: np.ndarray
 ) -> None:
-    """``out[...] = downsample(data, factors)``, one plane of ``out`` at a time.
+    """``out[...] = downsample(data, factors)``, one z plane of ``out`` at a time.
 
     Groups never straddle two planes of ``out``, so the result is the same as
     in one call, while the downsampling's working copies stay those of one
-    plane (``Plan.work_bytes``), not of all of ``data``.
+    plane (``Plan.work_bytes``), not of all of ``data``: a plane of one time
+    point of one channel (``t`` and ``c``, before ``z``, have factor 1).
     """
-    downsample, step = downsampler(plan), factors[0]
-    for i in range(out.shape[0]):
-        out[i] = downsample(data[i * step : (i + 1) * step], factors)[0]
+    lead = plan.axes.index("z")
+    downsample, step = downsampler(plan), factors[lead]
+    for index in np.ndindex(*out.shape[: lead + 1]):
+        *outer, i = index
+        group = data[(*outer, slice(i * step, (i + 1) * step))]
+        out[index] = downsample(group, factors[lead:])[0]
 
 
 def stage_plane(

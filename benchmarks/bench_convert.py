@@ -148,6 +148,14 @@ CHUNKS, LEVELS, SHARDS = 128, 3, 256
 # --------------------------------------------------------------------------
 
 
+def duration(seconds: float) -> str:
+    """``seconds`` in hours (``1.4 h``), under an hour in minutes (``12 min``),
+    under a minute in seconds (``22 s``)."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
 def stack_as_dask(folder: Path):
     """The slices as a (z, y, x) dask array of 128^3 chunks, read in row strips.
 
@@ -649,7 +657,7 @@ def scaling_lines(rows: list[dict]) -> list[str]:
     )
     rate = best["gb_per_s"] / best["workers"]
     hours = ", ".join(
-        f"{n} cores {FULL_HEART_BYTES / 1e9 / (rate * n) / 3600:.1f} h"
+        f"{n} cores {duration(FULL_HEART_BYTES / 1e9 / (rate * n))}"
         for n in (2, 16, 64, 256)
     )
     return lines + [

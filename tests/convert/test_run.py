@@ -143,7 +143,15 @@ def test_ctrl_c_stops_at_once_with_one_line_and_resumes(tmp_path) -> None:
     gate.parent.mkdir()
     done = output / STATE_FOLDER / "done"
     args = (str(tmp_path / "in"), str(output), "--chunks", "8", "--workers", "2")
-    process = cli(*args, script=HANGING_COMMAND, extra_env={"HANG_GATE": str(gate)})
+    # Ctrl-C as in a terminal: a job started in the background by a shell
+    # without job control inherits SIGINT ignored, and Python then installs
+    # no KeyboardInterrupt handler; the command's own handling is under test.
+    process = cli(
+        *args,
+        script=HANGING_COMMAND,
+        extra_env={"HANG_GATE": str(gate)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 60
     while not (done.is_dir() and len(list(done.iterdir())) >= 3):
         assert process.poll() is None, process.communicate()

@@ -57,7 +57,6 @@ from data_helpers.convert.writing import (
 )
 from data_helpers.ome import (
     OME_ZARR_VERSIONS,
-    UNIT,
     ZARR_FORMATS,
     Axis,
     OmeZarrVersion,
@@ -152,7 +151,11 @@ def axis_edges(image: OmeZarrImage, edge: int) -> tuple[int, ...]:
 
 
 def plans_for(
-    source: OmeZarrImage, chunks: int, shards: int | None, zarr_format: ZarrFormat
+    source: OmeZarrImage,
+    chunks: int,
+    shards: int | None,
+    zarr_format: ZarrFormat,
+    codec: str = DEFAULT_CODEC,
 ) -> list[CopyPlan]:
     """One plan per image of ``source``: the image, then its label images."""
     return [
@@ -164,6 +167,7 @@ def plans_for(
             shards=axis_edges(image, shards) if shards else None,
             axes=image.axes,
             zarr_format=zarr_format,
+            codec=codec,
         )
         for number, image in enumerate(source.images())
     ]
@@ -360,16 +364,20 @@ def check_apart(source: OmeZarrImage, output: Output) -> None:
 def refuse_conversion_options(
     levels: int | None,
     voxel_size: Sequence[float] | None,
-    unit: str,
+    unit: str | None,
     labels: str | None,
+    colors: object = None,
+    names: object = None,
 ) -> None:
     """Options of a conversion that a migration, which keeps the image's
-    levels, scales and units, refuses (``voxel_size`` None: not given)."""
+    levels, scales, units and label images, refuses (None: not given)."""
     given = [
         ("--levels", levels is not None),
         ("--voxel-size", voxel_size is not None),
-        ("--unit", unit != UNIT),
+        ("--unit", unit is not None),
         ("--labels", labels is not None),
+        ("--color", bool(colors)),
+        ("--name", bool(names)),
     ]
     for option, set_ in given:
         if set_:
@@ -392,6 +400,7 @@ def migration_manifest(
         "zarr_format": first.zarr_format,
         "chunks": list(first.chunks),
         "shards": list(first.shards) if first.shards else None,
+        **({"codec": first.codec} if first.codec != DEFAULT_CODEC else {}),
     }
 
 
@@ -476,13 +485,14 @@ def migrate_image(
     client: Client | None = None,
     progress: bool = True,
     max_tasks: int | None = None,
+    codec: str = DEFAULT_CODEC,
 ) -> Conversion:
     """Rewrite the OME-Zarr image ``source`` as OME-Zarr ``version`` at ``output``.
 
     ``version`` is ``"0.4"`` (Zarr format 2), ``"0.5"`` or ``"0.6"`` (format
     3, sharded with ``shards``), whichever of the three the source is; chunks
     (shards) are ``chunks`` (``shards``) voxels along each axis but time and
-    channel axes (1). ``source`` is a folder,
+    channel axes (1), compressed with ``codec``. ``source`` is a folder,
     an ``http(s)://`` or ``s3://`` URL, or an opened ``OmeZarrImage``;
     ``output`` a folder or an ``s3://`` URL. Workers, progress, ``max_tasks``,
     resuming and ``overwrite`` as in ``convert_stack``. Raises
@@ -495,7 +505,7 @@ def migrate_image(
             f"{', '.join(MIGRATION_VERSIONS)}."
         )
     zarr_format = ZARR_FORMATS[version]
-    _check_options(chunks, None, workers, VOXEL_SIZE, version, shards)
+    _check_options(chunks, None, workers, VOXEL_SIZE, version, shards, codec)
     out = Output.of(output)
     if not isinstance(source, OmeZarrImage):
         opened = open_source(source)
@@ -506,7 +516,7 @@ def migrate_image(
             )
         source = opened
     check_apart(source, out)
-    plans = plans_for(source, chunks, shards, zarr_format)
+    plans = plans_for(source, chunks, shards, zarr_format, codec)
     attributes = [
         attributes_for(image, plan, version)
         for image, plan in zip(source.images(), plans, strict=True)

@@ -421,7 +421,7 @@ def convert_stack(
         from data_helpers.convert import migrate  # it builds on this module
 
         migrate.refuse_conversion_options(
-            levels, voxel_size, given_unit or UNIT, labels
+            levels, voxel_size, given_unit, labels, label_colors, label_names
         )
         version = requested or DEFAULT_OME_ZARR_VERSION
         return migrate.migrate_image(
@@ -435,6 +435,7 @@ def convert_stack(
             client=client,
             progress=progress,
             max_tasks=max_tasks,
+            codec=codec,
         )
     size, unit, notes = voxel_size_of(opened, voxel_size, given_unit, labels)
     _check_label_options(labels, label_colors, label_names)

@@ -20,7 +20,7 @@ import pytest
 import zarr
 from zarr.storage import MemoryStore
 
-from data_helpers.convert import STATE_FOLDER, Output
+from data_helpers.convert import STATE_FOLDER, Output, convert_stack
 from data_helpers.convert.migrate import (
     copy_unit,
     create_outputs,
@@ -203,6 +203,16 @@ def test_round_trip_to_04(source, tmp_path) -> None:
     assert zarr.open_array(back / "0", mode="r").metadata.zarr_format == 2
 
 
+def test_codec_is_the_one_asked_for(source, tmp_path) -> None:
+    """--codec goes into the migrated arrays, as in a conversion."""
+    output = tmp_path / "zstd.ome.zarr"
+    convert_stack(source, output, codec="zstd-5", progress=False)
+    codecs = zarr.open_array(output / "0", mode="r").metadata.to_dict()["codecs"]
+    names = json.dumps(codecs)
+    assert '"zstd"' in names and "blosc" not in names
+    assert_same_image(source, output)
+
+
 def test_killed_part_way_resumes_to_the_same_output(source, tmp_path) -> None:
     whole, resumed = tmp_path / "whole.ome.zarr", tmp_path / "resumed.ome.zarr"
     options = {"version": "0.5", "chunks": 8, "shards": 16, "progress": False}
@@ -248,6 +258,8 @@ def not_an_image(tmp_path: Path) -> Path:
         ("output inside the source", ["is inside the image it migrates"]),
         ("source inside the output", ["is inside the output"]),
         ("levels", ["--levels is for converting slices"]),
+        ("unit", ["--unit is for converting slices"]),
+        ("color", ["--color is for converting slices"]),
     ],
 )
 def test_bad_input_is_refused(source, tmp_path, capsys, case, fragments) -> None:
@@ -268,6 +280,10 @@ def test_bad_input_is_refused(source, tmp_path, capsys, case, fragments) -> None
         output, options = source.parent, [*options, "--overwrite"]
     elif case == "levels":
         options += ["--levels", "2"]
+    elif case == "unit":
+        options += ["--unit", "um"]
+    elif case == "color":
+        options += ["--color", "1", "255", "0", "0", "255"]
     assert_refused(capsys, output, [given, output, *options], *fragments)
 
 

@@ -151,13 +151,17 @@ def downsample_mode(
     return result.reshape(out_shape)
 
 
-def _check_target(source: Any, target: Any) -> tuple[int, ...]:
-    """The shape ``target`` must have: ``source`` downsampled 2x (else raise)."""
-    expected = level_shape(source.shape, 1)
+def _check_target(
+    source: Any, target: Any, factors: Sequence[int] | None = None
+) -> tuple[int, ...]:
+    """The shape ``target`` must have: ``source`` downsampled by ``factors``
+    (2 along every axis if None; else raise)."""
+    expected = level_shape(source.shape, 1, None if factors is None else [factors])
     if tuple(target.shape) != expected:
+        by = "2" if factors is None else str(tuple(factors))
         raise ValueError(
             f"target has shape {tuple(target.shape)}, but downsampling "
-            f"{tuple(source.shape)} by 2 gives {expected}: create the target "
+            f"{tuple(source.shape)} by {by} gives {expected}: create the target "
             "with level_shape(source.shape, 1)."
         )
     return expected
@@ -168,7 +172,8 @@ def write_downsampled(
     target: Any,
     *,
     slab: int | None = None,
-    downsample: Callable[[np.ndarray], np.ndarray] = downsample_mean,
+    downsample: Callable[..., np.ndarray] = downsample_mean,
+    factors: Sequence[int] | None = None,
 ) -> None:
     """Fill ``target`` with ``source`` downsampled 2x, one slab at a time.
 
@@ -176,14 +181,16 @@ def write_downsampled(
     planes of ``source`` are in memory at once (``slab`` defaults to the
     target's chunk length along the first axis), so this works for images much
     larger than memory. ``downsample`` halves a slab: ``downsample_mean``
-    for images, ``downsample_mode`` for labels.
+    for images, ``downsample_mode`` for labels. ``factors``: other factors
+    than 2 per axis (an anisotropic pyramid's).
     """
-    expected = _check_target(source, target)
+    expected = _check_target(source, target, factors)
     if slab is None:
         slab = getattr(target, "chunks", (16,))[0]
+    step = 2 if factors is None else factors[0]
     for start in range(0, expected[0], slab):
         stop = min(start + slab, expected[0])
-        target[start:stop] = downsample(source[2 * start : 2 * stop])
+        target[start:stop] = downsample(source[step * start : step * stop], factors)
 
 
 def write_pyramid(
@@ -233,7 +240,12 @@ def write_label_pyramid(
     above downsampled with ``downsample_mode``, so no level holds a label the
     one above does not have. Returns the label image's group.
     """
-    from data_helpers.ome import label_model_for, multiscale_metadata, write_label_image
+    from data_helpers.ome import (
+        image_factors,
+        label_model_for,
+        multiscale_metadata,
+        write_label_image,
+    )
 
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
@@ -251,6 +263,7 @@ def write_label_pyramid(
     datasets = model.ome_attributes.multiscales[0].datasets
     arrays = [group[dataset.path] for dataset in datasets]
     arrays[0][...] = labels  # type: ignore[index]  # levels are arrays
-    for finer, coarser in zip(arrays, arrays[1:], strict=False):
-        write_downsampled(finer, coarser, downsample=downsample_mode)
+    steps = image_factors(image) or [None] * (len(arrays) - 1)
+    for finer, coarser, step in zip(arrays, arrays[1:], steps, strict=False):
+        write_downsampled(finer, coarser, downsample=downsample_mode, factors=step)
     return group

@@ -501,3 +501,21 @@ def test_label_pyramid_bad_input(tmp_path: Path) -> None:
         write_label_pyramid(group, "organs", labels)
     write_label_pyramid(group, "organs", labels * 0 + 1, overwrite=True)
     assert (zarr.open_group(tmp_path / "i.ome.zarr")["labels/organs/2"][:] == 1).all()
+
+
+def test_label_pyramid_of_an_anisotropic_image_follows_its_factors(tmp_path) -> None:
+    """An image whose level 1 keeps z (voxels 2 x 0.5 x 0.5): its labels' level
+    1 is the mode over 1 x 2 x 2 voxels, as the image's scales say."""
+    from data_helpers import ome
+    from data_helpers.pyramid import downsample_mode, write_label_pyramid
+
+    factors = [(1, 2, 2)]
+    shapes = [level_shape((8, 16, 16), k, factors) for k in range(2)]
+    spec_class = ome.array_spec_class(2)
+    specs = [spec_class.from_array(np.zeros(shape, np.uint16)) for shape in shapes]
+    model = ome.image_model(specs, voxel_size=(2, 0.5, 0.5), factors=factors)
+    image = ome.write_image(model, str(tmp_path / "image.ome.zarr"))
+    labels = (np.random.default_rng(3).integers(0, 3, (8, 16, 16))).astype(np.uint8)
+    group = write_label_pyramid(image, "cells", labels)
+    assert group["1"].shape == (8, 8, 8)
+    np.testing.assert_array_equal(group["1"][:], downsample_mode(labels, (1, 2, 2)))

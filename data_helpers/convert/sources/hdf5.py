@@ -32,7 +32,10 @@ from data_helpers.convert.sources.source import (
     Source,
     SourceKind,
     SourceOptions,
+    default_axes,
+    in_axes_order,
 )
+from data_helpers.ome import space_unit
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs", ".nx5")
 #: The first 8 bytes of an HDF5 file (when it has no user block).
@@ -44,20 +47,6 @@ CHUNK_CACHE_BYTES = 1 << 20
 LARGE_CHUNK_BYTES = 64 << 20
 #: How many members of a group an error message names.
 SHOWN = 8
-#: Attribute unit names and the OME-Zarr unit each means.
-UNITS = {
-    "nm": "nanometer",
-    "nanometer": "nanometer",
-    "um": "micrometer",
-    "µm": "micrometer",
-    "micron": "micrometer",
-    "micrometer": "micrometer",
-    "micrometre": "micrometer",
-    "mm": "millimeter",
-    "millimeter": "millimeter",
-    "m": "meter",
-    "meter": "meter",
-}
 
 
 def accepts(path: Path) -> bool:
@@ -217,7 +206,7 @@ def voxel_size(
             size, unit = numbers(attrs["element_size_um"]), "micrometer"
         elif "voxel_size" in attrs and "unit" in attrs:
             size = numbers(attrs["voxel_size"])
-            unit = UNITS.get(text(attrs["unit"]).strip().lower())
+            unit = known_unit(text(attrs["unit"]))
         if size is not None and unit is not None:
             if len(size) == dset.ndim:  # in the dataset's order
                 by_axis = {axes[i]: size[order[i]] for i in range(len(axes))}
@@ -227,6 +216,15 @@ def voxel_size(
         if obj.name == "/":
             return ImageInfo()
         obj = obj.parent
+
+
+def known_unit(written: str) -> str | None:
+    """The OME-Zarr name of a unit attribute (``ome.space_unit``), or None if
+    it names no space unit."""
+    try:
+        return space_unit(written)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -268,7 +266,7 @@ class Hdf5Dataset:
             labelled = labelled_axes(dset)
             said = [] if options.dataset else [f"read dataset {dset.name}"]
             if labelled is None:
-                axes = AXES_ORDER[-dset.ndim :]
+                axes = default_axes(dset.ndim)
                 order = tuple(range(dset.ndim))
                 labels = [dim.label for dim in dset.dims]
                 if any(labels):
@@ -277,8 +275,7 @@ class Hdf5Dataset:
                         f"read as {', '.join(axes)}"
                     )
             else:
-                axes = tuple(a for a in AXES_ORDER if a in labelled)
-                order = tuple(labelled.index(a) for a in axes)
+                axes, order = in_axes_order(labelled)
             if dset.chunks is not None:
                 chunk = math.prod(dset.chunks) * dset.dtype.itemsize
                 if chunk > LARGE_CHUNK_BYTES:

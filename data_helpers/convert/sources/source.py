@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from data_helpers.ome import Channel
+from data_helpers.ome import ALL_AXES, Channel
 
 __all__ = [
     "AXES_ORDER",
@@ -19,12 +19,28 @@ __all__ = [
     "Source",
     "SourceKind",
     "SourceOptions",
+    "default_axes",
+    "in_axes_order",
 ]
 
 Region = tuple[slice, ...]
 #: The axes an input may have, in the order OME-Zarr writes them; ``z, y, x``
 #: are always there, ``t`` and ``c`` when the input has them.
-AXES_ORDER = ("t", "c", "z", "y", "x")
+AXES_ORDER = ALL_AXES
+
+
+def in_axes_order(stored: Sequence[str]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The axes named in ``stored`` (the stored dimensions' names), in the
+    order ``AXES_ORDER``, and for each the stored dimension that holds it:
+    ``("z", "c", "y", "x")`` gives ``("c", "z", "y", "x"), (1, 0, 2, 3)``."""
+    axes = tuple(axis for axis in AXES_ORDER if axis in stored)
+    return axes, tuple(list(stored).index(axis) for axis in axes)
+
+
+def default_axes(ndim: int) -> tuple[str, ...]:
+    """The axes of an array of ``ndim`` (3 to 5) unnamed dimensions:
+    ``z, y, x``, ``c, z, y, x`` or ``t, c, z, y, x``."""
+    return AXES_ORDER[-ndim:]
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,12 @@ from zarr.core.buffer.cpu import NDBuffer
 from data_helpers.convert.errors import ConversionError
 from data_helpers.convert.sources.rows import read_rows
 from data_helpers.convert.sources.source import (
-    AXES_ORDER,
     Channel,
     ImageInfo,
     Region,
     Source,
     SourceKind,
+    in_axes_order,
 )
 from data_helpers.ome import space_unit
 from data_helpers.types import ByteOrder
@@ -221,7 +221,7 @@ class TiffStack:
         codes, shape = series.axes, tuple(int(n) for n in series.shape)
         check_series(path, tif, codes, shape)
         names = [AXIS_NAMES[code] for code in codes]
-        axes = tuple(a for a in AXES_ORDER if a in names)
+        axes, order = in_axes_order(names)
         final = series.keyframe.is_final and series.transform is None
         offset = series.dataoffset if final and len(series.levels) == 1 else None
         notes = [
@@ -244,7 +244,7 @@ class TiffStack:
         return cls(
             path=path,
             axes=axes,
-            shape=tuple(shape[names.index(a)] for a in axes),
+            shape=tuple(shape[d] for d in order),
             dtype=np.dtype(series.dtype),
             series_axes=codes,
             size=stat.st_size,

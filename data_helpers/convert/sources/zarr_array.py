@@ -5,7 +5,7 @@ such as a level of an image (``IMAGE.ome.zarr/0``) or an array another tool
 wrote. Its axes are its ``dimension_names`` (format 3; ``_ARRAY_DIMENSIONS``
 in format 2's attributes, xarray's convention) when they name ``t``, ``c``,
 ``z``, ``y``, ``x``, else they follow from its number of dimensions
-(``AXES_BY_NDIM``). They are presented in the order ``AXES_ORDER`` whatever
+(``source.default_axes``). They are presented in the order ``AXES_ORDER`` whatever
 the order they are stored in. It is read by region as one level of an image
 is (``OmeZarrLevel``). A folder, an ``http(s)://`` or an ``s3://`` URL.
 """
@@ -29,17 +29,12 @@ from data_helpers.convert.sources.source import (
     Region,
     Source,
     SourceKind,
+    default_axes,
+    in_axes_order,
 )
 from data_helpers.convert.sources.zarr_nodes import is_array, open_array
+from data_helpers.ome import SPATIAL_AXES
 from data_helpers.remote import RemoteError
-
-#: The axes of an array whose dimensions are not named t, c, z, y, x.
-AXES_BY_NDIM: dict[int, tuple[str, ...]] = {
-    3: ("z", "y", "x"),
-    4: ("c", "z", "y", "x"),
-    5: AXES_ORDER,
-}
-SPACE = ("z", "y", "x")
 
 
 @dataclass(frozen=True)
@@ -90,12 +85,12 @@ class ZarrArray:
 
     @property
     def axes(self) -> tuple[str, ...]:
-        return tuple(axis for axis in AXES_ORDER if axis in self.stored.axes)
+        return in_axes_order(self.stored.axes)[0]
 
     @property
     def order(self) -> tuple[int, ...]:
         """For each of ``axes``, the dimension of the array that holds it."""
-        return tuple(self.stored.axes.index(axis) for axis in self.axes)
+        return in_axes_order(self.stored.axes)[1]
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -166,14 +161,14 @@ def stored_axes(array: zarr.Array, location: str) -> tuple[tuple[str, ...], str 
     lowered = tuple(name.lower() for name in names) if names else ()
     distinct = len(set(lowered)) == len(lowered)
     if lowered and distinct and set(lowered) <= set(AXES_ORDER):
-        missing = [axis for axis in SPACE if axis not in lowered]
+        missing = [axis for axis in SPATIAL_AXES if axis not in lowered]
         if missing:
             raise ConversionError(
                 f"{location!r} has dimensions {', '.join(lowered)}, without "
                 f"{', '.join(missing)}: give an array with z, y and x dimensions."
             )
         return lowered, None
-    axes = AXES_BY_NDIM[array.ndim]
+    axes = default_axes(array.ndim)
     if names:
         why = f"its dimension names {', '.join(names)} are not t, c, z, y, x"
     elif array.ndim > 3:

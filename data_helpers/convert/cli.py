@@ -285,10 +285,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     client = None
     try:
-        inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
         client = cluster.connect(args.scheduler)
         result = convert_stack(
-            inputs,
+            args.inputs,
             args.output,
             dataset=args.dataset,
             codec=args.codec,

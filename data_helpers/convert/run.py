@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import dask
 import numpy as np
@@ -27,7 +27,12 @@ from data_helpers.convert.plan import (
     ZarrFormat,
 )
 from data_helpers.convert.progress import Bar, TaskProgress, progress_bar
-from data_helpers.convert.sources import Source, SourceOptions, open_sources
+from data_helpers.convert.sources import (
+    ImageInfo,
+    Source,
+    SourceOptions,
+    open_sources,
+)
 from data_helpers.convert.sources.ome_zarr import OmeZarrImage
 from data_helpers.convert.state import (
     STATE_FOLDER,
@@ -437,13 +442,15 @@ def convert_stack(
             max_tasks=max_tasks,
             codec=codec,
         )
-    size, unit, notes = voxel_size_of(opened, voxel_size, given_unit, labels)
+    info = opened.info()
+    chosen = voxel_size_of(info, voxel_size, given_unit, labels)
+    size, unit, notes = chosen.size, chosen.unit, chosen.notes
     _check_label_options(labels, label_colors, label_names)
     target = open_target(
         out, labels, requested, levels, size, unit, label_colors, label_names
     )
     if isinstance(target, ImageTarget):
-        target = replace(target, channels=opened.info().channels)
+        target = replace(target, channels=info.channels)
     version = target.version
     shards = shard_edge(version, chunks, shards)
     _check_options(chunks, levels, workers, size, version, shards, codec)
@@ -461,8 +468,7 @@ def convert_stack(
     resume = target.prepare(manifest, opened.location, overwrite)
     state = target.output.state()
     notes = opened.notes() + notes
-    default_voxel_size = voxel_size is None and labels is None
-    default_voxel_size &= opened.info().voxel_size is None
+    default_voxel_size = chosen.default
     if resume == "finished":
         state.clear()  # if killed after the metadata was written
         return _outcome(target, plan, {}, {}, start, notes, nothing_to_do=True)
@@ -492,22 +498,33 @@ def _paths(
     return list(source)
 
 
+class VoxelSize(NamedTuple):
+    """Level 0's voxel size and unit as chosen, and where they came from."""
+
+    size: Sequence[float]
+    unit: str
+    #: What the summary says of the choice.
+    notes: tuple[str, ...]
+    #: Neither given nor in the input's metadata: ``VOXEL_SIZE``.
+    default: bool
+
+
 def voxel_size_of(
-    source: Source,
+    info: ImageInfo,
     voxel_size: Sequence[float] | None,
     unit: str | None,
     labels: str | None,
-) -> tuple[Sequence[float], str, tuple[str, ...]]:
+) -> VoxelSize:
     """Level 0's voxel size and unit, and a note saying where they came from.
 
     ``--voxel-size`` (and ``--unit``) if given; else the input's metadata
-    (an OME-TIFF's physical sizes); else ``VOXEL_SIZE`` in micrometres. A
-    ``--voxel-size`` that differs from the metadata's is used, with a note.
-    Labels take the image's (``labels`` given: the options are ignored).
+    (``info``: an OME-TIFF's physical sizes); else ``VOXEL_SIZE`` in
+    micrometres. A ``--voxel-size`` that differs from the metadata's is used,
+    with a note. Labels take the image's (``labels`` given: the options are
+    ignored).
     """
-    info = source.info()
     if labels is not None:
-        return VOXEL_SIZE, unit or UNIT, ()
+        return VoxelSize(VOXEL_SIZE, unit or UNIT, (), False)
     if voxel_size is not None:
         notes: tuple[str, ...] = ()
         if info.voxel_size is not None and (
@@ -517,11 +534,11 @@ def voxel_size_of(
             notes = (
                 f"--voxel-size used, not the input's own {said} {info.unit or UNIT}",
             )
-        return voxel_size, unit or UNIT, notes
+        return VoxelSize(voxel_size, unit or UNIT, notes, False)
     if info.voxel_size is not None:
         note = "voxel size from the input's metadata"
-        return info.voxel_size, info.unit or unit or UNIT, (note,)
-    return VOXEL_SIZE, unit or UNIT, ()
+        return VoxelSize(info.voxel_size, info.unit or unit or UNIT, (note,), False)
+    return VoxelSize(VOXEL_SIZE, unit or UNIT, (), True)
 
 
 def _check_label_options(

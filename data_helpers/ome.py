@@ -791,11 +791,22 @@ def label_model_for(
     return label
 
 
+def level_scales(metadata: Mapping[str, Any]) -> list[list[float]]:
+    """Each level's scale in a ``multiscales`` entry (0.4, 0.5 or 0.6, through
+    ``level_transforms``); ``ValueError`` for a level without one."""
+    scales = []
+    for k, dataset in enumerate(metadata["datasets"]):
+        found = [t["scale"] for t in level_transforms(dataset) if t["type"] == "scale"]
+        if not found:
+            raise ValueError(f"level {k} of the image has no scale.")
+        scales.append([float(v) for v in found[0]])
+    return scales
+
+
 def image_voxel_size(image: zarr.Group) -> tuple[list[float], str]:
     """Level 0's ``(z, y, x)`` voxel size and the space unit of an OME-Zarr image."""
     metadata = multiscale_metadata(image)
-    transforms = level_transforms(metadata["datasets"][0])
-    scale = next(t["scale"] for t in transforms if t["type"] == "scale")
+    scale = level_scales(metadata)[0]
     axes = multiscale_axes(metadata)
     names = [axis.get("name") for axis in axes] or list(SPATIAL_AXES)
     sizes = dict(zip(names, scale, strict=False))
@@ -807,10 +818,7 @@ def image_voxel_size(image: zarr.Group) -> tuple[list[float], str]:
 def image_factors(image: zarr.Group) -> tuple[Factors, ...] | None:
     """The factors between the levels of an OME-Zarr image, from their scales
     (None if they are not whole numbers: not a pyramid the book writes)."""
-    scales = []
-    for dataset in multiscale_metadata(image)["datasets"]:
-        transforms = level_transforms(dataset)
-        scales.append(next(t["scale"] for t in transforms if t["type"] == "scale"))
+    scales = level_scales(multiscale_metadata(image))
     found = [
         factors_between(above, below, tolerance=1e-6)
         for above, below in zip(scales, scales[1:], strict=False)

@@ -209,7 +209,13 @@ def bad_inputs(folder: Path) -> dict[str, tuple[Path, str]]:
     tifffile.imwrite(cyx, np.zeros((2, 8, 8)), ome=True, metadata={"axes": "CYX"})
     garbage = folder / "garbage.tif"
     garbage.write_bytes(b"not a TIFF at all")
+    # tifffile's own metadata, every page written by a call of its own: each
+    # page is a series (an image) of its own, not one stack
+    apart = folder / "apart.tif"
+    for _ in range(3):
+        tifffile.imwrite(apart, plane, append=True)
     return {
+        "pages apart": (apart, "holds 3 pages that are each a 2-D image"),
         "shapes": (
             write_pages(
                 folder / "shapes.tif", plane, plane, np.zeros((9, 8), "uint16")

@@ -371,6 +371,12 @@ def check_series(
         )
     if len(shape) < 3 or "z" not in names:
         what = "one 2-D image" if len(shape) == 2 else f"axes {codes} without Z"
+        if len(shape) == 2 and len(tif.series) > 1:
+            raise ConversionError(
+                f"{name!r} holds {len(tif.series)} pages that are each a 2-D image "
+                f"of their own (shape {shape}), not one stack: write them as one "
+                "3-D array (one tifffile.imwrite call) or as a folder of slices."
+            )
         raise ConversionError(
             f"{name!r} is a file of {what} (shape {shape}): give the folder that "
             f"holds the slices, such as {str(path.parent)!r}, or a multi-page TIFF."

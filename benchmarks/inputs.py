@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 from report import OUT  # benchmarks/report.py
 
+from data_helpers.synthetic import NABU_DATASET
+
 #: The inputs' shapes (z, y, x), uint16. The rehearsal sizes (``REHEARSAL``)
 #: are only written by ``--rehearsal`` or when asked for by ``--size``.
 SIZES = {
@@ -47,7 +49,7 @@ SIZES = {
 REHEARSAL = ("32GiB", "16GiB", "12GiB", "10GiB")
 SLICE_KINDS = {"tiff": "*.tif", "jp2": "*.jp2"}
 FILE_KINDS = {"multipage-tiff": ".tif", "hdf5": ".h5"}
-HDF5_DATASET = "entry0000/reconstruction/results/data"
+HDF5_DATASET = NABU_DATASET  # where nabu puts its reconstructed volume
 #: Room left free on the disk beside an input and one output.
 DISK_MARGIN = 2 * 2**30
 

@@ -30,6 +30,13 @@ def scale_at(
 SPACE_AXES = ("z", "y", "x")
 
 
+def axis_sizes(axes: Sequence[str], voxel_size: Sequence[float]) -> list[float]:
+    """Level 0's scale along each of ``axes``: ``voxel_size`` (z, y, x) on the
+    space axes, 1 on ``t`` and ``c``."""
+    space = dict(zip(SPACE_AXES, voxel_size, strict=True))
+    return [float(space.get(name, 1.0)) for name in axes]
+
+
 def next_factors(sizes: Sequence[float], axes: Sequence[str]) -> Factors:
     """Factors from a level whose voxels measure ``sizes`` (per axis) to the next.
 
@@ -61,15 +68,16 @@ def pyramid_factors(
     or, if None, as many as it takes for every space axis of the smallest to
     fit in one chunk (``chunks``, per axis).
     """
-    space = dict(zip(SPACE_AXES, voxel_size, strict=True))
-    sizes = [float(space.get(axis, 1.0)) for axis in axes]
+    sizes = axis_sizes(axes, voxel_size)
     lengths = list(shape)
     found: list[Factors] = []
 
     def fits() -> bool:
         edges = chunks or (1,) * len(shape)
         return all(
-            n <= e for n, e, a in zip(lengths, edges, axes, strict=True) if a in space
+            n <= e
+            for n, e, a in zip(lengths, edges, axes, strict=True)
+            if a in SPACE_AXES
         )
 
     while (len(found) + 1 < levels) if levels is not None else not fits():

@@ -40,10 +40,16 @@ import numpy as np
 import zarr
 from ome_zarr_models import v04, v05, v06
 
-from data_helpers.factors import Factors, factors_between, scale_at
+from data_helpers.factors import (
+    SPACE_AXES,
+    Factors,
+    axis_sizes,
+    factors_between,
+    scale_at,
+)
 from data_helpers.types import ZarrFormat
 
-SPATIAL_AXES = ("z", "y", "x")
+SPATIAL_AXES = SPACE_AXES  # z, y, x
 #: Every axis an image may have, in the order OME-Zarr writes them.
 ALL_AXES = ("t", "c", *SPATIAL_AXES)
 #: Each axis's OME-Zarr ``type``.
@@ -287,13 +293,6 @@ def image_axes(axes: Sequence[str], unit: str = UNIT) -> list[Axis]:
         Axis(name, AXIS_TYPES[name], unit if name in SPATIAL_AXES else None)
         for name in axes
     ]
-
-
-def axis_sizes(axes: Sequence[str], voxel_size: Sequence[float]) -> list[float]:
-    """Level 0's scale along each of ``axes``: ``voxel_size`` (z, y, x) on the
-    space axes, 1 on ``t`` and ``c``."""
-    space = dict(zip(SPATIAL_AXES, voxel_size, strict=True))
-    return [float(space.get(name, 1.0)) for name in axes]
 
 
 def omero_metadata(

@@ -67,6 +67,10 @@ def test_the_levels_and_the_prose_about_them(chapter) -> None:
     assert rows[2][0] == "2 x 2 x 2"
     assert rows[3][0] == "4 x 4 x 4"
     text = prose(chapter)
+    for _, halved in rows.values():  # halving everything keeps z 4 x as long
+        z, y, x = (float(v) for v in halved.split(" x "))
+        assert z == 4 * y == 4 * x, halved
+    assert "Voxels four times longer along z stay four times longer" in text
     assert "which makes its voxels 2 × 1 × 1 µm" in text
     assert "its voxels are cubes of 2 µm" in text
     assert "level 1's voxels 4 × 1 × 1 µm, four times longer along z" in text
